@@ -1,0 +1,2797 @@
+/* ---- begin src/api.h ---- */
+/* segalloc.h - v0.1 - a thread-caching memory allocator in one header - MIT or public domain
+                                                   (see the end of the file for the licence)
+
+   Do this:
+      #define SEGALLOC_IMPLEMENTATION
+   before you include this file in *one* C or C++ file to create the implementation.
+
+      // i.e. it should look like this:
+      #include ...
+      #include ...
+      #define SEGALLOC_IMPLEMENTATION
+      #include "segalloc.h"
+
+   Every other file includes "segalloc.h" without the define and sees only the API.
+   This file is generated from src/ by amalgamate.py: edit the parts there, not here.
+
+   TABLE OF CONTENTS
+      1. compile-time options
+      2. documentation (every public function)
+      3. notes (threads, fork, what memory goes back to the OS)
+      4. the implementation, bottom-up: config, size classes, OS and arenas, page map,
+         page heap, central lists, thread cache, public API, statistics, override
+      5. licence
+
+   COMPILE-TIME OPTIONS
+      Define these before the #include that also defines SEGALLOC_IMPLEMENTATION (they only
+      matter where the implementation is compiled; SEGALLOC_STATIC and SEGALLOC_NO_ATTRIBUTES
+      must be the same everywhere the header is included).
+
+      SEGALLOC_PAGE_SIZE      default 8192. The allocator's page: the unit the page heap hands
+                              out. Any power of two from 4096 to 65536 and at least the OS page
+                              size; anything else stops the build with #error. The size-class
+                              table for it is generated (tools/mksizeclasses.py).
+      SEGALLOC_ARENA_SIZE     default 64 MiB. Address space is reserved from the OS in arenas
+                              of this size, aligned to it. A power of two from 1 MiB up to
+                              4 GiB. Requests larger than half an arena get their own mapping.
+      SEGALLOC_STATIC         make every public function static (private to the one file).
+      SEGALLOC_OVERRIDE       also define the standard names: malloc, free, calloc, realloc,
+                              aligned_alloc, posix_memalign, memalign, valloc, pvalloc,
+                              malloc_usable_size, reallocarray, free_sized,
+                              free_aligned_sized, malloc_trim, mallinfo2, the glibc __libc_*
+                              entry points, and (in a C++ file) operator new/delete. This is
+                              how build/libsegalloc.so replaces the system allocator.
+      SEGALLOC_CHECKS         default 1. Detect double free, free of a pointer segalloc does
+                              not own and free of an address inside a block, print a message
+                              naming segalloc, the error and the pointer, then abort().
+                              0 turns the fast-path checks off.
+      SEGALLOC_TLS_MODEL      the thread-local storage model of the thread-cache pointer, as a
+                              string ("initial-exec", "local-dynamic", ...). Default: the
+                              compiler's choice, which is safe everywhere, including a library
+                              opened with dlopen. The preload build uses "initial-exec".
+      SEGALLOC_TCACHE_BYTES   default 2 MiB. The most a thread's cache may hold.
+      SEGALLOC_RETAIN_BYTES   default 4 MiB. Free pages the page heap keeps resident for reuse;
+                              past this, idle free pages are given back to the OS.
+      SEGALLOC_MADV_FREE      give pages back with MADV_FREE instead of MADV_DONTNEED (RSS falls
+                              only when the kernel needs the memory; see the README).
+
+   DOCUMENTATION
+      Every function behaves as its standard namesake; what is said here is the extra.
+
+      void  *segalloc_malloc(size_t size);
+             A block of at least size bytes, 16-byte aligned when size >= 16. malloc(0)
+             returns a unique block that may be freed. NULL and errno = ENOMEM on failure.
+      void  *segalloc_calloc(size_t count, size_t size);
+             Zeroed. count * size overflowing returns NULL with errno = ENOMEM.
+      void  *segalloc_realloc(void *ptr, size_t size);
+             Keeps the contents; stays in place when the block already fits. realloc(NULL, n)
+             is malloc(n); realloc(p, 0) frees p and returns a fresh minimal block (as glibc's
+             malloc(0) would; never NULL unless out of memory). On failure p is untouched.
+      void  *segalloc_reallocarray(void *ptr, size_t count, size_t size);
+             realloc with an overflow check on count * size (ENOMEM).
+      void   segalloc_free(void *ptr);
+      void   segalloc_free_sized(void *ptr, size_t size);
+      void   segalloc_free_aligned_sized(void *ptr, size_t alignment, size_t size);
+             C23's sized frees. size is the size that was requested; segalloc finds the block
+             from its address anyway, so a wrong size is harmless.
+      void  *segalloc_aligned_alloc(size_t alignment, size_t size);
+             alignment must be a power of two (C17 DR 460), else NULL with errno = EINVAL. Any
+             power of two up to 256 MiB and beyond works.
+      int    segalloc_posix_memalign(void **out, size_t alignment, size_t size);
+             EINVAL unless alignment is a power of two multiple of sizeof(void *); ENOMEM on
+             failure; *out is only written on success.
+      void  *segalloc_memalign(size_t alignment, size_t size);
+             Like aligned_alloc, but (as glibc's memalign) an alignment that is not a power
+             of two is rounded up to one.
+      void  *segalloc_valloc(size_t size);           page-aligned (the OS page)
+      void  *segalloc_pvalloc(size_t size);          page-aligned, size rounded up to pages
+      size_t segalloc_usable_size(const void *ptr);
+             Bytes usable in the block: at least what was asked. 0 for NULL.
+      size_t segalloc_trim(void);
+             Give back to the OS all it can now: this thread's cache, wholly free spans, and
+             every free page. Returns the bytes released.
+      void   segalloc_thread_flush(void);
+             Return this thread's cache to the central lists (a thread about to idle).
+      void   segalloc_stats(segalloc_stats_t *out);
+             Fill *out (see the struct below); the fields add up:
+             mapped = live + thread caches + central + page-heap free + released + metadata.
+      void   segalloc_print_stats(int fd);
+             A readable report on fd, written without allocating. SEGALLOC_SHOW_STATS=1 in the
+             environment prints it to stderr at exit.
+      const char *segalloc_version(void);
+
+   NOTES
+      Threads. Each thread has its own cache (no lock on the fast path); a block may be freed
+      on any thread. A thread's cache is returned when the thread exits.
+      fork. The child of a multithreaded parent can allocate: segalloc takes its locks around
+      fork in the order glibc's stdio expects, so fork never deadlocks against getline/fflush.
+      Memory back to the OS. Free pages past SEGALLOC_RETAIN_BYTES go back to the OS as they
+      are freed, with no background thread; segalloc_trim() gives back all it can.
+*/
+#ifndef SEGALLOC_H_INCLUDED
+#define SEGALLOC_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef SEGALLOC_STATIC
+#define SEGALLOCDEF static
+#else
+#define SEGALLOCDEF extern
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Upper bound on the number of size classes for any supported page size (the real count,
+   which depends on SEGALLOC_PAGE_SIZE, is in segalloc_stats_t.nclasses). */
+#define SEGALLOC_MAX_CLASSES 80
+
+typedef struct segalloc_class_stats {
+  size_t size;            /* bytes per object of this class */
+  size_t objects_in_use;  /* objects held by the program (not in any cache) */
+  size_t objects_cached;  /* objects sitting in thread caches */
+  size_t spans;           /* spans of this class held by the central list */
+} segalloc_class_stats;
+
+typedef struct segalloc_stats_t {
+  /* Bytes, each in exactly one state; they add up to mapped. */
+  size_t live;            /* in blocks the program holds (size-class or page rounded) */
+  size_t thread_cached;   /* free objects in thread caches */
+  size_t central;         /* free objects and unused tails in spans owned by central lists */
+  size_t pageheap_free;   /* free pages in the page heap, still resident (may be reused) */
+  size_t released;        /* pages given back to the OS (or never touched): not resident */
+  size_t metadata;        /* the allocator's own structures: spans, caches, arena headers */
+  size_t mapped;          /* address space mapped from the OS, all of the above */
+  /* Counts since start. */
+  uint64_t mallocs;       /* blocks handed out (malloc, calloc, realloc moves, ...) */
+  uint64_t frees;         /* blocks freed */
+  uint64_t releases;      /* madvise calls that gave pages back */
+  size_t large_live;      /* of live: blocks above the small limit (page-heap spans) */
+  size_t huge_live;       /* of live: blocks with their own mapping */
+  size_t arenas;          /* arenas reserved */
+  size_t threads;         /* threads with a cache now */
+  size_t nclasses;        /* entries used in classes[] (class 0 is unused) */
+  segalloc_class_stats classes[SEGALLOC_MAX_CLASSES];
+} segalloc_stats_t;
+
+SEGALLOCDEF void  *segalloc_malloc(size_t size);
+SEGALLOCDEF void  *segalloc_calloc(size_t count, size_t size);
+SEGALLOCDEF void  *segalloc_realloc(void *ptr, size_t size);
+SEGALLOCDEF void  *segalloc_reallocarray(void *ptr, size_t count, size_t size);
+SEGALLOCDEF void   segalloc_free(void *ptr);
+SEGALLOCDEF void   segalloc_free_sized(void *ptr, size_t size);
+SEGALLOCDEF void   segalloc_free_aligned_sized(void *ptr, size_t alignment, size_t size);
+SEGALLOCDEF void  *segalloc_aligned_alloc(size_t alignment, size_t size);
+SEGALLOCDEF int    segalloc_posix_memalign(void **out, size_t alignment, size_t size);
+SEGALLOCDEF void  *segalloc_memalign(size_t alignment, size_t size);
+SEGALLOCDEF void  *segalloc_valloc(size_t size);
+SEGALLOCDEF void  *segalloc_pvalloc(size_t size);
+SEGALLOCDEF size_t segalloc_usable_size(const void *ptr);
+SEGALLOCDEF size_t segalloc_trim(void);
+SEGALLOCDEF void   segalloc_thread_flush(void);
+SEGALLOCDEF void   segalloc_stats(segalloc_stats_t *out);
+SEGALLOCDEF void   segalloc_print_stats(int fd);
+SEGALLOCDEF const char *segalloc_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SEGALLOC_H_INCLUDED */
+/* ---- end src/api.h ---- */
+
+#ifdef SEGALLOC_IMPLEMENTATION
+#ifndef SEGALLOC_IMPLEMENTATION_INCLUDED
+#define SEGALLOC_IMPLEMENTATION_INCLUDED
+/* ---- begin src/internal.h ---- */
+/* ======================================================================================
+   IMPLEMENTATION
+
+   The design, from the program down to the OS (after TCMalloc and the Go runtime; the
+   README has the long form).
+
+   Glossary
+     page          SEGALLOC_PAGE_SIZE bytes (default 8 KiB): the page heap's unit. Not the OS
+                   page; it must be a multiple of it.
+     span          a run of contiguous pages with one owner: free in the page heap, carved into
+                   objects of one size class, or one large block.
+     size class    one of about 65 object sizes from 16 bytes to 32 KiB (the generated table in
+                   sizeclass_table.h); each has a span size and a batch size.
+     thread cache  per thread, a singly linked free list per class; no lock.
+     central list  per class, behind its own lock: the class's spans with free objects.
+     page heap     one, behind one lock: free spans by length, splitting and merging.
+     arena         SEGALLOC_ARENA_SIZE of address space (default 64 MiB) reserved with mmap,
+                   aligned to its size; its first pages hold its header and page map.
+     page map      for every page of an arena, the span it belongs to; together with the
+                   arena map (a radix tree from address to arena) it takes any address to
+                   its span and class, so blocks carry no header.
+
+   malloc(n), n <= 32 KiB
+     1. n -> class by one table lookup (sizeclass.c).
+     2. Pop the head of this thread's list for the class (tcache.c). Done, in the common case.
+     3. Empty: take a batch from the class's central list (central.c, its lock).
+     4. Central empty: get a span of the class's page count from the page heap (pageheap.c,
+        its lock) and carve objects from it lazily, as they are handed out.
+     5. Page heap has no free span that fits: reserve a new arena (os.c, mmap).
+   malloc(n), n > 32 KiB: a span of whole pages from the page heap (4-5 above); above half an
+     arena, a mapping of its own (os.c).
+   free(p)
+     1. p -> arena (radix map) -> span (page map) -> class, all from the address.
+     2. Small: push on this thread's list, whatever thread allocated it. The list too long:
+        give a batch back to the central list; a span whose objects are all back goes to
+        the page heap.
+     3. Large: the span goes back to the page heap and merges with free neighbours.
+   Back to the OS
+     thread cache (bounded, SEGALLOC_TCACHE_BYTES) -> central list (hands wholly free spans
+     back) -> page heap (keeps SEGALLOC_RETAIN_BYTES of free pages resident, releases the rest
+     with madvise, oldest first) -> OS. Released pages stay mapped and are reused.
+
+   Lock order: a central lock may be held while taking the page heap lock; the page heap
+   lock may be held while taking the metadata lock. Never the other way. The thread
+   registry lock is a leaf.
+
+   What Go does that segalloc does not: the tiny allocator (it needs a collector to know when
+   all the objects packed in a block are dead) and the split of classes into pointer and
+   pointer-free spans (it serves the collector). What it keeps: zero tracking, so calloc of a
+   fresh span skips the memset.
+   ====================================================================================== */
+/* The amalgamation wraps everything from here to the licence in
+   #ifdef SEGALLOC_IMPLEMENTATION ... #endif, once per translation unit. */
+
+/* System headers. The implementation asks for nothing beyond POSIX and two Linux
+   constants, and declares what a strict -std=c11 build hides, so it compiles whatever
+   feature macros the including file chose. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- configuration, checked ---------------------------------------------------------- */
+
+#ifndef SEGALLOC_PAGE_SIZE
+#define SEGALLOC_PAGE_SIZE 8192
+#endif
+#if SEGALLOC_PAGE_SIZE != 4096 && SEGALLOC_PAGE_SIZE != 8192 && SEGALLOC_PAGE_SIZE != 16384 && \
+    SEGALLOC_PAGE_SIZE != 32768 && SEGALLOC_PAGE_SIZE != 65536
+#error "segalloc: SEGALLOC_PAGE_SIZE must be a power of two from 4096 to 65536"
+#endif
+
+#ifndef SEGALLOC_ARENA_SIZE
+#define SEGALLOC_ARENA_SIZE (64u * 1024 * 1024)
+#endif
+#if (SEGALLOC_ARENA_SIZE) < (1024 * 1024) || ((SEGALLOC_ARENA_SIZE) & ((SEGALLOC_ARENA_SIZE) - 1)) != 0 || \
+    (SEGALLOC_ARENA_SIZE) > 4294967296ull
+#error "segalloc: SEGALLOC_ARENA_SIZE must be a power of two from 1 MiB to 4 GiB"
+#endif
+#if (SEGALLOC_ARENA_SIZE) / (SEGALLOC_PAGE_SIZE) < 16
+#error "segalloc: SEGALLOC_ARENA_SIZE must hold at least 16 pages of SEGALLOC_PAGE_SIZE"
+#endif
+
+#ifndef SEGALLOC_CHECKS
+#define SEGALLOC_CHECKS 1
+#endif
+#ifndef SEGALLOC_TCACHE_BYTES
+#define SEGALLOC_TCACHE_BYTES (2u * 1024 * 1024)
+#endif
+#ifndef SEGALLOC_RETAIN_BYTES
+#define SEGALLOC_RETAIN_BYTES (4u * 1024 * 1024)
+#endif
+
+#if defined(__linux__) && !defined(MAP_ANONYMOUS)
+#define MAP_ANONYMOUS 0x20
+#endif
+#if defined(__linux__) && !defined(MAP_NORESERVE)
+#define MAP_NORESERVE 0x4000
+#endif
+#if defined(__linux__) && !defined(F_DUPFD_CLOEXEC)
+#define F_DUPFD_CLOEXEC 1030
+#endif
+#if defined(__linux__) && !defined(MADV_DONTNEED)
+#define MADV_DONTNEED 4
+#endif
+#if defined(__linux__) && !defined(MADV_FREE)
+#define MADV_FREE 8
+#endif
+#if defined(__linux__) && !defined(__USE_MISC)
+extern int madvise(void *addr, size_t length, int advice);
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define segalloc__likely(x) __builtin_expect(!!(x), 1)
+#define segalloc__unlikely(x) __builtin_expect(!!(x), 0)
+#define segalloc__noinline __attribute__((noinline))
+#define segalloc__inline inline __attribute__((always_inline))
+#define segalloc__cold __attribute__((cold, noinline))
+#else
+#error "segalloc: the implementation needs GCC or Clang (atomics, TLS models, builtins)"
+#endif
+
+/* Atomics are GCC's __atomic builtins on plain fields: the same code then compiles as C11
+   and as C++ (where <stdatomic.h> is not usable), and TSan understands them. */
+#define segalloc__load(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define segalloc__load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define segalloc__store(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define segalloc__store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define segalloc__add_relaxed(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+
+#ifdef __cplusplus
+#define segalloc__thread_local thread_local
+#else
+#define segalloc__thread_local _Thread_local
+#endif
+
+#ifdef SEGALLOC_TLS_MODEL
+#define segalloc__tls_attr __attribute__((tls_model(SEGALLOC_TLS_MODEL)))
+#else
+#define segalloc__tls_attr
+#endif
+
+#define SEGALLOC__PAGE_SHIFT (SEGALLOC_PAGE_SIZE == 4096 ? 12 : SEGALLOC_PAGE_SIZE == 8192 ? 13 : \
+                              SEGALLOC_PAGE_SIZE == 16384 ? 14 : SEGALLOC_PAGE_SIZE == 32768 ? 15 : 16)
+#define SEGALLOC__ARENA_PAGES ((size_t)(SEGALLOC_ARENA_SIZE) / SEGALLOC_PAGE_SIZE)
+#define SEGALLOC__SMALL_MAX 32768u
+/* Requests above this get their own mapping instead of a page-heap span. */
+#define SEGALLOC__HUGE_MIN ((size_t)(SEGALLOC_ARENA_SIZE) / 2)
+/* The largest request we attempt at all: past this, size arithmetic could wrap. */
+#define SEGALLOC__MAX_REQUEST (PTRDIFF_MAX - (size_t)(SEGALLOC_ARENA_SIZE) * 2)
+
+/* The alignment we guarantee for every block of 16 bytes or more. */
+#define SEGALLOC__MIN_ALIGN 16
+
+/* ---- the internal types (a glossary in code) ---------------------------------------- */
+
+/* A span: a run of pages. All spans live in the metadata area, never inside the pages
+   they describe, so a user's overflow cannot corrupt them. */
+typedef struct segalloc__span {
+  uintptr_t start;                 /* address of the first page */
+  size_t npages;
+  struct segalloc__span *next;     /* in a page-heap free list or a central list */
+  struct segalloc__span *prev;
+  void *freelist;                  /* small spans: objects returned to this span */
+  uintptr_t bump;                  /* small spans: the next never-used object */
+  uintptr_t limit;                 /* small spans: end of the last whole object */
+  uint64_t div_magic;              /* small spans: ceil(2^64 / size), for the boundary test */
+  uint32_t size;                   /* small spans: object size */
+  uint32_t nalloc;                 /* small spans: objects out (in caches or live) */
+  uint32_t nobjs;                  /* small spans: objects the span holds */
+  uint8_t cls;                     /* size class, 0 for a large or free span */
+  uint8_t state;                   /* SEGALLOC__SPAN_* */
+  uint8_t released;                /* free span: its pages were given back to the OS */
+  uint8_t zeroed;                  /* its pages are known to be zero (fresh or released) */
+  uint32_t list;                   /* central: which list the span is on */
+  uint64_t freed_at;               /* page heap: release epoch when it became free */
+} segalloc__span;
+
+enum {
+  SEGALLOC__SPAN_FREE = 1,   /* in the page heap */
+  SEGALLOC__SPAN_SMALL = 2,  /* carved into objects, owned by a central list */
+  SEGALLOC__SPAN_LARGE = 3   /* one block handed to the program */
+};
+
+/* An arena's header, at its base. pagemap[i] is the span holding page i (NULL for pages
+   of no span, and for the inner pages of free and large spans: only their first and last
+   pages are recorded, which is all coalescing and free() need). */
+typedef struct segalloc__arena {
+  uintptr_t base;
+  size_t header_pages;             /* pages at the base used by this header */
+  size_t committed_pages;          /* pages ever handed to the page heap (a high-water mark) */
+  struct segalloc__arena *next;
+  segalloc__span *pagemap[1];      /* SEGALLOC__ARENA_PAGES entries */
+} segalloc__arena;
+
+/* A spinlock that remembers its owner (a per-thread token), so fork handling can tell a
+   lock this thread holds from one another thread holds. */
+typedef struct segalloc__lock {
+  uintptr_t owner;                 /* 0 when free; atomics only */
+} segalloc__lock;
+
+/* ---- forward declarations, grouped by the part that defines them -------------------- */
+
+/* os.c */
+static void *segalloc__os_map(size_t size, size_t align);
+static void segalloc__os_unmap(void *p, size_t size);
+static void segalloc__os_release(void *p, size_t size);
+static void *segalloc__meta_alloc(size_t size);
+static segalloc__span *segalloc__span_new(void);
+static void segalloc__span_delete(segalloc__span *s);
+static void segalloc__fatal(const char *what, const void *ptr);
+/* pagemap.c */
+static segalloc__arena *segalloc__arena_of(uintptr_t p);
+/* pageheap.c */
+static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages);
+static void segalloc__heap_free(segalloc__span *s);
+/* central.c */
+static int segalloc__central_take(unsigned cls, void **out, int want);
+static void segalloc__central_give(unsigned cls, void *head, int count);
+/* malloc.c */
+static void *segalloc__malloc_slow(size_t size);
+/* ---- end src/internal.h ---- */
+/* ---- begin src/sizeclass_table.h ---- */
+/* Code generated by tools/mksizeclasses.py; DO NOT EDIT.
+ * Rebuild with:  python3 tools/mksizeclasses.py > src/sizeclass_table.h
+ * One table per supported SEGALLOC_PAGE_SIZE; see the generator for the rules. */
+
+#if SEGALLOC_PAGE_SIZE == 4096
+/* class  bytes/obj  bytes/span  objects  tail waste  max waste
+ *     1         16        4096      256           0     93.75%
+ *     2         32        4096      128           0     46.88%
+ *     3         48        4096       85          16     31.52%
+ *     4         64        4096       64           0     23.44%
+ *     5         80        4096       51          16     19.07%
+ *     6         96        4096       42          64     16.94%
+ *     7        112        4096       36          64     14.75%
+ *     8        128        4096       32           0     11.72%
+ *     9        144        4096       28          64     11.82%
+ *    10        160        4096       25          96     11.50%
+ *    11        176        4096       23          48      9.59%
+ *    12        192        4096       21          64      9.25%
+ *    13        208        4096       19         144     10.47%
+ *    14        224        4096       18          64      8.15%
+ *    15        240        4096       17          16      6.62%
+ *    16        256        4096       16           0      5.86%
+ *    17        288        4096       14          64     12.16%
+ *    18        320        4096       12         256     15.33%
+ *    19        352        4096       11         224     13.79%
+ *    20        384        4096       10         256     13.82%
+ *    21        448        4096        9          64     15.41%
+ *    22        512        4096        8           0     12.30%
+ *    23        576        4096        7          64     12.33%
+ *    24        640        4096        6         256     15.48%
+ *    25        704        8192       11         448     13.93%
+ *    26        768        4096        5         256     13.94%
+ *    27        832        8192        9         704     15.52%
+ *    28       1024        4096        4           0     18.65%
+ *    29       1152        8192        7         128     12.41%
+ *    30       1280        4096        3         256     15.55%
+ *    31       1408       12288        8        1024     16.60%
+ *    32       1536        8192        5         512     14.00%
+ *    33       1664       12288        7         640     12.44%
+ *    34       2048        4096        2           0     18.70%
+ *    35       2304       12288        5         768     16.63%
+ *    36       2560        8192        3         512     15.59%
+ *    37       3072       12288        4           0     16.63%
+ *    38       3328       20480        6         512      9.97%
+ *    39       4096        4096        1           0     18.73%
+ *    40       4352       24576        5        2816     16.65%
+ *    41       4608       20480        4        2048     14.98%
+ *    42       5120       16384        3        1024     15.61%
+ *    43       6144       12288        2           0     16.65%
+ *    44       6656       20480        3         512      9.99%
+ *    45       6912       28672        4        1024      7.13%
+ *    46       8192        8192        1           0     15.61%
+ *    47       8704       28672        3        2560     14.28%
+ *    48      10240       20480        2           0     14.99%
+ *    49      10496       32768        3        1280      6.24%
+ *    50      12288       12288        1           0     14.58%
+ *    51      14080       28672        2         512     14.28%
+ *    52      16384       16384        1           0     14.06%
+ *    53      17664       36864        2        1536     11.11%
+ *    54      20480       20480        1           0     13.75%
+ *    55      21248       45056        2        2560      9.09%
+ *    56      24576       24576        1           0     13.54%
+ *    57      24832       53248        2        3584      7.69%
+ *    58      28672       28672        1           0     13.39%
+ *    59      32768       32768        1           0     12.50%
+ */
+#define SEGALLOC__NCLASSES 60
+static const uint32_t segalloc__class_size[SEGALLOC__NCLASSES] = {
+  0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176,
+  192, 208, 224, 240, 256, 288, 320, 352, 384, 448, 512, 576,
+  640, 704, 768, 832, 1024, 1152, 1280, 1408, 1536, 1664, 2048, 2304,
+  2560, 3072, 3328, 4096, 4352, 4608, 5120, 6144, 6656, 6912, 8192, 8704,
+  10240, 10496, 12288, 14080, 16384, 17664, 20480, 21248, 24576, 24832, 28672, 32768
+};
+static const uint8_t segalloc__class_pages[SEGALLOC__NCLASSES] = {
+  0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 1, 2, 1, 3,
+  2, 3, 1, 3, 2, 3, 5, 1, 6, 5, 4, 3, 5, 7, 2, 7,
+  5, 8, 3, 7, 4, 9, 5, 11, 6, 13, 7, 8
+};
+static const uint8_t segalloc__class_batch[SEGALLOC__NCLASSES] = {
+  0, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32,
+  32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32,
+  32, 32, 32, 28, 25, 21, 19, 16, 15, 14, 12, 10, 9, 9, 8, 7,
+  6, 6, 5, 4, 4, 3, 3, 3, 2, 2, 2, 2
+};
+static const uint8_t segalloc__class_index[313] = {
+  1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 21, 21, 22, 22, 22,
+  22, 23, 23, 23, 23, 24, 24, 24, 24, 25, 25, 25, 25, 26, 26, 26,
+  26, 27, 27, 27, 27, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+  28, 29, 30, 31, 32, 33, 34, 34, 34, 35, 35, 36, 36, 37, 37, 37,
+  37, 38, 38, 39, 39, 39, 39, 39, 39, 40, 40, 41, 41, 42, 42, 42,
+  42, 43, 43, 43, 43, 43, 43, 43, 43, 44, 44, 44, 44, 45, 45, 46,
+  46, 46, 46, 46, 46, 46, 46, 46, 46, 47, 47, 47, 47, 48, 48, 48,
+  48, 48, 48, 48, 48, 48, 48, 48, 48, 49, 49, 50, 50, 50, 50, 50,
+  50, 50, 50, 50, 50, 50, 50, 50, 50, 51, 51, 51, 51, 51, 51, 51,
+  51, 51, 51, 51, 51, 51, 51, 52, 52, 52, 52, 52, 52, 52, 52, 52,
+  52, 52, 52, 52, 52, 52, 52, 52, 52, 53, 53, 53, 53, 53, 53, 53,
+  53, 53, 53, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54,
+  54, 54, 54, 54, 54, 54, 54, 54, 54, 55, 55, 55, 55, 55, 55, 56,
+  56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56,
+  56, 56, 56, 56, 56, 56, 56, 56, 56, 57, 57, 58, 58, 58, 58, 58,
+  58, 58, 58, 58, 58, 58, 58, 58, 58, 58, 58, 58, 58, 58, 58, 58,
+  58, 58, 58, 58, 58, 58, 58, 58, 58, 59, 59, 59, 59, 59, 59, 59,
+  59, 59, 59, 59, 59, 59, 59, 59, 59, 59, 59, 59, 59, 59, 59, 59,
+  59, 59, 59, 59, 59, 59, 59, 59, 59
+};
+
+#elif SEGALLOC_PAGE_SIZE == 8192
+/* class  bytes/obj  bytes/span  objects  tail waste  max waste
+ *     1         16        8192      512           0     93.75%
+ *     2         32        8192      256           0     46.88%
+ *     3         48        8192      170          32     31.52%
+ *     4         64        8192      128           0     23.44%
+ *     5         80        8192      102          32     19.07%
+ *     6         96        8192       85          32     15.95%
+ *     7        112        8192       73          16     13.56%
+ *     8        128        8192       64           0     11.72%
+ *     9        144        8192       56         128     11.82%
+ *    10        160        8192       51          32      9.73%
+ *    11        176        8192       46          96      9.59%
+ *    12        192        8192       42         128      9.25%
+ *    13        208        8192       39          80      8.12%
+ *    14        224        8192       36         128      8.15%
+ *    15        240        8192       34          32      6.62%
+ *    16        256        8192       32           0      5.86%
+ *    17        288        8192       28         128     12.16%
+ *    18        320        8192       25         192     11.80%
+ *    19        352        8192       23          96      9.88%
+ *    20        384        8192       21         128      9.51%
+ *    21        416        8192       19         288     10.71%
+ *    22        448        8192       18         128      8.37%
+ *    23        480        8192       17          32      6.82%
+ *    24        512        8192       16           0      6.05%
+ *    25        576        8192       14         128     12.33%
+ *    26        640        8192       12         512     15.48%
+ *    27        704        8192       11         448     13.93%
+ *    28        768        8192       10         512     13.94%
+ *    29        896        8192        9         128     15.52%
+ *    30       1024        8192        8           0     12.40%
+ *    31       1152        8192        7         128     12.41%
+ *    32       1280        8192        6         512     15.55%
+ *    33       1408       16384       11         896     14.00%
+ *    34       1536        8192        5         512     14.00%
+ *    35       1664       16384        9        1408     15.57%
+ *    36       2048        8192        4           0     18.70%
+ *    37       2304       16384        7         256     12.46%
+ *    38       2560        8192        3         512     15.59%
+ *    39       2816       24576        8        2048     16.63%
+ *    40       3072       16384        5        1024     14.03%
+ *    41       3328       24576        7        1280     12.47%
+ *    42       4096        8192        2           0     18.73%
+ *    43       4608       24576        5        1536     16.65%
+ *    44       5376       16384        3         256     15.61%
+ *    45       6144       24576        4           0     12.48%
+ *    46       6400       32768        5         768      6.23%
+ *    47       6656       40960        6        1024      6.24%
+ *    48       6912       49152        7         768      5.19%
+ *    49       8192        8192        1           0     15.61%
+ *    50       8448       57344        6        6656     14.28%
+ *    51       8704       49152        5        5632     14.05%
+ *    52       9472       40960        4        3072     14.99%
+ *    53      10496       32768        3        1280     13.27%
+ *    54      12288       24576        2           0     14.58%
+ *    55      13568       40960        3         256      9.99%
+ *    56      14080       57344        4        1024      5.35%
+ *    57      16384       16384        1           0     14.06%
+ *    58      16640       73728        4        7168     11.11%
+ *    59      17664       57344        3        4352     12.94%
+ *    60      20480       40960        2           0     13.75%
+ *    61      21248       65536        3        1792      6.25%
+ *    62      24576       24576        1           0     13.54%
+ *    63      24832       81920        3        7424     10.00%
+ *    64      28416       57344        2         512     13.39%
+ *    65      32768       32768        1           0     13.28%
+ */
+#define SEGALLOC__NCLASSES 66
+static const uint32_t segalloc__class_size[SEGALLOC__NCLASSES] = {
+  0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176,
+  192, 208, 224, 240, 256, 288, 320, 352, 384, 416, 448, 480,
+  512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1664,
+  2048, 2304, 2560, 2816, 3072, 3328, 4096, 4608, 5376, 6144, 6400, 6656,
+  6912, 8192, 8448, 8704, 9472, 10496, 12288, 13568, 14080, 16384, 16640, 17664,
+  20480, 21248, 24576, 24832, 28416, 32768
+};
+static const uint8_t segalloc__class_pages[SEGALLOC__NCLASSES] = {
+  0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 2, 1, 2, 1, 2, 1, 3, 2, 3, 1, 3, 2, 3, 4, 5,
+  6, 1, 7, 6, 5, 4, 3, 5, 7, 2, 9, 7, 5, 8, 3, 10,
+  7, 4
+};
+static const uint8_t segalloc__class_batch[SEGALLOC__NCLASSES] = {
+  0, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32,
+  32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32,
+  32, 32, 32, 32, 32, 28, 25, 23, 21, 19, 16, 14, 12, 10, 10, 9,
+  9, 8, 7, 7, 6, 6, 5, 4, 4, 4, 3, 3, 3, 3, 2, 2,
+  2, 2
+};
+static const uint8_t segalloc__class_index[313] = {
+  1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 23, 23, 24,
+  24, 25, 25, 25, 25, 26, 26, 26, 26, 27, 27, 27, 27, 28, 28, 28,
+  28, 29, 29, 29, 29, 29, 29, 29, 29, 30, 30, 30, 30, 30, 30, 30,
+  30, 31, 32, 33, 34, 35, 36, 36, 36, 37, 37, 38, 38, 39, 39, 40,
+  40, 41, 41, 42, 42, 42, 42, 42, 42, 43, 43, 43, 43, 44, 44, 44,
+  44, 44, 44, 45, 45, 45, 45, 45, 45, 46, 46, 47, 47, 48, 48, 49,
+  49, 49, 49, 49, 49, 49, 49, 49, 49, 50, 50, 51, 51, 52, 52, 52,
+  52, 52, 52, 53, 53, 53, 53, 53, 53, 53, 53, 54, 54, 54, 54, 54,
+  54, 54, 54, 54, 54, 54, 54, 54, 54, 55, 55, 55, 55, 55, 55, 55,
+  55, 55, 55, 56, 56, 56, 56, 57, 57, 57, 57, 57, 57, 57, 57, 57,
+  57, 57, 57, 57, 57, 57, 57, 57, 57, 58, 58, 59, 59, 59, 59, 59,
+  59, 59, 59, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60,
+  60, 60, 60, 60, 60, 60, 60, 60, 60, 61, 61, 61, 61, 61, 61, 62,
+  62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62,
+  62, 62, 62, 62, 62, 62, 62, 62, 62, 63, 63, 64, 64, 64, 64, 64,
+  64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+  64, 64, 64, 64, 64, 64, 64, 65, 65, 65, 65, 65, 65, 65, 65, 65,
+  65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65,
+  65, 65, 65, 65, 65, 65, 65, 65, 65
+};
+
+#elif SEGALLOC_PAGE_SIZE == 16384
+/* class  bytes/obj  bytes/span  objects  tail waste  max waste
+ *     1         16       16384     1024           0     93.75%
+ *     2         32       16384      512           0     46.88%
+ *     3         48       16384      341          16     31.32%
+ *     4         64       16384      256           0     23.44%
+ *     5         80       16384      204          64     19.07%
+ *     6         96       16384      170          64     15.95%
+ *     7        112       16384      146          32     13.56%
+ *     8        128       16384      128           0     11.72%
+ *     9        144       16384      113         112     11.03%
+ *    10        160       16384      102          64      9.73%
+ *    11        176       16384       93          16      8.61%
+ *    12        192       16384       85          64      8.17%
+ *    13        208       16384       78         160      8.12%
+ *    14        224       16384       73          32      6.88%
+ *    15        240       16384       68          64      6.62%
+ *    16        256       16384       64           0      5.86%
+ *    17        288       16384       56         256     12.16%
+ *    18        320       16384       51          64     10.04%
+ *    19        352       16384       46         192      9.88%
+ *    20        384       16384       42         256      9.51%
+ *    21        416       16384       39         160      8.36%
+ *    22        448       16384       36         256      8.37%
+ *    23        480       16384       34          64      6.82%
+ *    24        512       16384       32           0      6.05%
+ *    25        576       16384       28         256     12.33%
+ *    26        640       16384       25         384     11.96%
+ *    27        704       16384       23         192     10.02%
+ *    28        768       16384       21         256      9.64%
+ *    29        832       16384       19         576     10.82%
+ *    30        896       16384       18         256      8.48%
+ *    31        960       16384       17          64      6.93%
+ *    32       1024       16384       16           0      6.15%
+ *    33       1152       16384       14         256     12.41%
+ *    34       1280       16384       12        1024     15.55%
+ *    35       1408       16384       11         896     14.00%
+ *    36       1536       16384       10        1024     14.00%
+ *    37       1792       16384        9         256     15.57%
+ *    38       2048       16384        8           0     12.45%
+ *    39       2304       16384        7         256     12.46%
+ *    40       2560       16384        6        1024     15.59%
+ *    41       2816       32768       11        1792     14.03%
+ *    42       3072       16384        5        1024     14.03%
+ *    43       3328       32768        9        2816     15.60%
+ *    44       4096       16384        4           0     18.73%
+ *    45       4608       32768        7         512     12.48%
+ *    46       5376       16384        3         256     15.61%
+ *    47       5632       49152        8        4096     12.48%
+ *    48       6400       32768        5         768     14.05%
+ *    49       6912       49152        7         768      8.84%
+ *    50       8192       16384        2           0     15.61%
+ *    51       8448       65536        7        6400     12.49%
+ *    52       9472       49152        5        1792     14.05%
+ *    53      10752       32768        3         512     13.27%
+ *    54      12288       49152        4           0     12.49%
+ *    55      13056       65536        5         256      6.24%
+ *    56      13568       81920        6         512      4.37%
+ *    57      13824       98304        7        1536      3.38%
+ *    58      14080      114688        8        2048      3.56%
+ *    59      16384       16384        1           0     14.06%
+ *    60      16640      131072        7       14592     12.49%
+ *    61      17152      114688        6       11776     12.94%
+ *    62      17664       98304        5        9984     12.76%
+ *    63      18944       81920        4        6144     13.75%
+ *    64      21248       65536        3        1792     13.28%
+ *    65      24576       49152        2           0     13.54%
+ *    66      27136       81920        3         512     10.00%
+ *    67      28416      114688        4        1024      5.35%
+ *    68      32768       32768        1           0     13.28%
+ */
+#define SEGALLOC__NCLASSES 69
+static const uint32_t segalloc__class_size[SEGALLOC__NCLASSES] = {
+  0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176,
+  192, 208, 224, 240, 256, 288, 320, 352, 384, 416, 448, 480,
+  512, 576, 640, 704, 768, 832, 896, 960, 1024, 1152, 1280, 1408,
+  1536, 1792, 2048, 2304, 2560, 2816, 3072, 3328, 4096, 4608, 5376, 5632,
+  6400, 6912, 8192, 8448, 9472, 10752, 12288, 13056, 13568, 13824, 14080, 16384,
+  16640, 17152, 17664, 18944, 21248, 24576, 27136, 28416, 32768
+};
+static const uint8_t segalloc__class_pages[SEGALLOC__NCLASSES] = {
+  0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 1, 2, 1, 3,
+  2, 3, 1, 4, 3, 2, 3, 4, 5, 6, 7, 1, 8, 7, 6, 5,
+  4, 3, 5, 7, 2
+};
+static const uint8_t segalloc__class_batch[SEGALLOC__NCLASSES] = {
+  0, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32,
+  32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32,
+  32, 32, 32, 32, 32, 32, 32, 28, 25, 23, 21, 19, 16, 14, 12, 11,
+  10, 9, 8, 7, 6, 6, 5, 5, 4, 4, 4, 4, 3, 3, 3, 3,
+  3, 2, 2, 2, 2
+};
+static const uint8_t segalloc__class_index[313] = {
+  1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 23, 23, 24,
+  24, 25, 25, 25, 25, 26, 26, 26, 26, 27, 27, 27, 27, 28, 28, 28,
+  28, 29, 29, 29, 29, 30, 30, 30, 30, 31, 31, 31, 31, 32, 32, 32,
+  32, 33, 34, 35, 36, 37, 37, 38, 38, 39, 39, 40, 40, 41, 41, 42,
+  42, 43, 43, 44, 44, 44, 44, 44, 44, 45, 45, 45, 45, 46, 46, 46,
+  46, 46, 46, 47, 47, 48, 48, 48, 48, 48, 48, 49, 49, 49, 49, 50,
+  50, 50, 50, 50, 50, 50, 50, 50, 50, 51, 51, 52, 52, 52, 52, 52,
+  52, 52, 52, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 54, 54, 54,
+  54, 54, 54, 54, 54, 54, 54, 54, 54, 55, 55, 55, 55, 55, 55, 56,
+  56, 56, 56, 57, 57, 58, 58, 59, 59, 59, 59, 59, 59, 59, 59, 59,
+  59, 59, 59, 59, 59, 59, 59, 59, 59, 60, 60, 61, 61, 61, 61, 62,
+  62, 62, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 64, 64, 64,
+  64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 65,
+  65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65,
+  65, 65, 65, 65, 65, 65, 65, 65, 65, 66, 66, 66, 66, 66, 66, 66,
+  66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 67, 67, 67,
+  67, 67, 67, 67, 67, 67, 67, 68, 68, 68, 68, 68, 68, 68, 68, 68,
+  68, 68, 68, 68, 68, 68, 68, 68, 68, 68, 68, 68, 68, 68, 68, 68,
+  68, 68, 68, 68, 68, 68, 68, 68, 68
+};
+
+#elif SEGALLOC_PAGE_SIZE == 32768
+/* class  bytes/obj  bytes/span  objects  tail waste  max waste
+ *     1         16       32768     2048           0     93.75%
+ *     2         32       32768     1024           0     46.88%
+ *     3         48       32768      682          32     31.32%
+ *     4         64       32768      512           0     23.44%
+ *     5         80       32768      409          48     18.87%
+ *     6         96       32768      341          32     15.71%
+ *     7        112       32768      292          64     13.56%
+ *     8        128       32768      256           0     11.72%
+ *     9        144       32768      227          80     10.64%
+ *    10        160       32768      204         128      9.73%
+ *    11        176       32768      186          32      8.61%
+ *    12        192       32768      170         128      8.17%
+ *    13        208       32768      157         112      7.53%
+ *    14        224       32768      146          64      6.88%
+ *    15        240       32768      136         128      6.62%
+ *    16        256       32768      128           0      5.86%
+ *    17        288       32768      113         224     11.37%
+ *    18        320       32768      102         128     10.04%
+ *    19        352       32768       93          32      8.90%
+ *    20        384       32768       85         128      8.43%
+ *    21        416       32768       78         320      8.36%
+ *    22        448       32768       73          64      7.10%
+ *    23        480       32768       68         128      6.82%
+ *    24        512       32768       64           0      6.05%
+ *    25        576       32768       56         512     12.33%
+ *    26        640       32768       51         128     10.20%
+ *    27        704       32768       46         384     10.02%
+ *    28        768       32768       42         512      9.64%
+ *    29        832       32768       39         320      8.47%
+ *    30        896       32768       36         512      8.48%
+ *    31        960       32768       34         128      6.93%
+ *    32       1024       32768       32           0      6.15%
+ *    33       1152       32768       28         512     12.41%
+ *    34       1280       32768       25         768     12.03%
+ *    35       1408       32768       23         384     10.09%
+ *    36       1536       32768       21         512      9.70%
+ *    37       1664       32768       19        1152     10.88%
+ *    38       1792       32768       18         512      8.54%
+ *    39       1920       32768       17         128      6.98%
+ *    40       2048       32768       16           0      6.20%
+ *    41       2304       32768       14         512     12.46%
+ *    42       2560       32768       12        2048     15.59%
+ *    43       2816       32768       11        1792     14.03%
+ *    44       3072       32768       10        2048     14.03%
+ *    45       3584       32768        9         512     15.60%
+ *    46       4096       32768        8           0     12.48%
+ *    47       4608       32768        7         512     12.48%
+ *    48       5376       32768        6         512     15.61%
+ *    49       5632       65536       11        3584      9.75%
+ *    50       6400       32768        5         768     14.05%
+ *    51       6912       65536        9        3328     12.10%
+ *    52       8192       32768        4           0     15.61%
+ *    53       9216       65536        7        1024     12.49%
+ *    54       9472       98304       10        3584      6.24%
+ *    55      10752       32768        3         512     13.27%
+ *    56      11264       98304        8        8192     12.49%
+ *    57      13056       65536        5         256     14.05%
+ *    58      13824       98304        7        1536      7.02%
+ *    59      14080      131072        9        4352      5.07%
+ *    60      16384       32768        2           0     14.06%
+ *    61      17152      131072        7       11008     12.49%
+ *    62      18944       98304        5        3584     12.76%
+ *    63      21760       65536        3         256     13.28%
+ *    64      24576       98304        4           0     11.45%
+ *    65      26112      131072        5         512      6.25%
+ *    66      27136      163840        6        1024      4.37%
+ *    67      27904      196608        7        1280      3.38%
+ *    68      28416      229376        8        2048      2.68%
+ *    69      32768       32768        1           0     13.28%
+ */
+#define SEGALLOC__NCLASSES 70
+static const uint32_t segalloc__class_size[SEGALLOC__NCLASSES] = {
+  0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176,
+  192, 208, 224, 240, 256, 288, 320, 352, 384, 416, 448, 480,
+  512, 576, 640, 704, 768, 832, 896, 960, 1024, 1152, 1280, 1408,
+  1536, 1664, 1792, 1920, 2048, 2304, 2560, 2816, 3072, 3584, 4096, 4608,
+  5376, 5632, 6400, 6912, 8192, 9216, 9472, 10752, 11264, 13056, 13824, 14080,
+  16384, 17152, 18944, 21760, 24576, 26112, 27136, 27904, 28416, 32768
+};
+static const uint8_t segalloc__class_pages[SEGALLOC__NCLASSES] = {
+  0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 2, 1, 2, 1, 2, 3, 1, 3, 2, 3, 4, 1, 4, 3, 2,
+  3, 4, 5, 6, 7, 1
+};
+static const uint8_t segalloc__class_batch[SEGALLOC__NCLASSES] = {
+  0, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32,
+  32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32,
+  32, 32, 32, 32, 32, 32, 32, 32, 32, 28, 25, 23, 21, 18, 16, 14,
+  12, 11, 10, 9, 8, 7, 6, 6, 5, 5, 4, 4, 4, 3, 3, 3,
+  2, 2, 2, 2, 2, 2
+};
+static const uint8_t segalloc__class_index[313] = {
+  1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 23, 23, 24,
+  24, 25, 25, 25, 25, 26, 26, 26, 26, 27, 27, 27, 27, 28, 28, 28,
+  28, 29, 29, 29, 29, 30, 30, 30, 30, 31, 31, 31, 31, 32, 32, 32,
+  32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 41, 42, 42, 43, 43, 44,
+  44, 45, 45, 45, 45, 46, 46, 46, 46, 47, 47, 47, 47, 48, 48, 48,
+  48, 48, 48, 49, 49, 50, 50, 50, 50, 50, 50, 51, 51, 51, 51, 52,
+  52, 52, 52, 52, 52, 52, 52, 52, 52, 53, 53, 53, 53, 53, 53, 53,
+  53, 54, 54, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 56, 56, 56,
+  56, 57, 57, 57, 57, 57, 57, 57, 57, 57, 57, 57, 57, 57, 57, 58,
+  58, 58, 58, 58, 58, 59, 59, 60, 60, 60, 60, 60, 60, 60, 60, 60,
+  60, 60, 60, 60, 60, 60, 60, 60, 60, 61, 61, 61, 61, 61, 61, 62,
+  62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 63, 63, 63,
+  63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+  63, 63, 63, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+  64, 64, 64, 64, 64, 64, 64, 64, 64, 65, 65, 65, 65, 65, 65, 65,
+  65, 65, 65, 65, 65, 66, 66, 66, 66, 66, 66, 66, 66, 67, 67, 67,
+  67, 67, 67, 68, 68, 68, 68, 69, 69, 69, 69, 69, 69, 69, 69, 69,
+  69, 69, 69, 69, 69, 69, 69, 69, 69, 69, 69, 69, 69, 69, 69, 69,
+  69, 69, 69, 69, 69, 69, 69, 69, 69
+};
+
+#elif SEGALLOC_PAGE_SIZE == 65536
+/* class  bytes/obj  bytes/span  objects  tail waste  max waste
+ *     1         16       65536     4096           0     93.75%
+ *     2         32       65536     2048           0     46.88%
+ *     3         48       65536     1365          16     31.27%
+ *     4         64       65536     1024           0     23.44%
+ *     5         80       65536      819          16     18.77%
+ *     6         96       65536      682          64     15.71%
+ *     7        112       65536      585          16     13.41%
+ *     8        128       65536      512           0     11.72%
+ *     9        144       65536      455          16     10.44%
+ *    10        160       65536      409          96      9.51%
+ *    11        176       65536      372          64      8.61%
+ *    12        192       65536      341          64      7.90%
+ *    13        208       65536      315          16      7.23%
+ *    14        224       65536      292         128      6.88%
+ *    15        240       65536      273          16      6.27%
+ *    16        256       65536      256           0      5.86%
+ *    17        288       65536      227         160     10.98%
+ *    18        320       65536      204         256     10.04%
+ *    19        352       65536      186          64      8.90%
+ *    20        384       65536      170         256      8.43%
+ *    21        416       65536      157         224      7.77%
+ *    22        448       65536      146         128      7.10%
+ *    23        480       65536      136         256      6.82%
+ *    24        512       65536      128           0      6.05%
+ *    25        576       65536      113         448     11.55%
+ *    26        640       65536      102         256     10.20%
+ *    27        704       65536       93          64      9.04%
+ *    28        768       65536       85         256      8.56%
+ *    29        832       65536       78         640      8.47%
+ *    30        896       65536       73         128      7.21%
+ *    31        960       65536       68         256      6.93%
+ *    32       1024       65536       64           0      6.15%
+ *    33       1152       65536       56        1024     12.41%
+ *    34       1280       65536       51         256     10.27%
+ *    35       1408       65536       46         768     10.09%
+ *    36       1536       65536       42        1024      9.70%
+ *    37       1664       65536       39         640      8.53%
+ *    38       1792       65536       36        1024      8.54%
+ *    39       1920       65536       34         256      6.98%
+ *    40       2048       65536       32           0      6.20%
+ *    41       2304       65536       28        1024     12.46%
+ *    42       2560       65536       25        1536     12.07%
+ *    43       2816       65536       23         768     10.12%
+ *    44       3072       65536       21        1024      9.73%
+ *    45       3328       65536       19        2304     10.91%
+ *    46       3584       65536       18        1024      8.57%
+ *    47       3840       65536       17         256      7.01%
+ *    48       4096       65536       16           0      6.23%
+ *    49       4352       65536       15         256      6.23%
+ *    50       4608       65536       14        1024      7.01%
+ *    51       4864       65536       13        2304      8.57%
+ *    52       5376       65536       12        1024     10.92%
+ *    53       5888       65536       11         768      9.75%
+ *    54       6400       65536       10        1536     10.14%
+ *    55       7168       65536        9        1024     12.10%
+ *    56       8192       65536        8           0     12.49%
+ *    57       9216       65536        7        1024     12.49%
+ *    58       9472      131072       13        7936      8.58%
+ *    59      10752       65536        6        1024     13.27%
+ *    60      11264      131072       11        7168      9.76%
+ *    61      13056       65536        5         256     14.05%
+ *    62      14080      131072        9        4352     10.34%
+ *    63      16384       65536        4           0     14.06%
+ *    64      18688      131072        7         256     12.49%
+ *    65      18944      196608       10        7168      4.94%
+ *    66      21760       65536        3         256     13.28%
+ *    67      22784      196608        8       14336     11.45%
+ *    68      26112      131072        5         512     13.08%
+ *    69      27904      196608        7        1280      7.03%
+ *    70      28416      262144        9        6400      4.20%
+ *    71      32768       65536        2           0     13.28%
+ */
+#define SEGALLOC__NCLASSES 72
+static const uint32_t segalloc__class_size[SEGALLOC__NCLASSES] = {
+  0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176,
+  192, 208, 224, 240, 256, 288, 320, 352, 384, 416, 448, 480,
+  512, 576, 640, 704, 768, 832, 896, 960, 1024, 1152, 1280, 1408,
+  1536, 1664, 1792, 1920, 2048, 2304, 2560, 2816, 3072, 3328, 3584, 3840,
+  4096, 4352, 4608, 4864, 5376, 5888, 6400, 7168, 8192, 9216, 9472, 10752,
+  11264, 13056, 14080, 16384, 18688, 18944, 21760, 22784, 26112, 27904, 28416, 32768
+};
+static const uint8_t segalloc__class_pages[SEGALLOC__NCLASSES] = {
+  0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 1, 2, 1,
+  2, 3, 1, 3, 2, 3, 4, 1
+};
+static const uint8_t segalloc__class_batch[SEGALLOC__NCLASSES] = {
+  0, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32,
+  32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32,
+  32, 32, 32, 32, 32, 32, 32, 32, 32, 28, 25, 23, 21, 19, 18, 17,
+  16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 6, 5, 5, 4, 4,
+  3, 3, 3, 2, 2, 2, 2, 2
+};
+static const uint8_t segalloc__class_index[313] = {
+  1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 23, 23, 24,
+  24, 25, 25, 25, 25, 26, 26, 26, 26, 27, 27, 27, 27, 28, 28, 28,
+  28, 29, 29, 29, 29, 30, 30, 30, 30, 31, 31, 31, 31, 32, 32, 32,
+  32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 41, 42, 42, 43, 43, 44,
+  44, 45, 45, 46, 46, 47, 47, 48, 48, 49, 49, 50, 50, 51, 51, 52,
+  52, 52, 52, 53, 53, 53, 53, 54, 54, 54, 54, 55, 55, 55, 55, 55,
+  55, 56, 56, 56, 56, 56, 56, 56, 56, 57, 57, 57, 57, 57, 57, 57,
+  57, 58, 58, 59, 59, 59, 59, 59, 59, 59, 59, 59, 59, 60, 60, 60,
+  60, 61, 61, 61, 61, 61, 61, 61, 61, 61, 61, 61, 61, 61, 61, 62,
+  62, 62, 62, 62, 62, 62, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+  63, 63, 63, 63, 63, 63, 63, 63, 63, 64, 64, 64, 64, 64, 64, 64,
+  64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 65, 65, 66, 66, 66,
+  66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+  66, 66, 66, 67, 67, 67, 67, 67, 67, 67, 67, 68, 68, 68, 68, 68,
+  68, 68, 68, 68, 68, 68, 68, 68, 68, 68, 68, 68, 68, 68, 68, 68,
+  68, 68, 68, 68, 68, 69, 69, 69, 69, 69, 69, 69, 69, 69, 69, 69,
+  69, 69, 69, 70, 70, 70, 70, 71, 71, 71, 71, 71, 71, 71, 71, 71,
+  71, 71, 71, 71, 71, 71, 71, 71, 71, 71, 71, 71, 71, 71, 71, 71,
+  71, 71, 71, 71, 71, 71, 71, 71, 71
+};
+#endif
+/* ---- end src/sizeclass_table.h ---- */
+/* ---- begin src/sizeclass.c ---- */
+/* ---- size classes ----------------------------------------------------------------------
+   Owns the mapping from a request size to a size class and the per-class constants. The
+   tables come from sizeclass_table.h, generated by tools/mksizeclasses.py for every
+   supported page size; this part only reads them. No state, no locks.
+
+   size -> class is one branch and one byte load: sizes up to 1024 index the table in
+   16-byte steps, larger ones in 128-byte steps (the generator proves each step maps to a
+   single class). */
+
+#if SEGALLOC__NCLASSES > SEGALLOC_MAX_CLASSES
+#error "segalloc: the size-class table outgrew SEGALLOC_MAX_CLASSES"
+#endif
+
+static segalloc__inline unsigned segalloc__size_class(size_t size) {
+  size_t slot = size <= 1024 ? (size + 15) >> 4 : ((size + 127) >> 7) + 56;
+  return segalloc__class_index[slot];
+}
+
+static segalloc__inline size_t segalloc__class_bytes(unsigned cls) {
+  return segalloc__class_size[cls];
+}
+
+/* Bytes of the span a class is carved from. */
+static size_t segalloc__class_span_bytes(unsigned cls) {
+  return (size_t)segalloc__class_pages[cls] * SEGALLOC_PAGE_SIZE;
+}
+
+/* The smallest class whose objects are all aligned to `align` and hold `size` bytes, or 0
+   if none (then the request goes to the page heap). Objects sit at multiples of their size
+   from a page-aligned span start, so a class is aligned to the largest power of two that
+   divides its size. */
+static unsigned segalloc__size_class_aligned(size_t size, size_t align) {
+  if (size > SEGALLOC__SMALL_MAX || align > SEGALLOC_PAGE_SIZE) return 0;
+  unsigned cls = segalloc__size_class(size ? size : 1);
+  for (; cls < SEGALLOC__NCLASSES; cls++)
+    if ((segalloc__class_size[cls] & (align - 1)) == 0) return cls;
+  return 0;
+}
+/* ---- end src/sizeclass.c ---- */
+/* ---- begin src/os.c ---- */
+/* ---- the OS layer: system calls, locks, errors and metadata ----------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   Owns every system call segalloc makes: mmap to map arenas, huge blocks and metadata
+   chunks; munmap; madvise to give pages back. Above it, the page heap decides *what* to map
+   and release; this part only does it and counts it. Memory moves through the states the
+   Go runtime names: reserved (an arena's address space, mapped PROT_READ|PROT_WRITE but
+   never touched, so it costs no RSS), ready (in use), released (madvised; the mapping stays
+   and the pages come back zero when touched again).
+
+   Also here, because every layer uses them: the lock, the fatal-error path (which writes
+   with write(2) and never allocates), and the metadata allocator that holds spans, thread
+   caches and radix nodes. Metadata lives in its own mappings, never next to user blocks.
+   The metadata lock guards the metadata allocator; it is a leaf lock. */
+
+/* ---- locks ---- */
+
+/* The lock word holds the owner's token: the address of a thread-local byte, unique per
+   live thread and free to compute. */
+static segalloc__thread_local char segalloc__self_byte segalloc__tls_attr;
+
+static segalloc__inline uintptr_t segalloc__self(void) { return (uintptr_t)&segalloc__self_byte; }
+
+static segalloc__noinline void segalloc__lock_spin(segalloc__lock *l, uintptr_t self) {
+  for (unsigned spins = 0;; spins++) {
+    uintptr_t expect = 0;
+    if (segalloc__load_relaxed(&l->owner) == 0 &&
+        __atomic_compare_exchange_n(&l->owner, &expect, self, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      return;
+    if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      sched_yield(); /* on 2 cores a spinning waiter can starve the holder: let it run */
+    }
+  }
+}
+
+static segalloc__inline void segalloc__lock_acquire(segalloc__lock *l) {
+  uintptr_t expect = 0, self = segalloc__self();
+  if (segalloc__likely(__atomic_compare_exchange_n(&l->owner, &expect, self, 0, __ATOMIC_ACQUIRE,
+                                                   __ATOMIC_RELAXED)))
+    return;
+  segalloc__lock_spin(l, self);
+}
+
+static segalloc__inline void segalloc__lock_release(segalloc__lock *l) {
+  segalloc__store(&l->owner, (uintptr_t)0);
+}
+
+static segalloc__inline int segalloc__lock_held_by_me(segalloc__lock *l) {
+  return segalloc__load_relaxed(&l->owner) == segalloc__self();
+}
+
+/* ---- errors: written with write(2), never through stdio (which allocates) ---- */
+
+static void segalloc__write(int fd, const char *s) {
+  size_t n = strlen(s);
+  while (n > 0) {
+    ssize_t w = write(fd, s, n);
+    if (w <= 0) {
+      if (w < 0 && errno == EINTR) continue;
+      return;
+    }
+    s += w;
+    n -= (size_t)w;
+  }
+}
+
+/* Decimal or hex into buf (at least 24 bytes); returns buf. */
+static char *segalloc__fmt_u(char *buf, uint64_t v, int hex) {
+  char tmp[24];
+  int n = 0;
+  do {
+    unsigned d = (unsigned)(hex ? v & 15 : v % 10);
+    tmp[n++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+    v = hex ? v >> 4 : v / 10;
+  } while (v);
+  int i = 0;
+  if (hex) { buf[i++] = '0'; buf[i++] = 'x'; }
+  while (n) buf[i++] = tmp[--n];
+  buf[i] = 0;
+  return buf;
+}
+
+/* A heap error in the program: say what and where, then abort (the stack is the program's
+   best clue, so no attempt to carry on). */
+static segalloc__cold void segalloc__fatal(const char *what, const void *ptr) {
+  char buf[32];
+  segalloc__write(2, "segalloc: error: ");
+  segalloc__write(2, what);
+  segalloc__write(2, ": pointer ");
+  segalloc__write(2, segalloc__fmt_u(buf, (uint64_t)(uintptr_t)ptr, 1));
+  segalloc__write(2, "\n");
+  abort();
+}
+
+/* ---- system calls ---- */
+
+static struct {
+  uint64_t mapped;      /* bytes mapped for arenas and huge blocks (metadata counted apart) */
+  uint64_t releases;    /* madvise calls */
+} segalloc__os_stats;
+
+/* Map size bytes aligned to align (a power of two, at least the OS page). Over-maps by
+   align and trims both ends, so the result is exact. NULL when the OS says no. */
+static void *segalloc__os_map(size_t size, size_t align) {
+  size_t os_page = 4096;
+  if (align < os_page) align = os_page;
+  if (size > SIZE_MAX - align) return NULL;
+  size_t span = size + (align > os_page ? align : 0);
+  void *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  uintptr_t start = (uintptr_t)p, aligned = (start + align - 1) & ~(uintptr_t)(align - 1);
+  if (aligned > start) munmap(p, aligned - start);
+  if (start + span > aligned + size) munmap((void *)(aligned + size), start + span - (aligned + size));
+  segalloc__add_relaxed(&segalloc__os_stats.mapped, (uint64_t)size);
+  return (void *)aligned;
+}
+
+static void segalloc__os_unmap(void *p, size_t size) {
+  munmap(p, size);
+  segalloc__add_relaxed(&segalloc__os_stats.mapped, (uint64_t)0 - (uint64_t)size);
+}
+
+/* Give the pages back; the mapping stays. With MADV_DONTNEED (the default) RSS falls at
+   once and the pages read as zero next time; MADV_FREE lets the kernel take them lazily. */
+static void segalloc__os_release(void *p, size_t size) {
+#ifdef SEGALLOC_MADV_FREE
+  int advice = MADV_FREE;
+#else
+  int advice = MADV_DONTNEED;
+#endif
+  madvise(p, size, advice);
+  segalloc__add_relaxed(&segalloc__os_stats.releases, 1);
+}
+
+/* ---- metadata: spans, thread caches, radix nodes ---- */
+
+#define SEGALLOC__META_CHUNK ((size_t)256 * 1024)
+
+static struct {
+  segalloc__lock lock;
+  char *cur, *end;             /* bump region of the current chunk */
+  segalloc__span *free_spans;  /* span records to reuse */
+  uint64_t bytes;              /* mapped for metadata (chunks and arena headers) */
+} segalloc__meta;
+
+/* Zeroed memory for the allocator's own use; NULL when the OS says no. Never freed: span
+   records are recycled through their own list, and the rest lives as long as the process. */
+static void *segalloc__meta_alloc_locked(size_t size) {
+  size = (size + 63) & ~(size_t)63; /* cache-line multiples: no false sharing between records */
+  if ((size_t)(segalloc__meta.end - segalloc__meta.cur) < size) {
+    size_t chunk = size > SEGALLOC__META_CHUNK ? size : SEGALLOC__META_CHUNK;
+    char *c = (char *)mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (c == (char *)MAP_FAILED) return NULL;
+    segalloc__meta.bytes += chunk;
+    segalloc__meta.cur = c;
+    segalloc__meta.end = c + chunk;
+  }
+  void *p = segalloc__meta.cur;
+  segalloc__meta.cur += size;
+  return p;
+}
+
+static void *segalloc__meta_alloc(size_t size) {
+  segalloc__lock_acquire(&segalloc__meta.lock);
+  void *p = segalloc__meta_alloc_locked(size);
+  segalloc__lock_release(&segalloc__meta.lock);
+  return p;
+}
+
+static segalloc__span *segalloc__span_new(void) {
+  segalloc__lock_acquire(&segalloc__meta.lock);
+  segalloc__span *s = segalloc__meta.free_spans;
+  if (s) segalloc__meta.free_spans = s->next;
+  else s = (segalloc__span *)segalloc__meta_alloc_locked(sizeof(segalloc__span));
+  segalloc__lock_release(&segalloc__meta.lock);
+  if (s) memset(s, 0, sizeof *s);
+  return s;
+}
+
+static void segalloc__span_delete(segalloc__span *s) {
+  s->state = 0;
+  segalloc__lock_acquire(&segalloc__meta.lock);
+  s->next = segalloc__meta.free_spans;
+  segalloc__meta.free_spans = s;
+  segalloc__lock_release(&segalloc__meta.lock);
+}
+/* ---- end src/os.c ---- */
+/* ---- begin src/pagemap.c ---- */
+/* ---- the page map: from any address to its arena and span ----------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   Owns the arena map, a two-level radix tree indexed by address >> log2(ARENA_SIZE) over a
+   48-bit address space (Go's arenas array; TCMalloc's pagemap). Its leaves point at arena
+   headers; each arena's header holds the per-page span pointers. So free(p) goes
+   p -> arena (two loads) -> span (one load) without a header beside the block, and an
+   address segalloc never handed out (the stack, another mapping) finds no arena: that is
+   how misuse is caught rather than followed.
+
+   Writers (arena registration) hold the page heap lock; readers take no lock: a leaf or
+   node pointer, once published with a release store, never changes. The first level is
+   static (a few KiB to 128 KiB of untouched BSS, by arena size); second-level nodes come
+   from metadata. */
+
+#define SEGALLOC__ARENA_SHIFT                                                                   \
+  ((SEGALLOC_ARENA_SIZE) == (1ull << 20) ? 20 : (SEGALLOC_ARENA_SIZE) == (1ull << 21) ? 21      \
+   : (SEGALLOC_ARENA_SIZE) == (1ull << 22) ? 22 : (SEGALLOC_ARENA_SIZE) == (1ull << 23) ? 23    \
+   : (SEGALLOC_ARENA_SIZE) == (1ull << 24) ? 24 : (SEGALLOC_ARENA_SIZE) == (1ull << 25) ? 25    \
+   : (SEGALLOC_ARENA_SIZE) == (1ull << 26) ? 26 : (SEGALLOC_ARENA_SIZE) == (1ull << 27) ? 27    \
+   : (SEGALLOC_ARENA_SIZE) == (1ull << 28) ? 28 : (SEGALLOC_ARENA_SIZE) == (1ull << 29) ? 29    \
+   : (SEGALLOC_ARENA_SIZE) == (1ull << 30) ? 30 : (SEGALLOC_ARENA_SIZE) == (1ull << 31) ? 31 : 32)
+#define SEGALLOC__ADDR_BITS 48
+#define SEGALLOC__RADIX_BITS (SEGALLOC__ADDR_BITS - SEGALLOC__ARENA_SHIFT)
+#define SEGALLOC__RADIX_L2_BITS (SEGALLOC__RADIX_BITS / 2)
+#define SEGALLOC__RADIX_L1_BITS (SEGALLOC__RADIX_BITS - SEGALLOC__RADIX_L2_BITS)
+
+typedef struct segalloc__radix_node {
+  segalloc__arena *arena[(size_t)1 << SEGALLOC__RADIX_L2_BITS];
+} segalloc__radix_node;
+
+static segalloc__radix_node *segalloc__radix[(size_t)1 << SEGALLOC__RADIX_L1_BITS];
+
+/* The arena holding p, or NULL when p is in no arena of ours. */
+static segalloc__inline segalloc__arena *segalloc__arena_of(uintptr_t p) {
+  uintptr_t i = p >> SEGALLOC__ARENA_SHIFT;
+  if (segalloc__unlikely(i >> SEGALLOC__RADIX_BITS)) return NULL;
+  segalloc__radix_node *n = __atomic_load_n(&segalloc__radix[i >> SEGALLOC__RADIX_L2_BITS], __ATOMIC_ACQUIRE);
+  if (segalloc__unlikely(!n)) return NULL;
+  return __atomic_load_n(&n->arena[i & (((uintptr_t)1 << SEGALLOC__RADIX_L2_BITS) - 1)], __ATOMIC_ACQUIRE);
+}
+
+/* The span holding p, or NULL. For a small span every page maps to it; for free and large
+   spans only the first and last page do. */
+static segalloc__inline segalloc__span *segalloc__span_of(uintptr_t p) {
+  segalloc__arena *a = segalloc__arena_of(p);
+  if (segalloc__unlikely(!a)) return NULL;
+  return a->pagemap[(p - a->base) >> SEGALLOC__PAGE_SHIFT];
+}
+
+/* Publish an arena (caller holds the page heap lock). 0 when a radix node could not be
+   allocated. */
+static int segalloc__pagemap_add_arena(segalloc__arena *a) {
+  uintptr_t i = a->base >> SEGALLOC__ARENA_SHIFT;
+  if (i >> SEGALLOC__RADIX_BITS) return 0;
+  segalloc__radix_node **slot = &segalloc__radix[i >> SEGALLOC__RADIX_L2_BITS];
+  segalloc__radix_node *n = *slot;
+  if (!n) {
+    n = (segalloc__radix_node *)segalloc__meta_alloc(sizeof(segalloc__radix_node));
+    if (!n) return 0;
+    __atomic_store_n(slot, n, __ATOMIC_RELEASE);
+  }
+  __atomic_store_n(&n->arena[i & (((uintptr_t)1 << SEGALLOC__RADIX_L2_BITS) - 1)], a, __ATOMIC_RELEASE);
+  return 1;
+}
+
+/* Record s in the page map: every page for a small span, the ends otherwise. */
+static void segalloc__pagemap_set(segalloc__span *s, int all_pages) {
+  segalloc__arena *a = segalloc__arena_of(s->start);
+  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  if (all_pages) {
+    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = s;
+  } else {
+    a->pagemap[first] = s;
+    a->pagemap[first + s->npages - 1] = s;
+  }
+}
+
+/* Forget the pages of s (its first and last are enough unless it was small). */
+static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
+  segalloc__arena *a = segalloc__arena_of(s->start);
+  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  if (all_pages) {
+    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = NULL;
+  } else {
+    a->pagemap[first] = NULL;
+    a->pagemap[first + s->npages - 1] = NULL;
+  }
+}
+/* ---- end src/pagemap.c ---- */
+/* ---- begin src/pageheap.c ---- */
+/* ---- the page heap: spans of pages, split, merged, released --------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   Owns every page of every arena that is not inside a span handed up (to a central list or
+   as a large block), and the arenas themselves. Central lists ask it for a span of their
+   class's page count and hand back spans whose objects are all free; malloc asks it for
+   large blocks directly. One lock, segalloc__heap.lock, guards all of it; it may be taken
+   while a central lock is held, never the other way round.
+
+   Free spans are kept in two sets of lists, resident and released, each with an exact-length
+   list for 1..127 pages and one list for longer spans; a bitmap says which lists are
+   non-empty so a search is a few bit scans. A request takes the smallest span that fits,
+   preferring resident pages to released ones of the same length, and splits off the rest.
+   A freed span merges with free neighbours in the same state (merging resident with
+   released would either overstate RSS or cost an madvise on every free next to the
+   never-touched tail of an arena).
+
+   Giving memory back: the heap keeps at most SEGALLOC_RETAIN_BYTES of resident free pages.
+   When a free pushes it past that, it releases whole free spans, largest first, until it
+   is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
+   from paying an madvise each time). Released pages keep their mapping and come back as
+   zero pages when touched; such spans are marked zeroed so calloc need not clear them.
+
+   Requests above half an arena get their own mapping (huge blocks), recorded in a list
+   under the same lock. */
+
+#define SEGALLOC__BINS 128 /* exact lists for 1..127 pages; bin 0 holds every longer span */
+
+typedef struct segalloc__huge {
+  uintptr_t block;   /* what the program got */
+  uintptr_t base;    /* the mapping */
+  size_t map_size;
+  size_t size;       /* usable bytes from block */
+  struct segalloc__huge *next;
+} segalloc__huge;
+
+static struct {
+  segalloc__lock lock;
+  segalloc__span bins[2][SEGALLOC__BINS]; /* [released][length]: circular lists with sentinels */
+  uint64_t nonempty[2][SEGALLOC__BINS / 64];
+  segalloc__arena *arenas;
+  size_t narenas;
+  size_t header_bytes;      /* arena headers: metadata */
+  size_t free_resident;     /* bytes in free, resident spans */
+  size_t free_released;     /* bytes in free, released spans (and never-touched arena tails) */
+  size_t large_live;        /* bytes in large spans handed to the program */
+  size_t small_spans;       /* bytes in spans owned by central lists */
+  segalloc__huge *huge, *huge_spare;
+  size_t huge_live;         /* bytes mapped for huge blocks */
+  int ready;
+} segalloc__heap;
+
+static void segalloc__heap_init_locked(void) {
+  for (int r = 0; r < 2; r++)
+    for (int b = 0; b < SEGALLOC__BINS; b++) segalloc__heap.bins[r][b].next = segalloc__heap.bins[r][b].prev = &segalloc__heap.bins[r][b];
+  segalloc__heap.ready = 1;
+}
+
+static segalloc__inline size_t segalloc__span_bytes(const segalloc__span *s) {
+  return s->npages << SEGALLOC__PAGE_SHIFT;
+}
+
+static void segalloc__heap_insert(segalloc__span *s) {
+  unsigned bin = s->npages < SEGALLOC__BINS ? (unsigned)s->npages : 0;
+  segalloc__span *head = &segalloc__heap.bins[s->released][bin];
+  s->state = SEGALLOC__SPAN_FREE;
+  s->cls = 0;
+  s->next = head->next;
+  s->prev = head;
+  head->next->prev = s;
+  head->next = s;
+  segalloc__heap.nonempty[s->released][bin >> 6] |= (uint64_t)1 << (bin & 63);
+  if (s->released) segalloc__heap.free_released += segalloc__span_bytes(s);
+  else segalloc__heap.free_resident += segalloc__span_bytes(s);
+  segalloc__pagemap_set(s, 0);
+}
+
+static void segalloc__heap_remove(segalloc__span *s) {
+  unsigned bin = s->npages < SEGALLOC__BINS ? (unsigned)s->npages : 0;
+  s->prev->next = s->next;
+  s->next->prev = s->prev;
+  segalloc__span *head = &segalloc__heap.bins[s->released][bin];
+  if (head->next == head) segalloc__heap.nonempty[s->released][bin >> 6] &= ~((uint64_t)1 << (bin & 63));
+  if (s->released) segalloc__heap.free_released -= segalloc__span_bytes(s);
+  else segalloc__heap.free_resident -= segalloc__span_bytes(s);
+  segalloc__pagemap_clear(s, 0);
+  s->next = s->prev = NULL;
+}
+
+/* The first non-empty exact bin >= from in set r, or 0 if none. */
+static unsigned segalloc__heap_next_bin(int r, unsigned from) {
+  for (unsigned w = from >> 6; w < SEGALLOC__BINS / 64; w++) {
+    uint64_t bits = segalloc__heap.nonempty[r][w];
+    if (w == from >> 6) bits &= ~(uint64_t)0 << (from & 63);
+    bits &= w == 0 ? ~(uint64_t)1 : ~(uint64_t)0; /* bin 0 is the long list */
+    if (bits) return w * 64 + (unsigned)__builtin_ctzll(bits);
+  }
+  return 0;
+}
+
+/* Best fit among the long spans of set r: the shortest of at least n pages. */
+static segalloc__span *segalloc__heap_best_long(int r, size_t n) {
+  segalloc__span *head = &segalloc__heap.bins[r][0], *best = NULL;
+  for (segalloc__span *s = head->next; s != head; s = s->next)
+    if (s->npages >= n && (!best || s->npages < best->npages || (s->npages == best->npages && s->start < best->start)))
+      best = s;
+  return best;
+}
+
+static segalloc__span *segalloc__heap_find(size_t n) {
+  if (n < SEGALLOC__BINS) {
+    unsigned b0 = segalloc__heap_next_bin(0, (unsigned)n), b1 = segalloc__heap_next_bin(1, (unsigned)n);
+    if (b0 && (!b1 || b0 <= b1)) return segalloc__heap.bins[0][b0].next;
+    if (b1) return segalloc__heap.bins[1][b1].next;
+  }
+  segalloc__span *s = segalloc__heap_best_long(0, n);
+  return s ? s : segalloc__heap_best_long(1, n);
+}
+
+/* Cut the first n pages off free span s (already removed from its list); the rest goes
+   back to the free lists. */
+static int segalloc__heap_carve(segalloc__span *s, size_t n) {
+  if (s->npages == n) return 1;
+  segalloc__span *rest = segalloc__span_new();
+  if (!rest) return 0;
+  rest->start = s->start + (n << SEGALLOC__PAGE_SHIFT);
+  rest->npages = s->npages - n;
+  rest->released = s->released;
+  rest->zeroed = s->zeroed;
+  s->npages = n;
+  segalloc__heap_insert(rest);
+  return 1;
+}
+
+/* Reserve one more arena; its pages past the header form one released free span. */
+static int segalloc__heap_grow(void) {
+  uintptr_t base = (uintptr_t)segalloc__os_map(SEGALLOC_ARENA_SIZE, SEGALLOC_ARENA_SIZE);
+  if (!base) return 0;
+  segalloc__arena *a = (segalloc__arena *)base;
+  size_t header = offsetof(segalloc__arena, pagemap) + SEGALLOC__ARENA_PAGES * sizeof(segalloc__span *);
+  a->base = base;
+  a->header_pages = (header + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
+  segalloc__span *s = segalloc__span_new();
+  if (!s || !segalloc__pagemap_add_arena(a)) {
+    if (s) segalloc__span_delete(s);
+    segalloc__os_unmap((void *)base, SEGALLOC_ARENA_SIZE);
+    return 0;
+  }
+  a->next = segalloc__heap.arenas;
+  segalloc__heap.arenas = a;
+  segalloc__heap.narenas++;
+  segalloc__heap.header_bytes += a->header_pages << SEGALLOC__PAGE_SHIFT;
+  s->start = base + (a->header_pages << SEGALLOC__PAGE_SHIFT);
+  s->npages = SEGALLOC__ARENA_PAGES - a->header_pages;
+  s->released = 1;
+  s->zeroed = 1;
+  segalloc__heap_insert(s);
+  return 1;
+}
+
+/* Put free span s in the lists, first merging it with free neighbours in the same state
+   (resident or released). s is in no list and not in the page map. */
+static void segalloc__heap_merge_insert(segalloc__span *s) {
+  segalloc__arena *a = segalloc__arena_of(s->start);
+  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  if (first > a->header_pages) {
+    segalloc__span *left = a->pagemap[first - 1];
+    if (left && left->state == SEGALLOC__SPAN_FREE && left->released == s->released) {
+      segalloc__heap_remove(left);
+      s->start = left->start;
+      s->npages += left->npages;
+      s->zeroed &= left->zeroed;
+      segalloc__span_delete(left);
+      first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+    }
+  }
+  size_t after = first + s->npages;
+  if (after < SEGALLOC__ARENA_PAGES) {
+    segalloc__span *right = a->pagemap[after];
+    if (right && right->state == SEGALLOC__SPAN_FREE && right->released == s->released) {
+      segalloc__heap_remove(right);
+      s->npages += right->npages;
+      s->zeroed &= right->zeroed;
+      segalloc__span_delete(right);
+    }
+  }
+  segalloc__heap_insert(s);
+}
+
+/* Release free resident spans, largest first, until at most `keep` bytes stay resident. */
+static size_t segalloc__heap_release_locked(size_t keep) {
+  size_t released = 0;
+  while (segalloc__heap.free_resident > keep) {
+    segalloc__span *s = segalloc__heap_best_long(0, SEGALLOC__BINS);
+    if (!s) {
+      unsigned top = 0;
+      for (unsigned b = 1; b < SEGALLOC__BINS; b++)
+        if (segalloc__heap.nonempty[0][b >> 6] >> (b & 63) & 1) top = b;
+      if (!top) break;
+      s = segalloc__heap.bins[0][top].next;
+    }
+    segalloc__heap_remove(s);
+    segalloc__os_release((void *)s->start, segalloc__span_bytes(s));
+    released += segalloc__span_bytes(s);
+#ifndef SEGALLOC_MADV_FREE
+    s->zeroed = 1;
+#endif
+    s->released = 1;
+    segalloc__heap_merge_insert(s);
+  }
+  return released;
+}
+
+/* A span of n pages, aligned to align_pages pages (1 for none), or NULL. cls > 0 makes it
+   a small span of that class (every page recorded in the page map); 0 a large block. */
+static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, unsigned cls) {
+  size_t want = n + align_pages - 1;
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  if (segalloc__unlikely(!segalloc__heap.ready)) segalloc__heap_init_locked();
+  segalloc__span *s = segalloc__heap_find(want);
+  if (!s) {
+    if (!segalloc__heap_grow()) goto fail;
+    s = segalloc__heap_find(want);
+    if (!s) goto fail;
+  }
+  segalloc__heap_remove(s);
+  if (align_pages > 1) {
+    uintptr_t mask = (align_pages << SEGALLOC__PAGE_SHIFT) - 1;
+    size_t lead = (((s->start + mask) & ~mask) - s->start) >> SEGALLOC__PAGE_SHIFT;
+    if (lead) {
+      segalloc__span *body = segalloc__span_new();
+      if (!body) { segalloc__heap_insert(s); goto fail; }
+      body->start = s->start + (lead << SEGALLOC__PAGE_SHIFT);
+      body->npages = s->npages - lead;
+      body->released = s->released;
+      body->zeroed = s->zeroed;
+      s->npages = lead;
+      segalloc__heap_insert(s);
+      s = body;
+    }
+  }
+  if (!segalloc__heap_carve(s, n)) { segalloc__heap_merge_insert(s); goto fail; }
+  s->state = cls ? SEGALLOC__SPAN_SMALL : SEGALLOC__SPAN_LARGE;
+  s->cls = (uint8_t)cls;
+  s->released = 0;
+  if (cls) segalloc__heap.small_spans += segalloc__span_bytes(s);
+  else segalloc__heap.large_live += segalloc__span_bytes(s);
+  segalloc__pagemap_set(s, cls != 0);
+  segalloc__lock_release(&segalloc__heap.lock);
+  return s;
+fail:
+  segalloc__lock_release(&segalloc__heap.lock);
+  return NULL;
+}
+
+static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages) {
+  return segalloc__heap_alloc_cls(npages, align_pages, 0);
+}
+
+/* Take back a small or large span; merge it; release pages past the retain limit. */
+static void segalloc__heap_free(segalloc__span *s) {
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  int small = s->state == SEGALLOC__SPAN_SMALL;
+  segalloc__pagemap_clear(s, small);
+  if (small) segalloc__heap.small_spans -= segalloc__span_bytes(s);
+  else segalloc__heap.large_live -= segalloc__span_bytes(s);
+  s->zeroed = 0;
+  s->released = 0;
+  s->freelist = NULL;
+  segalloc__heap_merge_insert(s);
+  if (segalloc__unlikely(segalloc__heap.free_resident > (size_t)SEGALLOC_RETAIN_BYTES))
+    segalloc__heap_release_locked((size_t)SEGALLOC_RETAIN_BYTES / 2);
+  segalloc__lock_release(&segalloc__heap.lock);
+}
+
+/* ---- huge blocks: a mapping each ---- */
+
+static void *segalloc__huge_alloc(size_t size, size_t align) {
+  size_t os_page = 4096;
+  if (size > SEGALLOC__MAX_REQUEST) return NULL;
+  size_t map = (size + os_page - 1) & ~(os_page - 1);
+  void *p = segalloc__os_map(map, align < SEGALLOC_PAGE_SIZE ? SEGALLOC_PAGE_SIZE : align);
+  if (!p) return NULL;
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  segalloc__huge *h = segalloc__heap.huge_spare;
+  if (h) segalloc__heap.huge_spare = h->next;
+  else h = (segalloc__huge *)segalloc__meta_alloc(sizeof(segalloc__huge));
+  if (!h) {
+    segalloc__lock_release(&segalloc__heap.lock);
+    segalloc__os_unmap(p, map);
+    return NULL;
+  }
+  h->base = h->block = (uintptr_t)p;
+  h->map_size = map;
+  h->size = map;
+  h->next = segalloc__heap.huge;
+  segalloc__heap.huge = h;
+  segalloc__heap.huge_live += map;
+  segalloc__lock_release(&segalloc__heap.lock);
+  return p;
+}
+
+/* The huge record for block p (exactly its start when exact, else any address inside);
+   caller holds the heap lock. */
+static segalloc__huge **segalloc__huge_find_locked(uintptr_t p, int exact) {
+  for (segalloc__huge **link = &segalloc__heap.huge; *link; link = &(*link)->next) {
+    segalloc__huge *h = *link;
+    if (exact ? h->block == p : (p >= h->base && p < h->base + h->map_size)) return link;
+  }
+  return NULL;
+}
+
+/* Free huge block p: 1 if it was one, 0 if p is no huge block at all. */
+static int segalloc__huge_free(uintptr_t p) {
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  segalloc__huge **link = segalloc__huge_find_locked(p, 1);
+  if (!link) {
+    segalloc__lock_release(&segalloc__heap.lock);
+    return 0;
+  }
+  segalloc__huge *h = *link;
+  *link = h->next;
+  segalloc__heap.huge_live -= h->map_size;
+  uintptr_t base = h->base;
+  size_t map = h->map_size;
+  h->next = segalloc__heap.huge_spare; /* records are recycled, never unmapped */
+  segalloc__heap.huge_spare = h;
+  segalloc__lock_release(&segalloc__heap.lock);
+  segalloc__os_unmap((void *)base, map);
+  return 1;
+}
+
+/* Usable size of huge block p, 0 if none; inside != 0 when p is inside one but not at its
+   start. */
+static size_t segalloc__huge_size(uintptr_t p, int *inside) {
+  size_t size = 0;
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  segalloc__huge **link = segalloc__huge_find_locked(p, 1);
+  if (link) size = (*link)->size;
+  else if (inside) *inside = segalloc__huge_find_locked(p, 0) != NULL;
+  segalloc__lock_release(&segalloc__heap.lock);
+  return size;
+}
+/* ---- end src/pageheap.c ---- */
+/* ---- begin src/central.c ---- */
+/* ---- central free lists: one per size class ------------------------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   Owns the spans of each size class that have been handed up by the page heap. A span
+   with free objects sits on its class's list; a span with none is on no list (it is found
+   again through the page map when one of its objects comes back). Thread caches call
+   central_take for a batch when a list runs dry and central_give when a list grows past
+   its limit. Each class has its own lock, so threads working on different classes never
+   meet; the page heap lock may be taken while a central lock is held.
+
+   A span hands out objects from two places: its free list (objects given back) and its
+   bump region (objects never handed out yet). Carving lazily means a new span costs no
+   page touches up front, and its untouched pages stay zero and out of RSS until used.
+   When every object of a span is back, the span goes back to the page heap. */
+
+typedef struct segalloc__central {
+  segalloc__lock lock;
+  segalloc__span spans;     /* sentinel of the circular list of spans with free objects */
+  uint64_t out;             /* objects handed to thread caches and not yet back */
+  size_t nspans;            /* spans of this class, on the list or full */
+  char pad[64];             /* one class per cache line, or neighbours' locks would bounce */
+} segalloc__central;
+
+static segalloc__central segalloc__centrals[SEGALLOC__NCLASSES];
+
+static void segalloc__central_link(segalloc__central *c, segalloc__span *s) {
+  s->next = c->spans.next;
+  s->prev = &c->spans;
+  c->spans.next->prev = s;
+  c->spans.next = s;
+  s->list = 1;
+}
+
+static void segalloc__central_unlink(segalloc__span *s) {
+  s->prev->next = s->next;
+  s->next->prev = s->prev;
+  s->next = s->prev = NULL;
+  s->list = 0;
+}
+
+/* A fresh span for class cls, carved lazily. Caller holds the central lock. */
+static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls) {
+  segalloc__span *s = segalloc__heap_alloc_cls(segalloc__class_pages[cls], 1, cls);
+  if (!s) return NULL;
+  uint32_t size = segalloc__class_size[cls];
+  s->size = size;
+  s->nobjs = (uint32_t)(segalloc__class_span_bytes(cls) / size);
+  s->nalloc = 0;
+  s->freelist = NULL;
+  s->bump = s->start;
+  s->limit = s->start + (uintptr_t)s->nobjs * size;
+  s->div_magic = UINT64_MAX / size + 1;
+  c->nspans++;
+  segalloc__central_link(c, s);
+  return s;
+}
+
+/* Up to `want` objects of class cls as a NULL-terminated list through word 0; returns the
+   count (0 only when the OS is out of memory). */
+static int segalloc__central_take(unsigned cls, void **out, int want) {
+  segalloc__central *c = &segalloc__centrals[cls];
+  void *head = NULL;
+  int got = 0;
+  segalloc__lock_acquire(&c->lock);
+  if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
+  while (got < want) {
+    segalloc__span *s = c->spans.next;
+    if (s == &c->spans) {
+      s = segalloc__central_grow(c, cls);
+      if (!s) break;
+    }
+    while (got < want && s->freelist) {
+      void **o = (void **)s->freelist;
+      s->freelist = o[0];
+      o[0] = head;
+      head = o;
+      got++;
+      s->nalloc++;
+    }
+    while (got < want && s->bump < s->limit) {
+      void **o = (void **)s->bump;
+      s->bump += s->size;
+      o[0] = head;
+      head = o;
+      got++;
+      s->nalloc++;
+    }
+    if (s->nalloc == s->nobjs) segalloc__central_unlink(s);
+  }
+  c->out += (uint64_t)got;
+  segalloc__lock_release(&c->lock);
+  *out = head;
+  return got;
+}
+
+/* Take back `count` objects of class cls (a list through word 0, NULL-terminated or just
+   count long). A span whose objects are all back returns to the page heap. */
+static void segalloc__central_give(unsigned cls, void *head, int count) {
+  segalloc__central *c = &segalloc__centrals[cls];
+  segalloc__lock_acquire(&c->lock);
+  if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
+  c->out -= (uint64_t)count;
+  for (int i = 0; i < count; i++) {
+    void **o = (void **)head;
+    head = o[0];
+    segalloc__span *s = segalloc__span_of((uintptr_t)o);
+    o[0] = s->freelist;
+    s->freelist = o;
+    s->nalloc--;
+    if (!s->list) segalloc__central_link(c, s);
+    if (s->nalloc == 0) {
+      segalloc__central_unlink(s);
+      c->nspans--;
+      segalloc__heap_free(s);
+    }
+  }
+  segalloc__lock_release(&c->lock);
+}
+/* ---- end src/central.c ---- */
+/* ---- begin src/tcache.c ---- */
+/* ---- thread caches ----------------------------------------------------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   Owns each thread's free lists, one per size class. No locking is needed: a cache is only
+   ever touched by its own thread (other threads only read its counts for statistics, and
+   fork's child adopts the caches of threads that no longer exist). The fast paths in
+   malloc.c pop and push here inline; this part holds the slow side: the first use in a
+   thread, refilling an empty list from the central list, flushing a long one back, the
+   byte bound, and giving everything back when the thread exits.
+
+   The thread-local variable is a single pointer, so the static TLS it needs is 8 bytes and a
+   library that carries the header can be dlopen'ed late. It starts pointing at a shared,
+   empty cache whose lists all have room for nothing: the first malloc finds no object, the
+   first free finds no room, and both fall into the slow path, which sets the real cache up.
+   That keeps "is this thread initialised?" off the fast path.
+
+   Bound: each list has a maximum length, which starts at the class's batch and grows by a
+   batch each time the list overflows, drawing bytes from the thread's budget
+   (SEGALLOC_TCACHE_BYTES). With the budget spent, a growing list takes a batch's worth from
+   another list (shrinking it, TCMalloc's stealing). So the bytes a thread holds never pass
+   the bound: sum(max * size) <= SEGALLOC_TCACHE_BYTES. */
+
+typedef struct segalloc__tlist {
+  void *head;        /* objects linked through word 0 */
+  uint32_t count;
+  uint32_t max;      /* a push onto a list this long goes to the slow path */
+} segalloc__tlist;
+
+typedef struct segalloc__tcache {
+  segalloc__tlist lists[SEGALLOC__NCLASSES];
+  uintptr_t cookie;            /* copy of segalloc__cookie, at hand in the fast path */
+  uint64_t frees;              /* small frees by this thread */
+  uint64_t large_ops;          /* unused padding for now */
+  size_t budget;               /* bytes of list capacity not yet handed to a list */
+  unsigned steal_next;         /* round-robin victim for stealing */
+  struct segalloc__tcache *next, *prev; /* the registry of live caches */
+} segalloc__tcache;
+
+/* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
+   value no freed block carries. */
+static segalloc__tcache segalloc__tc_empty;
+
+static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
+/* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
+   2: has a cache; 3: exited (its key destructor ran: serve from central directly) */
+static segalloc__thread_local unsigned char segalloc__tc_state segalloc__tls_attr;
+
+static struct {
+  segalloc__lock lock;       /* the registry: a leaf lock */
+  segalloc__tcache live;     /* sentinel */
+  segalloc__tcache *spare;   /* caches of exited threads, for reuse */
+  size_t nthreads;
+  uint64_t dead_frees;       /* frees counted by caches that have gone */
+  uint64_t direct_frees;     /* small frees that went straight to a central list (atomic) */
+  pthread_key_t key;
+  int key_ok;
+} segalloc__tcaches;
+
+/* The double-free cookie; chosen once, at the first slow-path call. */
+static uintptr_t segalloc__cookie;
+
+static size_t segalloc__tlist_cap(unsigned cls) {
+  size_t size = segalloc__class_size[cls], batch = segalloc__class_batch[cls];
+  size_t cap = (size_t)SEGALLOC_TCACHE_BYTES / 4 / size;
+  if (cap > batch * 8) cap = batch * 8;
+  return cap < batch ? batch : cap;
+}
+
+/* Give `n` objects from the head of list cls back to the central list. */
+static void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n) {
+  segalloc__tlist *l = &tc->lists[cls];
+  if (n > l->count) n = l->count;
+  if (!n) return;
+  void *head = l->head, **o = (void **)head;
+  for (uint32_t i = 1; i < n; i++) o = (void **)o[0];
+  l->head = o[0];
+  l->count -= n;
+  segalloc__central_give(cls, head, (int)n);
+}
+
+/* Shrink list cls's max by one batch (flushing what no longer fits); the bytes go back to
+   the budget. */
+static void segalloc__tcache_shrink(segalloc__tcache *tc, unsigned cls) {
+  segalloc__tlist *l = &tc->lists[cls];
+  uint32_t batch = segalloc__class_batch[cls];
+  uint32_t cut = l->max < batch ? l->max : batch;
+  if (!cut) return;
+  l->max -= cut;
+  if (l->count > l->max) segalloc__tcache_flush_list(tc, cls, l->count - l->max);
+  tc->budget += (size_t)cut * segalloc__class_size[cls];
+}
+
+/* Try to give list cls one more batch of room, from the budget or by stealing. */
+static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
+  segalloc__tlist *l = &tc->lists[cls];
+  uint32_t batch = segalloc__class_batch[cls];
+  size_t need = (size_t)batch * segalloc__class_size[cls];
+  if (l->max + batch > segalloc__tlist_cap(cls)) return 0;
+  for (unsigned tries = 0; tc->budget < need && tries < SEGALLOC__NCLASSES; tries++) {
+    unsigned v = 1 + tc->steal_next++ % (SEGALLOC__NCLASSES - 1);
+    if (v != cls && tc->lists[v].max > 0) segalloc__tcache_shrink(tc, v);
+  }
+  if (tc->budget < need) return 0;
+  tc->budget -= need;
+  l->max += batch;
+  return 1;
+}
+
+/* Everything back to the central lists; the budget back to whole. */
+static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
+    segalloc__tcache_flush_list(tc, cls, tc->lists[cls].count);
+    tc->budget += (size_t)tc->lists[cls].max * segalloc__class_size[cls];
+    tc->lists[cls].max = 0;
+  }
+}
+
+static void segalloc__tcache_unregister(segalloc__tcache *tc) {
+  segalloc__lock_acquire(&segalloc__tcaches.lock);
+  tc->prev->next = tc->next;
+  tc->next->prev = tc->prev;
+  segalloc__tcaches.nthreads--;
+  segalloc__tcaches.dead_frees += tc->frees;
+  tc->frees = 0;
+  tc->next = segalloc__tcaches.spare;
+  segalloc__tcaches.spare = tc;
+  segalloc__lock_release(&segalloc__tcaches.lock);
+}
+
+/* The pthread key destructor: the thread is exiting. Later frees and mallocs on this thread
+   (other destructors) go straight to the central lists. */
+static void segalloc__tcache_exit(void *arg) {
+  segalloc__tcache *tc = (segalloc__tcache *)arg;
+  segalloc__tc = &segalloc__tc_empty;
+  segalloc__tc_state = 3;
+  segalloc__tcache_flush_all(tc);
+  segalloc__tcache_unregister(tc);
+}
+
+static void segalloc__global_init(void);
+
+/* Set up this thread's cache; NULL if it cannot be (no memory, or recursion during set-up),
+   in which case the caller serves the request from the central list directly. */
+static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
+  if (segalloc__tc_state != 0) return NULL;
+  segalloc__tc_state = 1;
+  segalloc__global_init();
+  segalloc__lock_acquire(&segalloc__tcaches.lock);
+  segalloc__tcache *tc = segalloc__tcaches.spare;
+  if (tc) segalloc__tcaches.spare = tc->next;
+  segalloc__lock_release(&segalloc__tcaches.lock);
+  if (!tc) {
+    tc = (segalloc__tcache *)segalloc__meta_alloc(sizeof(segalloc__tcache));
+    if (!tc) { segalloc__tc_state = 0; return NULL; }
+    tc->budget = SEGALLOC_TCACHE_BYTES;
+  }
+  tc->cookie = segalloc__cookie;
+  if (segalloc__tcaches.key_ok) pthread_setspecific(segalloc__tcaches.key, tc);
+  segalloc__lock_acquire(&segalloc__tcaches.lock);
+  tc->next = segalloc__tcaches.live.next;
+  tc->prev = &segalloc__tcaches.live;
+  tc->next->prev = tc;
+  segalloc__tcaches.live.next = tc;
+  segalloc__tcaches.nthreads++;
+  segalloc__lock_release(&segalloc__tcaches.lock);
+  segalloc__tc = tc;
+  segalloc__tc_state = 2;
+  return tc;
+}
+
+/* The cache to use in a slow path, or NULL to bypass caching. */
+static segalloc__inline segalloc__tcache *segalloc__tcache_get(void) {
+  segalloc__tcache *tc = segalloc__tc;
+  if (segalloc__likely(tc != &segalloc__tc_empty)) return tc;
+  return segalloc__tcache_init();
+}
+
+/* malloc's slow path for a small class: refill the list, then pop. */
+static void *segalloc__tcache_refill(unsigned cls) {
+  segalloc__tcache *tc = segalloc__tcache_get();
+  void *head;
+  if (!tc) return segalloc__central_take(cls, &head, 1) ? head : NULL;
+  segalloc__tlist *l = &tc->lists[cls];
+  if (l->head) { /* the set-up just happened and found objects? (spare caches start empty) */
+    void **o = (void **)l->head;
+    l->head = o[0];
+    l->count--;
+    return o;
+  }
+  if (l->max == 0) segalloc__tcache_grow(tc, cls);
+  uint32_t want = l->max < segalloc__class_batch[cls] ? l->max : segalloc__class_batch[cls];
+  if (want == 0) want = 1;
+  int got = segalloc__central_take(cls, &head, (int)want);
+  if (!got) return NULL;
+  void **o = (void **)head;
+  l->head = o[0];
+  l->count = (uint32_t)got - 1;
+  return o;
+}
+
+/* free's slow path for a small object whose list is full (or not set up). */
+static void segalloc__tcache_overflow(void *p, unsigned cls) {
+  segalloc__tcache *tc = segalloc__tcache_get();
+  void **o = (void **)p;
+  segalloc__tlist *l = tc ? &tc->lists[cls] : NULL;
+  if (!tc) goto direct;
+  if (l->count >= l->max && !segalloc__tcache_grow(tc, cls)) {
+    /* keep the list at its limit: send a batch (the oldest objects are deeper; the head
+       ones are warm, but the list is singly linked, and TCMalloc makes the same choice) */
+    segalloc__tcache_flush_list(tc, cls, segalloc__class_batch[cls]);
+  }
+  if (l->count < l->max) {
+    o[0] = l->head;
+    o[1] = (void *)tc->cookie;
+    l->head = o;
+    l->count++;
+    tc->frees++;
+    return;
+  }
+direct:
+  o[0] = NULL;
+  o[1] = (void *)segalloc__cookie;
+  segalloc__central_give(cls, p, 1);
+  segalloc__add_relaxed(&segalloc__tcaches.direct_frees, 1);
+}
+/* ---- end src/tcache.c ---- */
+/* ---- begin src/malloc.c ---- */
+/* ---- the public API: malloc, free and the rest ---------------------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   Owns the entry points and the choice of path: small requests (up to 32 KiB) go to this
+   thread's cache, inline, with the slow side in tcache.c; larger ones to the page heap;
+   requests above half an arena to a mapping of their own. Also here: process-wide set-up
+   (run once, from the first slow path), the checks that turn heap misuse into a message,
+   and fork handling. No lock is taken on the fast paths.
+
+   The fast paths are written to be short enough to read at a glance. malloc: size -> class,
+   pop. free: address -> span (radix map, page map), two checks, push. Anything unusual
+   (an empty or full list, a large block, a bad pointer, the first call on a thread) falls
+   through to a non-inlined slow function. */
+
+static struct {
+  segalloc__lock lock;
+  int done;
+  size_t os_page;
+  int stats_fd;                        /* SEGALLOC_SHOW_STATS: a dup of stderr, or -1 */
+  uint64_t large_mallocs, large_frees; /* page-heap and huge blocks (atomics) */
+} segalloc__global;
+
+/* glibc's stdio list lock, when we run on glibc: fork takes it after the atfork prepare
+   handlers, so ours take it first to keep the order glibc's own code uses (list lock, then
+   the allocator), or a thread in fflush() that mallocs would deadlock a fork. */
+#if defined(__GLIBC__)
+#ifdef __cplusplus
+extern "C" {
+#endif
+extern void _IO_list_lock(void) __attribute__((weak));
+extern void _IO_list_unlock(void) __attribute__((weak));
+extern void _IO_list_resetlock(void) __attribute__((weak));
+#ifdef __cplusplus
+}
+#endif
+#endif
+
+static void segalloc__fork_prepare(void);
+static void segalloc__fork_parent(void);
+static void segalloc__fork_child(void);
+
+static segalloc__noinline void segalloc__global_init(void) {
+  if (segalloc__load(&segalloc__global.done)) return;
+  /* pthread_key_create or pthread_atfork calling back into malloc: serve it without us */
+  if (segalloc__lock_held_by_me(&segalloc__global.lock)) return;
+  segalloc__lock_acquire(&segalloc__global.lock);
+  if (!segalloc__global.done) {
+    long pg = sysconf(_SC_PAGESIZE);
+    segalloc__global.os_page = pg > 0 ? (size_t)pg : 4096;
+    if (segalloc__global.os_page > SEGALLOC_PAGE_SIZE) {
+      segalloc__write(2, "segalloc: error: the OS page is larger than SEGALLOC_PAGE_SIZE; rebuild with a larger one\n");
+      abort();
+    }
+    /* The cookie only has to be unpredictable to a program's data, not to an attacker:
+       mix ASLR'd addresses and the clock. Never 0 (the empty cache's value). */
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    uint64_t x = (uint64_t)(uintptr_t)&ts ^ ((uint64_t)(uintptr_t)&segalloc__global << 17) ^
+                 (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec;
+    x ^= x >> 31; x *= 0xbf58476d1ce4e5b9ull; x ^= x >> 27; x *= 0x94d049bb133111ebull; x ^= x >> 33;
+    segalloc__cookie = (uintptr_t)(x | 1);
+    segalloc__tcaches.live.next = segalloc__tcaches.live.prev = &segalloc__tcaches.live;
+    /* SEGALLOC_SHOW_STATS: keep our own copy of stderr, since programs such as coreutils
+       close theirs at exit, before the report is written */
+    const char *show = getenv("SEGALLOC_SHOW_STATS");
+    segalloc__global.stats_fd = show && *show && *show != '0' ? fcntl(2, F_DUPFD_CLOEXEC, 3) : -1;
+    segalloc__tcaches.key_ok = pthread_key_create(&segalloc__tcaches.key, segalloc__tcache_exit) == 0;
+    pthread_atfork(segalloc__fork_prepare, segalloc__fork_parent, segalloc__fork_child);
+    segalloc__store(&segalloc__global.done, 1);
+  }
+  segalloc__lock_release(&segalloc__global.lock);
+}
+
+/* ---- misuse ---- */
+
+/* p is in an arena but the page map has no span for its page: find the span that covers
+   it (walking back to a span's recorded first page) to say what p was. */
+static segalloc__cold void segalloc__bad_free(const void *ptr, const char *fn) {
+  (void)fn;
+  uintptr_t p = (uintptr_t)ptr;
+  segalloc__arena *a = segalloc__arena_of(p);
+  if (!a) {
+    int inside = 0;
+    segalloc__huge_size(p, &inside);
+    segalloc__fatal(inside ? "free of an address inside a block" : "free of a pointer segalloc does not own", ptr);
+  }
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  size_t page = (p - a->base) >> SEGALLOC__PAGE_SHIFT;
+  segalloc__span *s = NULL;
+  for (size_t i = page + 1; i-- > a->header_pages;) {
+    segalloc__span *t = a->pagemap[i];
+    if (t && t->start <= p && p < t->start + segalloc__span_bytes(t)) { s = t; break; }
+    if (t) break;
+  }
+  segalloc__lock_release(&segalloc__heap.lock);
+  if (!s) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+  if (s->state == SEGALLOC__SPAN_FREE)
+    segalloc__fatal(p == s->start ? "double free" : "free of a pointer segalloc does not own", ptr);
+  segalloc__fatal("free of an address inside a block", ptr);
+}
+
+/* ---- malloc ---- */
+
+static segalloc__inline void *segalloc__handout(void **o) {
+#if SEGALLOC_CHECKS
+  o[1] = NULL; /* a block the program holds never carries the cookie */
+#endif
+  return o;
+}
+
+/* A block of whole pages (or its own mapping), aligned to align (0: the page). */
+static void *segalloc__large_alloc(size_t size, size_t align, int zero) {
+  if (segalloc__unlikely(size > SEGALLOC__MAX_REQUEST || align > SEGALLOC__MAX_REQUEST / 2)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  segalloc__global_init();
+  size_t npages = (size + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
+  size_t align_pages = align > SEGALLOC_PAGE_SIZE ? align >> SEGALLOC__PAGE_SHIFT : 1;
+  void *p;
+  if (size >= SEGALLOC__HUGE_MIN || npages + align_pages > SEGALLOC__ARENA_PAGES / 2) {
+    p = segalloc__huge_alloc(size, align); /* fresh pages: already zero */
+  } else {
+    segalloc__span *s = segalloc__heap_alloc(npages, align_pages);
+    p = s ? (void *)s->start : NULL;
+    if (p && zero && !s->zeroed) memset(p, 0, npages << SEGALLOC__PAGE_SHIFT);
+  }
+  if (segalloc__unlikely(!p)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  segalloc__add_relaxed(&segalloc__global.large_mallocs, 1);
+  return p;
+}
+
+/* A small block of class cls: the cache's list, refilled when empty. */
+static segalloc__inline void *segalloc__small_alloc(unsigned cls) {
+  segalloc__tlist *l = &segalloc__tc->lists[cls];
+  void **o = (void **)l->head;
+  if (segalloc__likely(o != NULL)) {
+    l->head = o[0];
+    l->count--;
+    return segalloc__handout(o);
+  }
+  o = (void **)segalloc__tcache_refill(cls);
+  if (segalloc__unlikely(!o)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc__handout(o);
+}
+
+static segalloc__noinline void *segalloc__malloc_slow(size_t size) {
+  if (size <= SEGALLOC__SMALL_MAX) return segalloc__small_alloc(segalloc__size_class(size));
+  return segalloc__large_alloc(size, 0, 0);
+}
+
+SEGALLOCDEF void *segalloc_malloc(size_t size) {
+  if (segalloc__likely(size <= SEGALLOC__SMALL_MAX)) {
+    segalloc__tlist *l = &segalloc__tc->lists[segalloc__size_class(size)];
+    void **o = (void **)l->head;
+    if (segalloc__likely(o != NULL)) {
+      l->head = o[0];
+      l->count--;
+      return segalloc__handout(o);
+    }
+  }
+  return segalloc__malloc_slow(size);
+}
+
+SEGALLOCDEF void *segalloc_calloc(size_t count, size_t size) {
+  size_t total;
+  if (segalloc__unlikely(__builtin_mul_overflow(count, size, &total))) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (total <= SEGALLOC__SMALL_MAX) {
+    void *p = segalloc_malloc(total);
+    if (p) memset(p, 0, total);
+    return p;
+  }
+  return segalloc__large_alloc(total, 0, 1);
+}
+
+/* ---- free ---- */
+
+static segalloc__noinline void segalloc__free_slow(void *ptr) {
+  if (!ptr) return;
+  uintptr_t p = (uintptr_t)ptr;
+  segalloc__span *s = segalloc__span_of(p);
+  if (!s) {
+    if (segalloc__huge_free(p)) {
+      segalloc__add_relaxed(&segalloc__global.large_frees, 1);
+      return;
+    }
+    segalloc__bad_free(ptr, "free");
+  }
+  if (s->state == SEGALLOC__SPAN_SMALL) {
+    uint64_t off = (uint64_t)(p - s->start);
+    if (off * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
+    if (p >= s->bump) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+    if (((void **)ptr)[1] == (void *)segalloc__cookie) segalloc__fatal("double free", ptr);
+    segalloc__tcache_overflow(ptr, s->cls);
+    return;
+  }
+  if (s->state != SEGALLOC__SPAN_LARGE || p != s->start) segalloc__bad_free(ptr, "free");
+  segalloc__heap_free(s);
+  segalloc__add_relaxed(&segalloc__global.large_frees, 1);
+}
+
+SEGALLOCDEF void segalloc_free(void *ptr) {
+  segalloc__span *s = segalloc__span_of((uintptr_t)ptr);
+  if (segalloc__likely(s != NULL && s->cls != 0)) {
+    void **o = (void **)ptr;
+    segalloc__tcache *tc = segalloc__tc;
+    segalloc__tlist *l = &tc->lists[s->cls];
+#if SEGALLOC_CHECKS
+    /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test)
+       and must not carry the cookie that marks a free block */
+    if (segalloc__likely((uint64_t)((uintptr_t)ptr - s->start) * s->div_magic < s->div_magic &&
+                         o[1] != (void *)tc->cookie && l->count < l->max)) {
+#else
+    if (segalloc__likely(l->count < l->max)) {
+#endif
+      o[0] = l->head;
+      o[1] = (void *)tc->cookie;
+      l->head = o;
+      l->count++;
+      tc->frees++;
+      return;
+    }
+  }
+  segalloc__free_slow(ptr);
+}
+
+SEGALLOCDEF void segalloc_free_sized(void *ptr, size_t size) {
+  (void)size;
+  segalloc_free(ptr);
+}
+
+SEGALLOCDEF void segalloc_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
+  (void)alignment;
+  (void)size;
+  segalloc_free(ptr);
+}
+
+/* ---- sizes and realloc ---- */
+
+SEGALLOCDEF size_t segalloc_usable_size(const void *ptr) {
+  if (!ptr) return 0;
+  uintptr_t p = (uintptr_t)ptr;
+  segalloc__span *s = segalloc__span_of(p);
+  if (s && s->state == SEGALLOC__SPAN_SMALL) return s->size;
+  if (s && s->state == SEGALLOC__SPAN_LARGE && p == s->start) return segalloc__span_bytes(s);
+  if (!s) {
+    size_t n = segalloc__huge_size(p, NULL);
+    if (n) return n;
+  }
+  segalloc__bad_free(ptr, "usable_size");
+  return 0;
+}
+
+SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
+  if (!ptr) return segalloc_malloc(size);
+  if (segalloc__unlikely(size > SEGALLOC__MAX_REQUEST)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  size_t old = segalloc_usable_size(ptr);
+  /* In place when it fits and would not waste more than half the block. */
+  if (size <= old && (size >= old / 2 || (old <= SEGALLOC__SMALL_MAX && segalloc__size_class(size) == segalloc__size_class(old))))
+    return ptr;
+  void *q = segalloc_malloc(size);
+  if (!q) return NULL;
+  memcpy(q, ptr, size < old ? size : old);
+  segalloc_free(ptr);
+  return q;
+}
+
+SEGALLOCDEF void *segalloc_reallocarray(void *ptr, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc_realloc(ptr, total);
+}
+
+/* ---- aligned ---- */
+
+static void *segalloc__aligned(size_t align, size_t size) {
+  if (align <= SEGALLOC__MIN_ALIGN) return segalloc_malloc(size);
+  unsigned cls = segalloc__size_class_aligned(size, align);
+  if (cls) return segalloc__small_alloc(cls);
+  return segalloc__large_alloc(size ? size : 1, align, 0);
+}
+
+SEGALLOCDEF void *segalloc_aligned_alloc(size_t alignment, size_t size) {
+  if (alignment == 0 || (alignment & (alignment - 1))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return segalloc__aligned(alignment, size);
+}
+
+SEGALLOCDEF int segalloc_posix_memalign(void **out, size_t alignment, size_t size) {
+  if (alignment < sizeof(void *) || (alignment & (alignment - 1))) return EINVAL;
+  int saved = errno;
+  void *p = segalloc__aligned(alignment, size);
+  if (!p) {
+    errno = saved;
+    return ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+/* glibc's memalign rounds an alignment that is not a power of two up to one; so do we. */
+SEGALLOCDEF void *segalloc_memalign(size_t alignment, size_t size) {
+  if (alignment > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  size_t a = alignment ? alignment : 1;
+  while (a & (a - 1)) a = (a | (a - 1)) + 1;
+  return segalloc__aligned(a, size);
+}
+
+static size_t segalloc__os_page_size(void) {
+  segalloc__global_init();
+  return segalloc__global.os_page;
+}
+
+SEGALLOCDEF void *segalloc_valloc(size_t size) {
+  return segalloc__aligned(segalloc__os_page_size(), size);
+}
+
+SEGALLOCDEF void *segalloc_pvalloc(size_t size) {
+  size_t pg = segalloc__os_page_size();
+  if (size > SEGALLOC__MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc__aligned(pg, size ? (size + pg - 1) & ~(pg - 1) : pg);
+}
+
+/* ---- giving back ---- */
+
+SEGALLOCDEF void segalloc_thread_flush(void) {
+  segalloc__tcache *tc = segalloc__tc;
+  if (tc != &segalloc__tc_empty) segalloc__tcache_flush_all(tc);
+}
+
+SEGALLOCDEF size_t segalloc_trim(void) {
+  segalloc_thread_flush();
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  size_t n = segalloc__heap.ready ? segalloc__heap_release_locked(0) : 0;
+  segalloc__lock_release(&segalloc__heap.lock);
+  return n;
+}
+
+SEGALLOCDEF const char *segalloc_version(void) { return "segalloc 0.1"; }
+
+/* ---- fork ----
+   prepare takes every lock (stdio's list lock first, see above) so the child starts with
+   consistent structures; parent and child release them. If fork is called from a signal
+   handler that interrupted this thread inside segalloc, this thread already holds a lock
+   and waiting for the rest could deadlock: then prepare takes nothing, and the child resets
+   the locks other threads held (they do not exist in the child). */
+
+static int segalloc__fork_skipped;
+
+static int segalloc__fork_held_by_me(void) {
+  if (segalloc__lock_held_by_me(&segalloc__heap.lock) || segalloc__lock_held_by_me(&segalloc__meta.lock) ||
+      segalloc__lock_held_by_me(&segalloc__tcaches.lock) || segalloc__lock_held_by_me(&segalloc__global.lock))
+    return 1;
+  for (unsigned c = 0; c < SEGALLOC__NCLASSES; c++)
+    if (segalloc__lock_held_by_me(&segalloc__centrals[c].lock)) return 1;
+  return 0;
+}
+
+static void segalloc__fork_prepare(void) {
+#if defined(__GLIBC__)
+  if (_IO_list_lock) _IO_list_lock();
+#endif
+  segalloc__fork_skipped = segalloc__fork_held_by_me();
+  if (segalloc__fork_skipped) return;
+  segalloc__lock_acquire(&segalloc__global.lock);
+  for (unsigned c = 0; c < SEGALLOC__NCLASSES; c++) segalloc__lock_acquire(&segalloc__centrals[c].lock);
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  segalloc__lock_acquire(&segalloc__meta.lock);
+  segalloc__lock_acquire(&segalloc__tcaches.lock);
+}
+
+static void segalloc__fork_release_all(void) {
+  segalloc__lock_release(&segalloc__tcaches.lock);
+  segalloc__lock_release(&segalloc__meta.lock);
+  segalloc__lock_release(&segalloc__heap.lock);
+  for (unsigned c = SEGALLOC__NCLASSES; c-- > 0;) segalloc__lock_release(&segalloc__centrals[c].lock);
+  segalloc__lock_release(&segalloc__global.lock);
+}
+
+static void segalloc__fork_parent(void) {
+  if (!segalloc__fork_skipped) segalloc__fork_release_all();
+#if defined(__GLIBC__)
+  if (_IO_list_unlock) _IO_list_unlock();
+#endif
+}
+
+/* Unlock l in the child unless this thread (the only one left) holds it. */
+static void segalloc__fork_reset(segalloc__lock *l) {
+  if (!segalloc__lock_held_by_me(l)) segalloc__lock_release(l);
+}
+
+static void segalloc__fork_child(void) {
+  if (!segalloc__fork_skipped) {
+    segalloc__fork_release_all();
+  } else {
+    segalloc__fork_reset(&segalloc__tcaches.lock);
+    segalloc__fork_reset(&segalloc__meta.lock);
+    segalloc__fork_reset(&segalloc__heap.lock);
+    for (unsigned c = 0; c < SEGALLOC__NCLASSES; c++) segalloc__fork_reset(&segalloc__centrals[c].lock);
+    segalloc__fork_reset(&segalloc__global.lock);
+  }
+#if defined(__GLIBC__)
+  /* glibc resets its list lock in a multithreaded parent's child and not otherwise; a
+     reset is right in both cases, since this is the child's only thread */
+  if (_IO_list_resetlock) _IO_list_resetlock();
+#endif
+  /* The caches of threads that did not survive the fork hold objects no one will free:
+     take them back (a thread's exit would have done the same). */
+  if (segalloc__fork_skipped) return;
+  segalloc__tcache *me = segalloc__tc;
+  segalloc__tcache *tc = segalloc__tcaches.live.next;
+  while (tc && tc != &segalloc__tcaches.live) {
+    segalloc__tcache *next = tc->next;
+    if (tc != me) {
+      segalloc__tcache_flush_all(tc);
+      segalloc__tcache_unregister(tc);
+    }
+    tc = next;
+  }
+}
+/* ---- end src/malloc.c ---- */
+/* ---- begin src/stats.c ---- */
+/* ---- statistics ---------------------------------------------------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   Owns nothing but the arithmetic: every other layer keeps its own counts under its own
+   lock (or per thread), and this part adds them up, Go MemStats style. Each byte of mapped
+   memory is in exactly one state, so the fields add up:
+     mapped = live + thread_cached + central + pageheap_free + released + metadata
+   The snapshot takes the locks one at a time, so it is exact when other threads are quiet
+   and close otherwise; thread caches are read without their owners' cooperation (their
+   counts are words; a torn snapshot is not possible, only a stale one).
+
+   segalloc_print_stats formats with the fatal-error path's number printer and write(2):
+   no stdio, no allocation, so it is safe in a signal handler's neighbourhood and at exit. */
+
+SEGALLOCDEF void segalloc_stats(segalloc_stats_t *out) {
+  memset(out, 0, sizeof *out);
+  size_t cached[SEGALLOC__NCLASSES];
+  memset(cached, 0, sizeof cached);
+  uint64_t small_frees = 0;
+  segalloc__lock_acquire(&segalloc__tcaches.lock);
+  if (segalloc__tcaches.live.next) {
+    for (segalloc__tcache *tc = segalloc__tcaches.live.next; tc != &segalloc__tcaches.live; tc = tc->next) {
+      for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) cached[c] += __atomic_load_n(&tc->lists[c].count, __ATOMIC_RELAXED);
+      small_frees += __atomic_load_n(&tc->frees, __ATOMIC_RELAXED);
+    }
+  }
+  small_frees += segalloc__tcaches.dead_frees;
+  out->threads = segalloc__tcaches.nthreads;
+  segalloc__lock_release(&segalloc__tcaches.lock);
+  small_frees += segalloc__load_relaxed(&segalloc__tcaches.direct_frees);
+
+  size_t small_out_bytes = 0, small_in_use = 0;
+  out->nclasses = SEGALLOC__NCLASSES;
+  for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) {
+    segalloc__central *cen = &segalloc__centrals[c];
+    segalloc__lock_acquire(&cen->lock);
+    size_t taken = (size_t)cen->out, spans = cen->nspans;
+    segalloc__lock_release(&cen->lock);
+    size_t size = segalloc__class_size[c];
+    size_t in_use = taken > cached[c] ? taken - cached[c] : 0;
+    out->classes[c].size = size;
+    out->classes[c].objects_in_use = in_use;
+    out->classes[c].objects_cached = cached[c];
+    out->classes[c].spans = spans;
+    small_out_bytes += taken * size;
+    small_in_use += in_use;
+    out->live += in_use * size;
+    out->thread_cached += cached[c] * size;
+  }
+
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  out->central = segalloc__heap.small_spans - small_out_bytes;
+  out->pageheap_free = segalloc__heap.free_resident;
+  out->released = segalloc__heap.free_released;
+  out->large_live = segalloc__heap.large_live;
+  out->huge_live = segalloc__heap.huge_live;
+  out->arenas = segalloc__heap.narenas;
+  size_t headers = segalloc__heap.header_bytes;
+  segalloc__lock_release(&segalloc__heap.lock);
+  out->live += out->large_live + out->huge_live;
+
+  segalloc__lock_acquire(&segalloc__meta.lock);
+  out->metadata = (size_t)segalloc__meta.bytes + headers;
+  size_t meta_mapped = (size_t)segalloc__meta.bytes;
+  segalloc__lock_release(&segalloc__meta.lock);
+  out->mapped = (size_t)segalloc__load_relaxed(&segalloc__os_stats.mapped) + meta_mapped;
+  out->releases = segalloc__load_relaxed(&segalloc__os_stats.releases);
+
+  uint64_t large_m = segalloc__load_relaxed(&segalloc__global.large_mallocs);
+  uint64_t large_f = segalloc__load_relaxed(&segalloc__global.large_frees);
+  out->frees = small_frees + large_f;
+  out->mallocs = small_frees + small_in_use + large_m;
+}
+
+/* One "  label   value[ unit]" line into buf at *n. */
+static void segalloc__stat_line(char *buf, size_t *n, size_t cap, const char *label, uint64_t v, const char *unit) {
+  char num[32];
+  const char *parts[4] = {"  ", label, segalloc__fmt_u(num, v, 0), unit};
+  for (int i = 0; i < 4; i++) {
+    for (const char *s = parts[i]; *s && *n + 1 < cap; s++) buf[(*n)++] = *s;
+    if (i == 1)
+      for (size_t pad = strlen(label); pad < 20 && *n + 1 < cap; pad++) buf[(*n)++] = ' ';
+  }
+  if (*n + 1 < cap) buf[(*n)++] = '\n';
+  buf[*n] = 0;
+}
+
+SEGALLOCDEF void segalloc_print_stats(int fd) {
+  segalloc_stats_t st;
+  segalloc_stats(&st);
+  char buf[1024], num[32];
+  size_t n = 0;
+  buf[0] = 0;
+  segalloc__stat_line(buf, &n, sizeof buf, "mallocs", st.mallocs, "");
+  segalloc__stat_line(buf, &n, sizeof buf, "frees", st.frees, "");
+  segalloc__stat_line(buf, &n, sizeof buf, "live", st.live, " bytes in blocks the program holds");
+  segalloc__stat_line(buf, &n, sizeof buf, "thread caches", st.thread_cached, " bytes free in thread caches");
+  segalloc__stat_line(buf, &n, sizeof buf, "central lists", st.central, " bytes free in spans of central lists");
+  segalloc__stat_line(buf, &n, sizeof buf, "page heap free", st.pageheap_free, " bytes free, resident, kept for reuse");
+  segalloc__stat_line(buf, &n, sizeof buf, "released", st.released, " bytes given back to the OS (not in RSS)");
+  segalloc__stat_line(buf, &n, sizeof buf, "metadata", st.metadata, " bytes");
+  segalloc__stat_line(buf, &n, sizeof buf, "mapped", st.mapped, " bytes of address space");
+  segalloc__stat_line(buf, &n, sizeof buf, "madvise calls", st.releases, "");
+  segalloc__stat_line(buf, &n, sizeof buf, "arenas", st.arenas, "");
+  segalloc__stat_line(buf, &n, sizeof buf, "threads", st.threads, " with a cache");
+  segalloc__write(fd, "segalloc 0.1 stats (pid ");
+  segalloc__write(fd, segalloc__fmt_u(num, (uint64_t)getpid(), 0));
+  segalloc__write(fd, ")\n");
+  segalloc__write(fd, buf);
+  segalloc__write(fd, "  class     size   in use   cached    spans\n");
+  for (unsigned c = 1; c < st.nclasses; c++) {
+    segalloc_class_stats *k = &st.classes[c];
+    if (!k->objects_in_use && !k->objects_cached && !k->spans) continue;
+    uint64_t cols[5] = {c, k->size, k->objects_in_use, k->objects_cached, k->spans};
+    char line[96];
+    size_t m = 0;
+    for (int i = 0; i < 5; i++) {
+      segalloc__fmt_u(num, cols[i], 0);
+      for (size_t pad = strlen(num); pad < (i ? 9u : 7u); pad++) line[m++] = ' ';
+      for (const char *s = num; *s; s++) line[m++] = *s;
+    }
+    line[m++] = '\n';
+    line[m] = 0;
+    segalloc__write(fd, line);
+  }
+}
+
+/* SEGALLOC_SHOW_STATS=1: the report on stderr at exit, in any program carrying the
+   implementation (the preloaded library included). */
+__attribute__((destructor)) static void segalloc__show_stats_at_exit(void) {
+  if (segalloc__global.done && segalloc__global.stats_fd >= 0) segalloc_print_stats(segalloc__global.stats_fd);
+}
+/* ---- end src/stats.c ---- */
+/* ---- begin src/override.c ---- */
+/* ---- override: the standard names -----------------------------------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   With SEGALLOC_OVERRIDE defined where the implementation is compiled, this part defines
+   malloc and its relatives, glibc's __libc_* entry points, and (when that file is C++) every
+   form of operator new and delete, all mapped onto the segalloc_* functions. Built into a
+   shared library (`make preload`) it replaces the system allocator under LD_PRELOAD; linked
+   into a program it replaces it for that program. It owns no state.
+
+   malloc, free, calloc and realloc are aliases of the segalloc_* symbols rather than
+   wrappers, so a call through the PLT lands straight in the allocator. The rest are thin
+   wrappers. Glibc declares these functions noexcept in C++, so the definitions say so too. */
+#ifdef SEGALLOC_OVERRIDE
+
+#include <malloc.h>
+
+#if defined(__cplusplus)
+#define SEGALLOC__NOEXCEPT noexcept
+extern "C" {
+#else
+#define SEGALLOC__NOEXCEPT
+#endif
+
+#define SEGALLOC__ALIAS(target) __attribute__((alias(#target), visibility("default"), used))
+#define SEGALLOC__EXPORT __attribute__((visibility("default"), used))
+
+void *malloc(size_t size) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_malloc);
+void free(void *ptr) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_free);
+void *calloc(size_t count, size_t size) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_calloc);
+void *realloc(void *ptr, size_t size) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_realloc);
+void *__libc_malloc(size_t size) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_malloc);
+void __libc_free(void *ptr) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_free);
+void *__libc_calloc(size_t count, size_t size) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_calloc);
+void *__libc_realloc(void *ptr, size_t size) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_realloc);
+
+SEGALLOC__EXPORT void *reallocarray(void *ptr, size_t count, size_t size) SEGALLOC__NOEXCEPT {
+  return segalloc_reallocarray(ptr, count, size);
+}
+SEGALLOC__EXPORT void *aligned_alloc(size_t alignment, size_t size) SEGALLOC__NOEXCEPT {
+  return segalloc_aligned_alloc(alignment, size);
+}
+SEGALLOC__EXPORT int posix_memalign(void **out, size_t alignment, size_t size) SEGALLOC__NOEXCEPT {
+  return segalloc_posix_memalign(out, alignment, size);
+}
+SEGALLOC__EXPORT void *memalign(size_t alignment, size_t size) SEGALLOC__NOEXCEPT {
+  return segalloc_memalign(alignment, size);
+}
+SEGALLOC__EXPORT void *__libc_memalign(size_t alignment, size_t size) SEGALLOC__NOEXCEPT {
+  return segalloc_memalign(alignment, size);
+}
+SEGALLOC__EXPORT void *valloc(size_t size) SEGALLOC__NOEXCEPT { return segalloc_valloc(size); }
+SEGALLOC__EXPORT void *__libc_valloc(size_t size) SEGALLOC__NOEXCEPT { return segalloc_valloc(size); }
+SEGALLOC__EXPORT void *pvalloc(size_t size) SEGALLOC__NOEXCEPT { return segalloc_pvalloc(size); }
+SEGALLOC__EXPORT void *__libc_pvalloc(size_t size) SEGALLOC__NOEXCEPT { return segalloc_pvalloc(size); }
+SEGALLOC__EXPORT size_t malloc_usable_size(void *ptr) SEGALLOC__NOEXCEPT { return segalloc_usable_size(ptr); }
+SEGALLOC__EXPORT void free_sized(void *ptr, size_t size) SEGALLOC__NOEXCEPT { segalloc_free_sized(ptr, size); }
+SEGALLOC__EXPORT void free_aligned_sized(void *ptr, size_t alignment, size_t size) SEGALLOC__NOEXCEPT {
+  segalloc_free_aligned_sized(ptr, alignment, size);
+}
+SEGALLOC__EXPORT void cfree(void *ptr) SEGALLOC__NOEXCEPT { segalloc_free(ptr); }
+SEGALLOC__EXPORT int malloc_trim(size_t pad) SEGALLOC__NOEXCEPT {
+  (void)pad;
+  return segalloc_trim() > 0;
+}
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+/* mallinfo2 in segalloc's terms: arena = mapped, uordblks = live, fordblks = free in caches,
+   central lists and the page heap, hblkhd = huge blocks, keepcost = released. */
+SEGALLOC__EXPORT struct mallinfo2 mallinfo2(void) SEGALLOC__NOEXCEPT {
+  segalloc_stats_t st;
+  segalloc_stats(&st);
+  struct mallinfo2 mi;
+  memset(&mi, 0, sizeof mi);
+  mi.arena = st.mapped;
+  mi.hblks = 0;
+  mi.hblkhd = st.huge_live;
+  mi.uordblks = st.live;
+  mi.fordblks = st.thread_cached + st.central + st.pageheap_free;
+  mi.keepcost = st.released;
+  return mi;
+}
+#endif
+
+#if defined(__cplusplus)
+} /* extern "C" */
+#endif
+
+#if defined(__cplusplus)
+#include <new>
+
+/* operator new's failure path: call the new_handler until it gives up, then throw (or, for
+   the nothrow forms, return NULL). */
+static segalloc__noinline void *segalloc__new_retry(size_t size, size_t align, bool nothrow) {
+  for (;;) {
+    void *p = align ? segalloc_aligned_alloc(align, size) : segalloc_malloc(size);
+    if (p) return p;
+    std::new_handler h = std::get_new_handler();
+    if (!h) {
+      if (nothrow) return nullptr;
+      throw std::bad_alloc();
+    }
+    if (nothrow) {
+      try { h(); } catch (...) { return nullptr; }
+    } else {
+      h();
+    }
+  }
+}
+
+static segalloc__inline void *segalloc__new(size_t size) {
+  void *p = segalloc_malloc(size);
+  return segalloc__likely(p != nullptr) ? p : segalloc__new_retry(size, 0, false);
+}
+
+SEGALLOC__EXPORT void *operator new(size_t size) { return segalloc__new(size); }
+SEGALLOC__EXPORT void *operator new[](size_t size) { return segalloc__new(size); }
+SEGALLOC__EXPORT void *operator new(size_t size, const std::nothrow_t &) noexcept {
+  void *p = segalloc_malloc(size);
+  return p ? p : segalloc__new_retry(size, 0, true);
+}
+SEGALLOC__EXPORT void *operator new[](size_t size, const std::nothrow_t &) noexcept {
+  void *p = segalloc_malloc(size);
+  return p ? p : segalloc__new_retry(size, 0, true);
+}
+SEGALLOC__EXPORT void operator delete(void *p) noexcept { segalloc_free(p); }
+SEGALLOC__EXPORT void operator delete[](void *p) noexcept { segalloc_free(p); }
+SEGALLOC__EXPORT void operator delete(void *p, const std::nothrow_t &) noexcept { segalloc_free(p); }
+SEGALLOC__EXPORT void operator delete[](void *p, const std::nothrow_t &) noexcept { segalloc_free(p); }
+#if defined(__cpp_sized_deallocation) || __cplusplus >= 201402L
+SEGALLOC__EXPORT void operator delete(void *p, size_t) noexcept { segalloc_free(p); }
+SEGALLOC__EXPORT void operator delete[](void *p, size_t) noexcept { segalloc_free(p); }
+#endif
+#if defined(__cpp_aligned_new)
+SEGALLOC__EXPORT void *operator new(size_t size, std::align_val_t al) {
+  void *p = segalloc_aligned_alloc((size_t)al, size);
+  return p ? p : segalloc__new_retry(size, (size_t)al, false);
+}
+SEGALLOC__EXPORT void *operator new[](size_t size, std::align_val_t al) {
+  void *p = segalloc_aligned_alloc((size_t)al, size);
+  return p ? p : segalloc__new_retry(size, (size_t)al, false);
+}
+SEGALLOC__EXPORT void *operator new(size_t size, std::align_val_t al, const std::nothrow_t &) noexcept {
+  void *p = segalloc_aligned_alloc((size_t)al, size);
+  return p ? p : segalloc__new_retry(size, (size_t)al, true);
+}
+SEGALLOC__EXPORT void *operator new[](size_t size, std::align_val_t al, const std::nothrow_t &) noexcept {
+  void *p = segalloc_aligned_alloc((size_t)al, size);
+  return p ? p : segalloc__new_retry(size, (size_t)al, true);
+}
+SEGALLOC__EXPORT void operator delete(void *p, std::align_val_t) noexcept { segalloc_free(p); }
+SEGALLOC__EXPORT void operator delete[](void *p, std::align_val_t) noexcept { segalloc_free(p); }
+SEGALLOC__EXPORT void operator delete(void *p, size_t, std::align_val_t) noexcept { segalloc_free(p); }
+SEGALLOC__EXPORT void operator delete[](void *p, size_t, std::align_val_t) noexcept { segalloc_free(p); }
+SEGALLOC__EXPORT void operator delete(void *p, std::align_val_t, const std::nothrow_t &) noexcept { segalloc_free(p); }
+SEGALLOC__EXPORT void operator delete[](void *p, std::align_val_t, const std::nothrow_t &) noexcept { segalloc_free(p); }
+#endif
+#endif /* __cplusplus */
+
+#endif /* SEGALLOC_OVERRIDE */
+/* ---- end src/override.c ---- */
+#endif /* SEGALLOC_IMPLEMENTATION_INCLUDED */
+#endif /* SEGALLOC_IMPLEMENTATION */
+
+/* ---- begin src/license.h ---- */
+/*
+------------------------------------------------------------------------------
+This software is available under 2 licenses -- choose whichever you prefer.
+------------------------------------------------------------------------------
+ALTERNATIVE A - MIT License
+Copyright (c) 2026 the segalloc authors
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+ALTERNATIVE B - Public Domain (www.unlicense.org)
+This is free and unencumbered software released into the public domain.
+Anyone is free to copy, modify, publish, use, compile, sell, or distribute this
+software, either in source code form or as a compiled binary, for any purpose,
+commercial or non-commercial, and by any means.
+In jurisdictions that recognize copyright laws, the author or authors of this
+software dedicate any and all copyright interest in the software to the public
+domain. We make this dedication to encourage release of the software to the
+public domain. We make this dedication in perpetuity and to the detriment of
+all present and future heirs and successors of this software under copyright
+law.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN
+ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
+WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+------------------------------------------------------------------------------
+*/
+/* ---- end src/license.h ---- */

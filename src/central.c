@@ -1,0 +1,118 @@
+/* ---- central free lists: one per size class ------------------------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   Owns the spans of each size class that have been handed up by the page heap. A span
+   with free objects sits on its class's list; a span with none is on no list (it is found
+   again through the page map when one of its objects comes back). Thread caches call
+   central_take for a batch when a list runs dry and central_give when a list grows past
+   its limit. Each class has its own lock, so threads working on different classes never
+   meet; the page heap lock may be taken while a central lock is held.
+
+   A span hands out objects from two places: its free list (objects given back) and its
+   bump region (objects never handed out yet). Carving lazily means a new span costs no
+   page touches up front, and its untouched pages stay zero and out of RSS until used.
+   When every object of a span is back, the span goes back to the page heap. */
+
+typedef struct segalloc__central {
+  segalloc__lock lock;
+  segalloc__span spans;     /* sentinel of the circular list of spans with free objects */
+  uint64_t out;             /* objects handed to thread caches and not yet back */
+  size_t nspans;            /* spans of this class, on the list or full */
+  char pad[64];             /* one class per cache line, or neighbours' locks would bounce */
+} segalloc__central;
+
+static segalloc__central segalloc__centrals[SEGALLOC__NCLASSES];
+
+static void segalloc__central_link(segalloc__central *c, segalloc__span *s) {
+  s->next = c->spans.next;
+  s->prev = &c->spans;
+  c->spans.next->prev = s;
+  c->spans.next = s;
+  s->list = 1;
+}
+
+static void segalloc__central_unlink(segalloc__span *s) {
+  s->prev->next = s->next;
+  s->next->prev = s->prev;
+  s->next = s->prev = NULL;
+  s->list = 0;
+}
+
+/* A fresh span for class cls, carved lazily. Caller holds the central lock. */
+static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls) {
+  segalloc__span *s = segalloc__heap_alloc_cls(segalloc__class_pages[cls], 1, cls);
+  if (!s) return NULL;
+  uint32_t size = segalloc__class_size[cls];
+  s->size = size;
+  s->nobjs = (uint32_t)(segalloc__class_span_bytes(cls) / size);
+  s->nalloc = 0;
+  s->freelist = NULL;
+  s->bump = s->start;
+  s->limit = s->start + (uintptr_t)s->nobjs * size;
+  s->div_magic = UINT64_MAX / size + 1;
+  c->nspans++;
+  segalloc__central_link(c, s);
+  return s;
+}
+
+/* Up to `want` objects of class cls as a NULL-terminated list through word 0; returns the
+   count (0 only when the OS is out of memory). */
+static int segalloc__central_take(unsigned cls, void **out, int want) {
+  segalloc__central *c = &segalloc__centrals[cls];
+  void *head = NULL;
+  int got = 0;
+  segalloc__lock_acquire(&c->lock);
+  if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
+  while (got < want) {
+    segalloc__span *s = c->spans.next;
+    if (s == &c->spans) {
+      s = segalloc__central_grow(c, cls);
+      if (!s) break;
+    }
+    while (got < want && s->freelist) {
+      void **o = (void **)s->freelist;
+      s->freelist = o[0];
+      o[0] = head;
+      head = o;
+      got++;
+      s->nalloc++;
+    }
+    while (got < want && s->bump < s->limit) {
+      void **o = (void **)s->bump;
+      s->bump += s->size;
+      o[0] = head;
+      head = o;
+      got++;
+      s->nalloc++;
+    }
+    if (s->nalloc == s->nobjs) segalloc__central_unlink(s);
+  }
+  c->out += (uint64_t)got;
+  segalloc__lock_release(&c->lock);
+  *out = head;
+  return got;
+}
+
+/* Take back `count` objects of class cls (a list through word 0, NULL-terminated or just
+   count long). A span whose objects are all back returns to the page heap. */
+static void segalloc__central_give(unsigned cls, void *head, int count) {
+  segalloc__central *c = &segalloc__centrals[cls];
+  segalloc__lock_acquire(&c->lock);
+  if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
+  c->out -= (uint64_t)count;
+  for (int i = 0; i < count; i++) {
+    void **o = (void **)head;
+    head = o[0];
+    segalloc__span *s = segalloc__span_of((uintptr_t)o);
+    o[0] = s->freelist;
+    s->freelist = o;
+    s->nalloc--;
+    if (!s->list) segalloc__central_link(c, s);
+    if (s->nalloc == 0) {
+      segalloc__central_unlink(s);
+      c->nspans--;
+      segalloc__heap_free(s);
+    }
+  }
+  segalloc__lock_release(&c->lock);
+}

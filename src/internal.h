@@ -1,0 +1,227 @@
+/* ======================================================================================
+   IMPLEMENTATION
+
+   The design, from the program down to the OS (after TCMalloc and the Go runtime; the
+   README has the long form).
+
+   Glossary
+     page          SEGALLOC_PAGE_SIZE bytes (default 8 KiB): the page heap's unit. Not the OS
+                   page; it must be a multiple of it.
+     span          a run of contiguous pages with one owner: free in the page heap, carved into
+                   objects of one size class, or one large block.
+     size class    one of about 65 object sizes from 16 bytes to 32 KiB (the generated table in
+                   sizeclass_table.h); each has a span size and a batch size.
+     thread cache  per thread, a singly linked free list per class; no lock.
+     central list  per class, behind its own lock: the class's spans with free objects.
+     page heap     one, behind one lock: free spans by length, splitting and merging.
+     arena         SEGALLOC_ARENA_SIZE of address space (default 64 MiB) reserved with mmap,
+                   aligned to its size; its first pages hold its header and page map.
+     page map      for every page of an arena, the span it belongs to; together with the
+                   arena map (a radix tree from address to arena) it takes any address to
+                   its span and class, so blocks carry no header.
+
+   malloc(n), n <= 32 KiB
+     1. n -> class by one table lookup (sizeclass.c).
+     2. Pop the head of this thread's list for the class (tcache.c). Done, in the common case.
+     3. Empty: take a batch from the class's central list (central.c, its lock).
+     4. Central empty: get a span of the class's page count from the page heap (pageheap.c,
+        its lock) and carve objects from it lazily, as they are handed out.
+     5. Page heap has no free span that fits: reserve a new arena (os.c, mmap).
+   malloc(n), n > 32 KiB: a span of whole pages from the page heap (4-5 above); above half an
+     arena, a mapping of its own (os.c).
+   free(p)
+     1. p -> arena (radix map) -> span (page map) -> class, all from the address.
+     2. Small: push on this thread's list, whatever thread allocated it. The list too long:
+        give a batch back to the central list; a span whose objects are all back goes to
+        the page heap.
+     3. Large: the span goes back to the page heap and merges with free neighbours.
+   Back to the OS
+     thread cache (bounded, SEGALLOC_TCACHE_BYTES) -> central list (hands wholly free spans
+     back) -> page heap (keeps SEGALLOC_RETAIN_BYTES of free pages resident, releases the rest
+     with madvise, oldest first) -> OS. Released pages stay mapped and are reused.
+
+   Lock order: a central lock may be held while taking the page heap lock; the page heap
+   lock may be held while taking the metadata lock. Never the other way. The thread
+   registry lock is a leaf.
+
+   What Go does that segalloc does not: the tiny allocator (it needs a collector to know when
+   all the objects packed in a block are dead) and the split of classes into pointer and
+   pointer-free spans (it serves the collector). What it keeps: zero tracking, so calloc of a
+   fresh span skips the memset.
+   ====================================================================================== */
+/* The amalgamation wraps everything from here to the licence in
+   #ifdef SEGALLOC_IMPLEMENTATION ... #endif, once per translation unit. */
+
+/* System headers. The implementation asks for nothing beyond POSIX and two Linux
+   constants, and declares what a strict -std=c11 build hides, so it compiles whatever
+   feature macros the including file chose. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- configuration, checked ---------------------------------------------------------- */
+
+#ifndef SEGALLOC_PAGE_SIZE
+#define SEGALLOC_PAGE_SIZE 8192
+#endif
+#if SEGALLOC_PAGE_SIZE != 4096 && SEGALLOC_PAGE_SIZE != 8192 && SEGALLOC_PAGE_SIZE != 16384 && \
+    SEGALLOC_PAGE_SIZE != 32768 && SEGALLOC_PAGE_SIZE != 65536
+#error "segalloc: SEGALLOC_PAGE_SIZE must be a power of two from 4096 to 65536"
+#endif
+
+#ifndef SEGALLOC_ARENA_SIZE
+#define SEGALLOC_ARENA_SIZE (64u * 1024 * 1024)
+#endif
+#if (SEGALLOC_ARENA_SIZE) < (1024 * 1024) || ((SEGALLOC_ARENA_SIZE) & ((SEGALLOC_ARENA_SIZE) - 1)) != 0 || \
+    (SEGALLOC_ARENA_SIZE) > 4294967296ull
+#error "segalloc: SEGALLOC_ARENA_SIZE must be a power of two from 1 MiB to 4 GiB"
+#endif
+#if (SEGALLOC_ARENA_SIZE) / (SEGALLOC_PAGE_SIZE) < 16
+#error "segalloc: SEGALLOC_ARENA_SIZE must hold at least 16 pages of SEGALLOC_PAGE_SIZE"
+#endif
+
+#ifndef SEGALLOC_CHECKS
+#define SEGALLOC_CHECKS 1
+#endif
+#ifndef SEGALLOC_TCACHE_BYTES
+#define SEGALLOC_TCACHE_BYTES (2u * 1024 * 1024)
+#endif
+#ifndef SEGALLOC_RETAIN_BYTES
+#define SEGALLOC_RETAIN_BYTES (4u * 1024 * 1024)
+#endif
+
+#if defined(__linux__) && !defined(MAP_ANONYMOUS)
+#define MAP_ANONYMOUS 0x20
+#endif
+#if defined(__linux__) && !defined(MAP_NORESERVE)
+#define MAP_NORESERVE 0x4000
+#endif
+#if defined(__linux__) && !defined(F_DUPFD_CLOEXEC)
+#define F_DUPFD_CLOEXEC 1030
+#endif
+#if defined(__linux__) && !defined(MADV_DONTNEED)
+#define MADV_DONTNEED 4
+#endif
+#if defined(__linux__) && !defined(MADV_FREE)
+#define MADV_FREE 8
+#endif
+#if defined(__linux__) && !defined(__USE_MISC)
+extern int madvise(void *addr, size_t length, int advice);
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define segalloc__likely(x) __builtin_expect(!!(x), 1)
+#define segalloc__unlikely(x) __builtin_expect(!!(x), 0)
+#define segalloc__noinline __attribute__((noinline))
+#define segalloc__inline inline __attribute__((always_inline))
+#define segalloc__cold __attribute__((cold, noinline))
+#else
+#error "segalloc: the implementation needs GCC or Clang (atomics, TLS models, builtins)"
+#endif
+
+/* Atomics are GCC's __atomic builtins on plain fields: the same code then compiles as C11
+   and as C++ (where <stdatomic.h> is not usable), and TSan understands them. */
+#define segalloc__load(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define segalloc__load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define segalloc__store(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define segalloc__store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define segalloc__add_relaxed(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+
+#ifdef __cplusplus
+#define segalloc__thread_local thread_local
+#else
+#define segalloc__thread_local _Thread_local
+#endif
+
+#ifdef SEGALLOC_TLS_MODEL
+#define segalloc__tls_attr __attribute__((tls_model(SEGALLOC_TLS_MODEL)))
+#else
+#define segalloc__tls_attr
+#endif
+
+#define SEGALLOC__PAGE_SHIFT (SEGALLOC_PAGE_SIZE == 4096 ? 12 : SEGALLOC_PAGE_SIZE == 8192 ? 13 : \
+                              SEGALLOC_PAGE_SIZE == 16384 ? 14 : SEGALLOC_PAGE_SIZE == 32768 ? 15 : 16)
+#define SEGALLOC__ARENA_PAGES ((size_t)(SEGALLOC_ARENA_SIZE) / SEGALLOC_PAGE_SIZE)
+#define SEGALLOC__SMALL_MAX 32768u
+/* Requests above this get their own mapping instead of a page-heap span. */
+#define SEGALLOC__HUGE_MIN ((size_t)(SEGALLOC_ARENA_SIZE) / 2)
+/* The largest request we attempt at all: past this, size arithmetic could wrap. */
+#define SEGALLOC__MAX_REQUEST (PTRDIFF_MAX - (size_t)(SEGALLOC_ARENA_SIZE) * 2)
+
+/* The alignment we guarantee for every block of 16 bytes or more. */
+#define SEGALLOC__MIN_ALIGN 16
+
+/* ---- the internal types (a glossary in code) ---------------------------------------- */
+
+/* A span: a run of pages. All spans live in the metadata area, never inside the pages
+   they describe, so a user's overflow cannot corrupt them. */
+typedef struct segalloc__span {
+  uintptr_t start;                 /* address of the first page */
+  size_t npages;
+  struct segalloc__span *next;     /* in a page-heap free list or a central list */
+  struct segalloc__span *prev;
+  void *freelist;                  /* small spans: objects returned to this span */
+  uintptr_t bump;                  /* small spans: the next never-used object */
+  uintptr_t limit;                 /* small spans: end of the last whole object */
+  uint64_t div_magic;              /* small spans: ceil(2^64 / size), for the boundary test */
+  uint32_t size;                   /* small spans: object size */
+  uint32_t nalloc;                 /* small spans: objects out (in caches or live) */
+  uint32_t nobjs;                  /* small spans: objects the span holds */
+  uint8_t cls;                     /* size class, 0 for a large or free span */
+  uint8_t state;                   /* SEGALLOC__SPAN_* */
+  uint8_t released;                /* free span: its pages were given back to the OS */
+  uint8_t zeroed;                  /* its pages are known to be zero (fresh or released) */
+  uint32_t list;                   /* central: which list the span is on */
+  uint64_t freed_at;               /* page heap: release epoch when it became free */
+} segalloc__span;
+
+enum {
+  SEGALLOC__SPAN_FREE = 1,   /* in the page heap */
+  SEGALLOC__SPAN_SMALL = 2,  /* carved into objects, owned by a central list */
+  SEGALLOC__SPAN_LARGE = 3   /* one block handed to the program */
+};
+
+/* An arena's header, at its base. pagemap[i] is the span holding page i (NULL for pages
+   of no span, and for the inner pages of free and large spans: only their first and last
+   pages are recorded, which is all coalescing and free() need). */
+typedef struct segalloc__arena {
+  uintptr_t base;
+  size_t header_pages;             /* pages at the base used by this header */
+  size_t committed_pages;          /* pages ever handed to the page heap (a high-water mark) */
+  struct segalloc__arena *next;
+  segalloc__span *pagemap[1];      /* SEGALLOC__ARENA_PAGES entries */
+} segalloc__arena;
+
+/* A spinlock that remembers its owner (a per-thread token), so fork handling can tell a
+   lock this thread holds from one another thread holds. */
+typedef struct segalloc__lock {
+  uintptr_t owner;                 /* 0 when free; atomics only */
+} segalloc__lock;
+
+/* ---- forward declarations, grouped by the part that defines them -------------------- */
+
+/* os.c */
+static void *segalloc__os_map(size_t size, size_t align);
+static void segalloc__os_unmap(void *p, size_t size);
+static void segalloc__os_release(void *p, size_t size);
+static void *segalloc__meta_alloc(size_t size);
+static segalloc__span *segalloc__span_new(void);
+static void segalloc__span_delete(segalloc__span *s);
+static void segalloc__fatal(const char *what, const void *ptr);
+/* pagemap.c */
+static segalloc__arena *segalloc__arena_of(uintptr_t p);
+/* pageheap.c */
+static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages);
+static void segalloc__heap_free(segalloc__span *s);
+/* central.c */
+static int segalloc__central_take(unsigned cls, void **out, int want);
+static void segalloc__central_give(unsigned cls, void *head, int count);
+/* malloc.c */
+static void *segalloc__malloc_slow(size_t size);

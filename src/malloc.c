@@ -1,0 +1,443 @@
+/* ---- the public API: malloc, free and the rest ---------------------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   Owns the entry points and the choice of path: small requests (up to 32 KiB) go to this
+   thread's cache, inline, with the slow side in tcache.c; larger ones to the page heap;
+   requests above half an arena to a mapping of their own. Also here: process-wide set-up
+   (run once, from the first slow path), the checks that turn heap misuse into a message,
+   and fork handling. No lock is taken on the fast paths.
+
+   The fast paths are written to be short enough to read at a glance. malloc: size -> class,
+   pop. free: address -> span (radix map, page map), two checks, push. Anything unusual
+   (an empty or full list, a large block, a bad pointer, the first call on a thread) falls
+   through to a non-inlined slow function. */
+
+static struct {
+  segalloc__lock lock;
+  int done;
+  size_t os_page;
+  int stats_fd;                        /* SEGALLOC_SHOW_STATS: a dup of stderr, or -1 */
+  uint64_t large_mallocs, large_frees; /* page-heap and huge blocks (atomics) */
+} segalloc__global;
+
+/* glibc's stdio list lock, when we run on glibc: fork takes it after the atfork prepare
+   handlers, so ours take it first to keep the order glibc's own code uses (list lock, then
+   the allocator), or a thread in fflush() that mallocs would deadlock a fork. */
+#if defined(__GLIBC__)
+#ifdef __cplusplus
+extern "C" {
+#endif
+extern void _IO_list_lock(void) __attribute__((weak));
+extern void _IO_list_unlock(void) __attribute__((weak));
+extern void _IO_list_resetlock(void) __attribute__((weak));
+#ifdef __cplusplus
+}
+#endif
+#endif
+
+static void segalloc__fork_prepare(void);
+static void segalloc__fork_parent(void);
+static void segalloc__fork_child(void);
+
+static segalloc__noinline void segalloc__global_init(void) {
+  if (segalloc__load(&segalloc__global.done)) return;
+  /* pthread_key_create or pthread_atfork calling back into malloc: serve it without us */
+  if (segalloc__lock_held_by_me(&segalloc__global.lock)) return;
+  segalloc__lock_acquire(&segalloc__global.lock);
+  if (!segalloc__global.done) {
+    long pg = sysconf(_SC_PAGESIZE);
+    segalloc__global.os_page = pg > 0 ? (size_t)pg : 4096;
+    if (segalloc__global.os_page > SEGALLOC_PAGE_SIZE) {
+      segalloc__write(2, "segalloc: error: the OS page is larger than SEGALLOC_PAGE_SIZE; rebuild with a larger one\n");
+      abort();
+    }
+    /* The cookie only has to be unpredictable to a program's data, not to an attacker:
+       mix ASLR'd addresses and the clock. Never 0 (the empty cache's value). */
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    uint64_t x = (uint64_t)(uintptr_t)&ts ^ ((uint64_t)(uintptr_t)&segalloc__global << 17) ^
+                 (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec;
+    x ^= x >> 31; x *= 0xbf58476d1ce4e5b9ull; x ^= x >> 27; x *= 0x94d049bb133111ebull; x ^= x >> 33;
+    segalloc__cookie = (uintptr_t)(x | 1);
+    segalloc__tcaches.live.next = segalloc__tcaches.live.prev = &segalloc__tcaches.live;
+    /* SEGALLOC_SHOW_STATS: keep our own copy of stderr, since programs such as coreutils
+       close theirs at exit, before the report is written */
+    const char *show = getenv("SEGALLOC_SHOW_STATS");
+    segalloc__global.stats_fd = show && *show && *show != '0' ? fcntl(2, F_DUPFD_CLOEXEC, 3) : -1;
+    segalloc__tcaches.key_ok = pthread_key_create(&segalloc__tcaches.key, segalloc__tcache_exit) == 0;
+    pthread_atfork(segalloc__fork_prepare, segalloc__fork_parent, segalloc__fork_child);
+    segalloc__store(&segalloc__global.done, 1);
+  }
+  segalloc__lock_release(&segalloc__global.lock);
+}
+
+/* ---- misuse ---- */
+
+/* p is in an arena but the page map has no span for its page: find the span that covers
+   it (walking back to a span's recorded first page) to say what p was. */
+static segalloc__cold void segalloc__bad_free(const void *ptr, const char *fn) {
+  (void)fn;
+  uintptr_t p = (uintptr_t)ptr;
+  segalloc__arena *a = segalloc__arena_of(p);
+  if (!a) {
+    int inside = 0;
+    segalloc__huge_size(p, &inside);
+    segalloc__fatal(inside ? "free of an address inside a block" : "free of a pointer segalloc does not own", ptr);
+  }
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  size_t page = (p - a->base) >> SEGALLOC__PAGE_SHIFT;
+  segalloc__span *s = NULL;
+  for (size_t i = page + 1; i-- > a->header_pages;) {
+    segalloc__span *t = a->pagemap[i];
+    if (t && t->start <= p && p < t->start + segalloc__span_bytes(t)) { s = t; break; }
+    if (t) break;
+  }
+  segalloc__lock_release(&segalloc__heap.lock);
+  if (!s) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+  if (s->state == SEGALLOC__SPAN_FREE)
+    segalloc__fatal(p == s->start ? "double free" : "free of a pointer segalloc does not own", ptr);
+  segalloc__fatal("free of an address inside a block", ptr);
+}
+
+/* ---- malloc ---- */
+
+static segalloc__inline void *segalloc__handout(void **o) {
+#if SEGALLOC_CHECKS
+  o[1] = NULL; /* a block the program holds never carries the cookie */
+#endif
+  return o;
+}
+
+/* A block of whole pages (or its own mapping), aligned to align (0: the page). */
+static void *segalloc__large_alloc(size_t size, size_t align, int zero) {
+  if (segalloc__unlikely(size > SEGALLOC__MAX_REQUEST || align > SEGALLOC__MAX_REQUEST / 2)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  segalloc__global_init();
+  size_t npages = (size + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
+  size_t align_pages = align > SEGALLOC_PAGE_SIZE ? align >> SEGALLOC__PAGE_SHIFT : 1;
+  void *p;
+  if (size >= SEGALLOC__HUGE_MIN || npages + align_pages > SEGALLOC__ARENA_PAGES / 2) {
+    p = segalloc__huge_alloc(size, align); /* fresh pages: already zero */
+  } else {
+    segalloc__span *s = segalloc__heap_alloc(npages, align_pages);
+    p = s ? (void *)s->start : NULL;
+    if (p && zero && !s->zeroed) memset(p, 0, npages << SEGALLOC__PAGE_SHIFT);
+  }
+  if (segalloc__unlikely(!p)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  segalloc__add_relaxed(&segalloc__global.large_mallocs, 1);
+  return p;
+}
+
+/* A small block of class cls: the cache's list, refilled when empty. */
+static segalloc__inline void *segalloc__small_alloc(unsigned cls) {
+  segalloc__tlist *l = &segalloc__tc->lists[cls];
+  void **o = (void **)l->head;
+  if (segalloc__likely(o != NULL)) {
+    l->head = o[0];
+    l->count--;
+    return segalloc__handout(o);
+  }
+  o = (void **)segalloc__tcache_refill(cls);
+  if (segalloc__unlikely(!o)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc__handout(o);
+}
+
+static segalloc__noinline void *segalloc__malloc_slow(size_t size) {
+  if (size <= SEGALLOC__SMALL_MAX) return segalloc__small_alloc(segalloc__size_class(size));
+  return segalloc__large_alloc(size, 0, 0);
+}
+
+SEGALLOCDEF void *segalloc_malloc(size_t size) {
+  if (segalloc__likely(size <= SEGALLOC__SMALL_MAX)) {
+    segalloc__tlist *l = &segalloc__tc->lists[segalloc__size_class(size)];
+    void **o = (void **)l->head;
+    if (segalloc__likely(o != NULL)) {
+      l->head = o[0];
+      l->count--;
+      return segalloc__handout(o);
+    }
+  }
+  return segalloc__malloc_slow(size);
+}
+
+SEGALLOCDEF void *segalloc_calloc(size_t count, size_t size) {
+  size_t total;
+  if (segalloc__unlikely(__builtin_mul_overflow(count, size, &total))) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (total <= SEGALLOC__SMALL_MAX) {
+    void *p = segalloc_malloc(total);
+    if (p) memset(p, 0, total);
+    return p;
+  }
+  return segalloc__large_alloc(total, 0, 1);
+}
+
+/* ---- free ---- */
+
+static segalloc__noinline void segalloc__free_slow(void *ptr) {
+  if (!ptr) return;
+  uintptr_t p = (uintptr_t)ptr;
+  segalloc__span *s = segalloc__span_of(p);
+  if (!s) {
+    if (segalloc__huge_free(p)) {
+      segalloc__add_relaxed(&segalloc__global.large_frees, 1);
+      return;
+    }
+    segalloc__bad_free(ptr, "free");
+  }
+  if (s->state == SEGALLOC__SPAN_SMALL) {
+    uint64_t off = (uint64_t)(p - s->start);
+    if (off * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
+    if (p >= s->bump) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+    if (((void **)ptr)[1] == (void *)segalloc__cookie) segalloc__fatal("double free", ptr);
+    segalloc__tcache_overflow(ptr, s->cls);
+    return;
+  }
+  if (s->state != SEGALLOC__SPAN_LARGE || p != s->start) segalloc__bad_free(ptr, "free");
+  segalloc__heap_free(s);
+  segalloc__add_relaxed(&segalloc__global.large_frees, 1);
+}
+
+SEGALLOCDEF void segalloc_free(void *ptr) {
+  segalloc__span *s = segalloc__span_of((uintptr_t)ptr);
+  if (segalloc__likely(s != NULL && s->cls != 0)) {
+    void **o = (void **)ptr;
+    segalloc__tcache *tc = segalloc__tc;
+    segalloc__tlist *l = &tc->lists[s->cls];
+#if SEGALLOC_CHECKS
+    /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test)
+       and must not carry the cookie that marks a free block */
+    if (segalloc__likely((uint64_t)((uintptr_t)ptr - s->start) * s->div_magic < s->div_magic &&
+                         o[1] != (void *)tc->cookie && l->count < l->max)) {
+#else
+    if (segalloc__likely(l->count < l->max)) {
+#endif
+      o[0] = l->head;
+      o[1] = (void *)tc->cookie;
+      l->head = o;
+      l->count++;
+      tc->frees++;
+      return;
+    }
+  }
+  segalloc__free_slow(ptr);
+}
+
+SEGALLOCDEF void segalloc_free_sized(void *ptr, size_t size) {
+  (void)size;
+  segalloc_free(ptr);
+}
+
+SEGALLOCDEF void segalloc_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
+  (void)alignment;
+  (void)size;
+  segalloc_free(ptr);
+}
+
+/* ---- sizes and realloc ---- */
+
+SEGALLOCDEF size_t segalloc_usable_size(const void *ptr) {
+  if (!ptr) return 0;
+  uintptr_t p = (uintptr_t)ptr;
+  segalloc__span *s = segalloc__span_of(p);
+  if (s && s->state == SEGALLOC__SPAN_SMALL) return s->size;
+  if (s && s->state == SEGALLOC__SPAN_LARGE && p == s->start) return segalloc__span_bytes(s);
+  if (!s) {
+    size_t n = segalloc__huge_size(p, NULL);
+    if (n) return n;
+  }
+  segalloc__bad_free(ptr, "usable_size");
+  return 0;
+}
+
+SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
+  if (!ptr) return segalloc_malloc(size);
+  if (segalloc__unlikely(size > SEGALLOC__MAX_REQUEST)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  size_t old = segalloc_usable_size(ptr);
+  /* In place when it fits and would not waste more than half the block. */
+  if (size <= old && (size >= old / 2 || (old <= SEGALLOC__SMALL_MAX && segalloc__size_class(size) == segalloc__size_class(old))))
+    return ptr;
+  void *q = segalloc_malloc(size);
+  if (!q) return NULL;
+  memcpy(q, ptr, size < old ? size : old);
+  segalloc_free(ptr);
+  return q;
+}
+
+SEGALLOCDEF void *segalloc_reallocarray(void *ptr, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc_realloc(ptr, total);
+}
+
+/* ---- aligned ---- */
+
+static void *segalloc__aligned(size_t align, size_t size) {
+  if (align <= SEGALLOC__MIN_ALIGN) return segalloc_malloc(size);
+  unsigned cls = segalloc__size_class_aligned(size, align);
+  if (cls) return segalloc__small_alloc(cls);
+  return segalloc__large_alloc(size ? size : 1, align, 0);
+}
+
+SEGALLOCDEF void *segalloc_aligned_alloc(size_t alignment, size_t size) {
+  if (alignment == 0 || (alignment & (alignment - 1))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return segalloc__aligned(alignment, size);
+}
+
+SEGALLOCDEF int segalloc_posix_memalign(void **out, size_t alignment, size_t size) {
+  if (alignment < sizeof(void *) || (alignment & (alignment - 1))) return EINVAL;
+  int saved = errno;
+  void *p = segalloc__aligned(alignment, size);
+  if (!p) {
+    errno = saved;
+    return ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+/* glibc's memalign rounds an alignment that is not a power of two up to one; so do we. */
+SEGALLOCDEF void *segalloc_memalign(size_t alignment, size_t size) {
+  if (alignment > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  size_t a = alignment ? alignment : 1;
+  while (a & (a - 1)) a = (a | (a - 1)) + 1;
+  return segalloc__aligned(a, size);
+}
+
+static size_t segalloc__os_page_size(void) {
+  segalloc__global_init();
+  return segalloc__global.os_page;
+}
+
+SEGALLOCDEF void *segalloc_valloc(size_t size) {
+  return segalloc__aligned(segalloc__os_page_size(), size);
+}
+
+SEGALLOCDEF void *segalloc_pvalloc(size_t size) {
+  size_t pg = segalloc__os_page_size();
+  if (size > SEGALLOC__MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc__aligned(pg, size ? (size + pg - 1) & ~(pg - 1) : pg);
+}
+
+/* ---- giving back ---- */
+
+SEGALLOCDEF void segalloc_thread_flush(void) {
+  segalloc__tcache *tc = segalloc__tc;
+  if (tc != &segalloc__tc_empty) segalloc__tcache_flush_all(tc);
+}
+
+SEGALLOCDEF size_t segalloc_trim(void) {
+  segalloc_thread_flush();
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  size_t n = segalloc__heap.ready ? segalloc__heap_release_locked(0) : 0;
+  segalloc__lock_release(&segalloc__heap.lock);
+  return n;
+}
+
+SEGALLOCDEF const char *segalloc_version(void) { return "segalloc 0.1"; }
+
+/* ---- fork ----
+   prepare takes every lock (stdio's list lock first, see above) so the child starts with
+   consistent structures; parent and child release them. If fork is called from a signal
+   handler that interrupted this thread inside segalloc, this thread already holds a lock
+   and waiting for the rest could deadlock: then prepare takes nothing, and the child resets
+   the locks other threads held (they do not exist in the child). */
+
+static int segalloc__fork_skipped;
+
+static int segalloc__fork_held_by_me(void) {
+  if (segalloc__lock_held_by_me(&segalloc__heap.lock) || segalloc__lock_held_by_me(&segalloc__meta.lock) ||
+      segalloc__lock_held_by_me(&segalloc__tcaches.lock) || segalloc__lock_held_by_me(&segalloc__global.lock))
+    return 1;
+  for (unsigned c = 0; c < SEGALLOC__NCLASSES; c++)
+    if (segalloc__lock_held_by_me(&segalloc__centrals[c].lock)) return 1;
+  return 0;
+}
+
+static void segalloc__fork_prepare(void) {
+#if defined(__GLIBC__)
+  if (_IO_list_lock) _IO_list_lock();
+#endif
+  segalloc__fork_skipped = segalloc__fork_held_by_me();
+  if (segalloc__fork_skipped) return;
+  segalloc__lock_acquire(&segalloc__global.lock);
+  for (unsigned c = 0; c < SEGALLOC__NCLASSES; c++) segalloc__lock_acquire(&segalloc__centrals[c].lock);
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  segalloc__lock_acquire(&segalloc__meta.lock);
+  segalloc__lock_acquire(&segalloc__tcaches.lock);
+}
+
+static void segalloc__fork_release_all(void) {
+  segalloc__lock_release(&segalloc__tcaches.lock);
+  segalloc__lock_release(&segalloc__meta.lock);
+  segalloc__lock_release(&segalloc__heap.lock);
+  for (unsigned c = SEGALLOC__NCLASSES; c-- > 0;) segalloc__lock_release(&segalloc__centrals[c].lock);
+  segalloc__lock_release(&segalloc__global.lock);
+}
+
+static void segalloc__fork_parent(void) {
+  if (!segalloc__fork_skipped) segalloc__fork_release_all();
+#if defined(__GLIBC__)
+  if (_IO_list_unlock) _IO_list_unlock();
+#endif
+}
+
+/* Unlock l in the child unless this thread (the only one left) holds it. */
+static void segalloc__fork_reset(segalloc__lock *l) {
+  if (!segalloc__lock_held_by_me(l)) segalloc__lock_release(l);
+}
+
+static void segalloc__fork_child(void) {
+  if (!segalloc__fork_skipped) {
+    segalloc__fork_release_all();
+  } else {
+    segalloc__fork_reset(&segalloc__tcaches.lock);
+    segalloc__fork_reset(&segalloc__meta.lock);
+    segalloc__fork_reset(&segalloc__heap.lock);
+    for (unsigned c = 0; c < SEGALLOC__NCLASSES; c++) segalloc__fork_reset(&segalloc__centrals[c].lock);
+    segalloc__fork_reset(&segalloc__global.lock);
+  }
+#if defined(__GLIBC__)
+  /* glibc resets its list lock in a multithreaded parent's child and not otherwise; a
+     reset is right in both cases, since this is the child's only thread */
+  if (_IO_list_resetlock) _IO_list_resetlock();
+#endif
+  /* The caches of threads that did not survive the fork hold objects no one will free:
+     take them back (a thread's exit would have done the same). */
+  if (segalloc__fork_skipped) return;
+  segalloc__tcache *me = segalloc__tc;
+  segalloc__tcache *tc = segalloc__tcaches.live.next;
+  while (tc && tc != &segalloc__tcaches.live) {
+    segalloc__tcache *next = tc->next;
+    if (tc != me) {
+      segalloc__tcache_flush_all(tc);
+      segalloc__tcache_unregister(tc);
+    }
+    tc = next;
+  }
+}

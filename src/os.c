@@ -1,0 +1,190 @@
+/* ---- the OS layer: system calls, locks, errors and metadata ----------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   Owns every system call segalloc makes: mmap to map arenas, huge blocks and metadata
+   chunks; munmap; madvise to give pages back. Above it, the page heap decides *what* to map
+   and release; this part only does it and counts it. Memory moves through the states the
+   Go runtime names: reserved (an arena's address space, mapped PROT_READ|PROT_WRITE but
+   never touched, so it costs no RSS), ready (in use), released (madvised; the mapping stays
+   and the pages come back zero when touched again).
+
+   Also here, because every layer uses them: the lock, the fatal-error path (which writes
+   with write(2) and never allocates), and the metadata allocator that holds spans, thread
+   caches and radix nodes. Metadata lives in its own mappings, never next to user blocks.
+   The metadata lock guards the metadata allocator; it is a leaf lock. */
+
+/* ---- locks ---- */
+
+/* The lock word holds the owner's token: the address of a thread-local byte, unique per
+   live thread and free to compute. */
+static segalloc__thread_local char segalloc__self_byte segalloc__tls_attr;
+
+static segalloc__inline uintptr_t segalloc__self(void) { return (uintptr_t)&segalloc__self_byte; }
+
+static segalloc__noinline void segalloc__lock_spin(segalloc__lock *l, uintptr_t self) {
+  for (unsigned spins = 0;; spins++) {
+    uintptr_t expect = 0;
+    if (segalloc__load_relaxed(&l->owner) == 0 &&
+        __atomic_compare_exchange_n(&l->owner, &expect, self, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      return;
+    if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      sched_yield(); /* on 2 cores a spinning waiter can starve the holder: let it run */
+    }
+  }
+}
+
+static segalloc__inline void segalloc__lock_acquire(segalloc__lock *l) {
+  uintptr_t expect = 0, self = segalloc__self();
+  if (segalloc__likely(__atomic_compare_exchange_n(&l->owner, &expect, self, 0, __ATOMIC_ACQUIRE,
+                                                   __ATOMIC_RELAXED)))
+    return;
+  segalloc__lock_spin(l, self);
+}
+
+static segalloc__inline void segalloc__lock_release(segalloc__lock *l) {
+  segalloc__store(&l->owner, (uintptr_t)0);
+}
+
+static segalloc__inline int segalloc__lock_held_by_me(segalloc__lock *l) {
+  return segalloc__load_relaxed(&l->owner) == segalloc__self();
+}
+
+/* ---- errors: written with write(2), never through stdio (which allocates) ---- */
+
+static void segalloc__write(int fd, const char *s) {
+  size_t n = strlen(s);
+  while (n > 0) {
+    ssize_t w = write(fd, s, n);
+    if (w <= 0) {
+      if (w < 0 && errno == EINTR) continue;
+      return;
+    }
+    s += w;
+    n -= (size_t)w;
+  }
+}
+
+/* Decimal or hex into buf (at least 24 bytes); returns buf. */
+static char *segalloc__fmt_u(char *buf, uint64_t v, int hex) {
+  char tmp[24];
+  int n = 0;
+  do {
+    unsigned d = (unsigned)(hex ? v & 15 : v % 10);
+    tmp[n++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+    v = hex ? v >> 4 : v / 10;
+  } while (v);
+  int i = 0;
+  if (hex) { buf[i++] = '0'; buf[i++] = 'x'; }
+  while (n) buf[i++] = tmp[--n];
+  buf[i] = 0;
+  return buf;
+}
+
+/* A heap error in the program: say what and where, then abort (the stack is the program's
+   best clue, so no attempt to carry on). */
+static segalloc__cold void segalloc__fatal(const char *what, const void *ptr) {
+  char buf[32];
+  segalloc__write(2, "segalloc: error: ");
+  segalloc__write(2, what);
+  segalloc__write(2, ": pointer ");
+  segalloc__write(2, segalloc__fmt_u(buf, (uint64_t)(uintptr_t)ptr, 1));
+  segalloc__write(2, "\n");
+  abort();
+}
+
+/* ---- system calls ---- */
+
+static struct {
+  uint64_t mapped;      /* bytes mapped for arenas and huge blocks (metadata counted apart) */
+  uint64_t releases;    /* madvise calls */
+} segalloc__os_stats;
+
+/* Map size bytes aligned to align (a power of two, at least the OS page). Over-maps by
+   align and trims both ends, so the result is exact. NULL when the OS says no. */
+static void *segalloc__os_map(size_t size, size_t align) {
+  size_t os_page = 4096;
+  if (align < os_page) align = os_page;
+  if (size > SIZE_MAX - align) return NULL;
+  size_t span = size + (align > os_page ? align : 0);
+  void *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  uintptr_t start = (uintptr_t)p, aligned = (start + align - 1) & ~(uintptr_t)(align - 1);
+  if (aligned > start) munmap(p, aligned - start);
+  if (start + span > aligned + size) munmap((void *)(aligned + size), start + span - (aligned + size));
+  segalloc__add_relaxed(&segalloc__os_stats.mapped, (uint64_t)size);
+  return (void *)aligned;
+}
+
+static void segalloc__os_unmap(void *p, size_t size) {
+  munmap(p, size);
+  segalloc__add_relaxed(&segalloc__os_stats.mapped, (uint64_t)0 - (uint64_t)size);
+}
+
+/* Give the pages back; the mapping stays. With MADV_DONTNEED (the default) RSS falls at
+   once and the pages read as zero next time; MADV_FREE lets the kernel take them lazily. */
+static void segalloc__os_release(void *p, size_t size) {
+#ifdef SEGALLOC_MADV_FREE
+  int advice = MADV_FREE;
+#else
+  int advice = MADV_DONTNEED;
+#endif
+  madvise(p, size, advice);
+  segalloc__add_relaxed(&segalloc__os_stats.releases, 1);
+}
+
+/* ---- metadata: spans, thread caches, radix nodes ---- */
+
+#define SEGALLOC__META_CHUNK ((size_t)256 * 1024)
+
+static struct {
+  segalloc__lock lock;
+  char *cur, *end;             /* bump region of the current chunk */
+  segalloc__span *free_spans;  /* span records to reuse */
+  uint64_t bytes;              /* mapped for metadata (chunks and arena headers) */
+} segalloc__meta;
+
+/* Zeroed memory for the allocator's own use; NULL when the OS says no. Never freed: span
+   records are recycled through their own list, and the rest lives as long as the process. */
+static void *segalloc__meta_alloc_locked(size_t size) {
+  size = (size + 63) & ~(size_t)63; /* cache-line multiples: no false sharing between records */
+  if ((size_t)(segalloc__meta.end - segalloc__meta.cur) < size) {
+    size_t chunk = size > SEGALLOC__META_CHUNK ? size : SEGALLOC__META_CHUNK;
+    char *c = (char *)mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (c == (char *)MAP_FAILED) return NULL;
+    segalloc__meta.bytes += chunk;
+    segalloc__meta.cur = c;
+    segalloc__meta.end = c + chunk;
+  }
+  void *p = segalloc__meta.cur;
+  segalloc__meta.cur += size;
+  return p;
+}
+
+static void *segalloc__meta_alloc(size_t size) {
+  segalloc__lock_acquire(&segalloc__meta.lock);
+  void *p = segalloc__meta_alloc_locked(size);
+  segalloc__lock_release(&segalloc__meta.lock);
+  return p;
+}
+
+static segalloc__span *segalloc__span_new(void) {
+  segalloc__lock_acquire(&segalloc__meta.lock);
+  segalloc__span *s = segalloc__meta.free_spans;
+  if (s) segalloc__meta.free_spans = s->next;
+  else s = (segalloc__span *)segalloc__meta_alloc_locked(sizeof(segalloc__span));
+  segalloc__lock_release(&segalloc__meta.lock);
+  if (s) memset(s, 0, sizeof *s);
+  return s;
+}
+
+static void segalloc__span_delete(segalloc__span *s) {
+  s->state = 0;
+  segalloc__lock_acquire(&segalloc__meta.lock);
+  s->next = segalloc__meta.free_spans;
+  segalloc__meta.free_spans = s;
+  segalloc__lock_release(&segalloc__meta.lock);
+}

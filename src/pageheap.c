@@ -1,0 +1,343 @@
+/* ---- the page heap: spans of pages, split, merged, released --------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   Owns every page of every arena that is not inside a span handed up (to a central list or
+   as a large block), and the arenas themselves. Central lists ask it for a span of their
+   class's page count and hand back spans whose objects are all free; malloc asks it for
+   large blocks directly. One lock, segalloc__heap.lock, guards all of it; it may be taken
+   while a central lock is held, never the other way round.
+
+   Free spans are kept in two sets of lists, resident and released, each with an exact-length
+   list for 1..127 pages and one list for longer spans; a bitmap says which lists are
+   non-empty so a search is a few bit scans. A request takes the smallest span that fits,
+   preferring resident pages to released ones of the same length, and splits off the rest.
+   A freed span merges with free neighbours in the same state (merging resident with
+   released would either overstate RSS or cost an madvise on every free next to the
+   never-touched tail of an arena).
+
+   Giving memory back: the heap keeps at most SEGALLOC_RETAIN_BYTES of resident free pages.
+   When a free pushes it past that, it releases whole free spans, largest first, until it
+   is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
+   from paying an madvise each time). Released pages keep their mapping and come back as
+   zero pages when touched; such spans are marked zeroed so calloc need not clear them.
+
+   Requests above half an arena get their own mapping (huge blocks), recorded in a list
+   under the same lock. */
+
+#define SEGALLOC__BINS 128 /* exact lists for 1..127 pages; bin 0 holds every longer span */
+
+typedef struct segalloc__huge {
+  uintptr_t block;   /* what the program got */
+  uintptr_t base;    /* the mapping */
+  size_t map_size;
+  size_t size;       /* usable bytes from block */
+  struct segalloc__huge *next;
+} segalloc__huge;
+
+static struct {
+  segalloc__lock lock;
+  segalloc__span bins[2][SEGALLOC__BINS]; /* [released][length]: circular lists with sentinels */
+  uint64_t nonempty[2][SEGALLOC__BINS / 64];
+  segalloc__arena *arenas;
+  size_t narenas;
+  size_t header_bytes;      /* arena headers: metadata */
+  size_t free_resident;     /* bytes in free, resident spans */
+  size_t free_released;     /* bytes in free, released spans (and never-touched arena tails) */
+  size_t large_live;        /* bytes in large spans handed to the program */
+  size_t small_spans;       /* bytes in spans owned by central lists */
+  segalloc__huge *huge, *huge_spare;
+  size_t huge_live;         /* bytes mapped for huge blocks */
+  int ready;
+} segalloc__heap;
+
+static void segalloc__heap_init_locked(void) {
+  for (int r = 0; r < 2; r++)
+    for (int b = 0; b < SEGALLOC__BINS; b++) segalloc__heap.bins[r][b].next = segalloc__heap.bins[r][b].prev = &segalloc__heap.bins[r][b];
+  segalloc__heap.ready = 1;
+}
+
+static segalloc__inline size_t segalloc__span_bytes(const segalloc__span *s) {
+  return s->npages << SEGALLOC__PAGE_SHIFT;
+}
+
+static void segalloc__heap_insert(segalloc__span *s) {
+  unsigned bin = s->npages < SEGALLOC__BINS ? (unsigned)s->npages : 0;
+  segalloc__span *head = &segalloc__heap.bins[s->released][bin];
+  s->state = SEGALLOC__SPAN_FREE;
+  s->cls = 0;
+  s->next = head->next;
+  s->prev = head;
+  head->next->prev = s;
+  head->next = s;
+  segalloc__heap.nonempty[s->released][bin >> 6] |= (uint64_t)1 << (bin & 63);
+  if (s->released) segalloc__heap.free_released += segalloc__span_bytes(s);
+  else segalloc__heap.free_resident += segalloc__span_bytes(s);
+  segalloc__pagemap_set(s, 0);
+}
+
+static void segalloc__heap_remove(segalloc__span *s) {
+  unsigned bin = s->npages < SEGALLOC__BINS ? (unsigned)s->npages : 0;
+  s->prev->next = s->next;
+  s->next->prev = s->prev;
+  segalloc__span *head = &segalloc__heap.bins[s->released][bin];
+  if (head->next == head) segalloc__heap.nonempty[s->released][bin >> 6] &= ~((uint64_t)1 << (bin & 63));
+  if (s->released) segalloc__heap.free_released -= segalloc__span_bytes(s);
+  else segalloc__heap.free_resident -= segalloc__span_bytes(s);
+  segalloc__pagemap_clear(s, 0);
+  s->next = s->prev = NULL;
+}
+
+/* The first non-empty exact bin >= from in set r, or 0 if none. */
+static unsigned segalloc__heap_next_bin(int r, unsigned from) {
+  for (unsigned w = from >> 6; w < SEGALLOC__BINS / 64; w++) {
+    uint64_t bits = segalloc__heap.nonempty[r][w];
+    if (w == from >> 6) bits &= ~(uint64_t)0 << (from & 63);
+    bits &= w == 0 ? ~(uint64_t)1 : ~(uint64_t)0; /* bin 0 is the long list */
+    if (bits) return w * 64 + (unsigned)__builtin_ctzll(bits);
+  }
+  return 0;
+}
+
+/* Best fit among the long spans of set r: the shortest of at least n pages. */
+static segalloc__span *segalloc__heap_best_long(int r, size_t n) {
+  segalloc__span *head = &segalloc__heap.bins[r][0], *best = NULL;
+  for (segalloc__span *s = head->next; s != head; s = s->next)
+    if (s->npages >= n && (!best || s->npages < best->npages || (s->npages == best->npages && s->start < best->start)))
+      best = s;
+  return best;
+}
+
+static segalloc__span *segalloc__heap_find(size_t n) {
+  if (n < SEGALLOC__BINS) {
+    unsigned b0 = segalloc__heap_next_bin(0, (unsigned)n), b1 = segalloc__heap_next_bin(1, (unsigned)n);
+    if (b0 && (!b1 || b0 <= b1)) return segalloc__heap.bins[0][b0].next;
+    if (b1) return segalloc__heap.bins[1][b1].next;
+  }
+  segalloc__span *s = segalloc__heap_best_long(0, n);
+  return s ? s : segalloc__heap_best_long(1, n);
+}
+
+/* Cut the first n pages off free span s (already removed from its list); the rest goes
+   back to the free lists. */
+static int segalloc__heap_carve(segalloc__span *s, size_t n) {
+  if (s->npages == n) return 1;
+  segalloc__span *rest = segalloc__span_new();
+  if (!rest) return 0;
+  rest->start = s->start + (n << SEGALLOC__PAGE_SHIFT);
+  rest->npages = s->npages - n;
+  rest->released = s->released;
+  rest->zeroed = s->zeroed;
+  s->npages = n;
+  segalloc__heap_insert(rest);
+  return 1;
+}
+
+/* Reserve one more arena; its pages past the header form one released free span. */
+static int segalloc__heap_grow(void) {
+  uintptr_t base = (uintptr_t)segalloc__os_map(SEGALLOC_ARENA_SIZE, SEGALLOC_ARENA_SIZE);
+  if (!base) return 0;
+  segalloc__arena *a = (segalloc__arena *)base;
+  size_t header = offsetof(segalloc__arena, pagemap) + SEGALLOC__ARENA_PAGES * sizeof(segalloc__span *);
+  a->base = base;
+  a->header_pages = (header + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
+  segalloc__span *s = segalloc__span_new();
+  if (!s || !segalloc__pagemap_add_arena(a)) {
+    if (s) segalloc__span_delete(s);
+    segalloc__os_unmap((void *)base, SEGALLOC_ARENA_SIZE);
+    return 0;
+  }
+  a->next = segalloc__heap.arenas;
+  segalloc__heap.arenas = a;
+  segalloc__heap.narenas++;
+  segalloc__heap.header_bytes += a->header_pages << SEGALLOC__PAGE_SHIFT;
+  s->start = base + (a->header_pages << SEGALLOC__PAGE_SHIFT);
+  s->npages = SEGALLOC__ARENA_PAGES - a->header_pages;
+  s->released = 1;
+  s->zeroed = 1;
+  segalloc__heap_insert(s);
+  return 1;
+}
+
+/* Put free span s in the lists, first merging it with free neighbours in the same state
+   (resident or released). s is in no list and not in the page map. */
+static void segalloc__heap_merge_insert(segalloc__span *s) {
+  segalloc__arena *a = segalloc__arena_of(s->start);
+  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  if (first > a->header_pages) {
+    segalloc__span *left = a->pagemap[first - 1];
+    if (left && left->state == SEGALLOC__SPAN_FREE && left->released == s->released) {
+      segalloc__heap_remove(left);
+      s->start = left->start;
+      s->npages += left->npages;
+      s->zeroed &= left->zeroed;
+      segalloc__span_delete(left);
+      first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+    }
+  }
+  size_t after = first + s->npages;
+  if (after < SEGALLOC__ARENA_PAGES) {
+    segalloc__span *right = a->pagemap[after];
+    if (right && right->state == SEGALLOC__SPAN_FREE && right->released == s->released) {
+      segalloc__heap_remove(right);
+      s->npages += right->npages;
+      s->zeroed &= right->zeroed;
+      segalloc__span_delete(right);
+    }
+  }
+  segalloc__heap_insert(s);
+}
+
+/* Release free resident spans, largest first, until at most `keep` bytes stay resident. */
+static size_t segalloc__heap_release_locked(size_t keep) {
+  size_t released = 0;
+  while (segalloc__heap.free_resident > keep) {
+    segalloc__span *s = segalloc__heap_best_long(0, SEGALLOC__BINS);
+    if (!s) {
+      unsigned top = 0;
+      for (unsigned b = 1; b < SEGALLOC__BINS; b++)
+        if (segalloc__heap.nonempty[0][b >> 6] >> (b & 63) & 1) top = b;
+      if (!top) break;
+      s = segalloc__heap.bins[0][top].next;
+    }
+    segalloc__heap_remove(s);
+    segalloc__os_release((void *)s->start, segalloc__span_bytes(s));
+    released += segalloc__span_bytes(s);
+#ifndef SEGALLOC_MADV_FREE
+    s->zeroed = 1;
+#endif
+    s->released = 1;
+    segalloc__heap_merge_insert(s);
+  }
+  return released;
+}
+
+/* A span of n pages, aligned to align_pages pages (1 for none), or NULL. cls > 0 makes it
+   a small span of that class (every page recorded in the page map); 0 a large block. */
+static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, unsigned cls) {
+  size_t want = n + align_pages - 1;
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  if (segalloc__unlikely(!segalloc__heap.ready)) segalloc__heap_init_locked();
+  segalloc__span *s = segalloc__heap_find(want);
+  if (!s) {
+    if (!segalloc__heap_grow()) goto fail;
+    s = segalloc__heap_find(want);
+    if (!s) goto fail;
+  }
+  segalloc__heap_remove(s);
+  if (align_pages > 1) {
+    uintptr_t mask = (align_pages << SEGALLOC__PAGE_SHIFT) - 1;
+    size_t lead = (((s->start + mask) & ~mask) - s->start) >> SEGALLOC__PAGE_SHIFT;
+    if (lead) {
+      segalloc__span *body = segalloc__span_new();
+      if (!body) { segalloc__heap_insert(s); goto fail; }
+      body->start = s->start + (lead << SEGALLOC__PAGE_SHIFT);
+      body->npages = s->npages - lead;
+      body->released = s->released;
+      body->zeroed = s->zeroed;
+      s->npages = lead;
+      segalloc__heap_insert(s);
+      s = body;
+    }
+  }
+  if (!segalloc__heap_carve(s, n)) { segalloc__heap_merge_insert(s); goto fail; }
+  s->state = cls ? SEGALLOC__SPAN_SMALL : SEGALLOC__SPAN_LARGE;
+  s->cls = (uint8_t)cls;
+  s->released = 0;
+  if (cls) segalloc__heap.small_spans += segalloc__span_bytes(s);
+  else segalloc__heap.large_live += segalloc__span_bytes(s);
+  segalloc__pagemap_set(s, cls != 0);
+  segalloc__lock_release(&segalloc__heap.lock);
+  return s;
+fail:
+  segalloc__lock_release(&segalloc__heap.lock);
+  return NULL;
+}
+
+static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages) {
+  return segalloc__heap_alloc_cls(npages, align_pages, 0);
+}
+
+/* Take back a small or large span; merge it; release pages past the retain limit. */
+static void segalloc__heap_free(segalloc__span *s) {
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  int small = s->state == SEGALLOC__SPAN_SMALL;
+  segalloc__pagemap_clear(s, small);
+  if (small) segalloc__heap.small_spans -= segalloc__span_bytes(s);
+  else segalloc__heap.large_live -= segalloc__span_bytes(s);
+  s->zeroed = 0;
+  s->released = 0;
+  s->freelist = NULL;
+  segalloc__heap_merge_insert(s);
+  if (segalloc__unlikely(segalloc__heap.free_resident > (size_t)SEGALLOC_RETAIN_BYTES))
+    segalloc__heap_release_locked((size_t)SEGALLOC_RETAIN_BYTES / 2);
+  segalloc__lock_release(&segalloc__heap.lock);
+}
+
+/* ---- huge blocks: a mapping each ---- */
+
+static void *segalloc__huge_alloc(size_t size, size_t align) {
+  size_t os_page = 4096;
+  if (size > SEGALLOC__MAX_REQUEST) return NULL;
+  size_t map = (size + os_page - 1) & ~(os_page - 1);
+  void *p = segalloc__os_map(map, align < SEGALLOC_PAGE_SIZE ? SEGALLOC_PAGE_SIZE : align);
+  if (!p) return NULL;
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  segalloc__huge *h = segalloc__heap.huge_spare;
+  if (h) segalloc__heap.huge_spare = h->next;
+  else h = (segalloc__huge *)segalloc__meta_alloc(sizeof(segalloc__huge));
+  if (!h) {
+    segalloc__lock_release(&segalloc__heap.lock);
+    segalloc__os_unmap(p, map);
+    return NULL;
+  }
+  h->base = h->block = (uintptr_t)p;
+  h->map_size = map;
+  h->size = map;
+  h->next = segalloc__heap.huge;
+  segalloc__heap.huge = h;
+  segalloc__heap.huge_live += map;
+  segalloc__lock_release(&segalloc__heap.lock);
+  return p;
+}
+
+/* The huge record for block p (exactly its start when exact, else any address inside);
+   caller holds the heap lock. */
+static segalloc__huge **segalloc__huge_find_locked(uintptr_t p, int exact) {
+  for (segalloc__huge **link = &segalloc__heap.huge; *link; link = &(*link)->next) {
+    segalloc__huge *h = *link;
+    if (exact ? h->block == p : (p >= h->base && p < h->base + h->map_size)) return link;
+  }
+  return NULL;
+}
+
+/* Free huge block p: 1 if it was one, 0 if p is no huge block at all. */
+static int segalloc__huge_free(uintptr_t p) {
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  segalloc__huge **link = segalloc__huge_find_locked(p, 1);
+  if (!link) {
+    segalloc__lock_release(&segalloc__heap.lock);
+    return 0;
+  }
+  segalloc__huge *h = *link;
+  *link = h->next;
+  segalloc__heap.huge_live -= h->map_size;
+  uintptr_t base = h->base;
+  size_t map = h->map_size;
+  h->next = segalloc__heap.huge_spare; /* records are recycled, never unmapped */
+  segalloc__heap.huge_spare = h;
+  segalloc__lock_release(&segalloc__heap.lock);
+  segalloc__os_unmap((void *)base, map);
+  return 1;
+}
+
+/* Usable size of huge block p, 0 if none; inside != 0 when p is inside one but not at its
+   start. */
+static size_t segalloc__huge_size(uintptr_t p, int *inside) {
+  size_t size = 0;
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  segalloc__huge **link = segalloc__huge_find_locked(p, 1);
+  if (link) size = (*link)->size;
+  else if (inside) *inside = segalloc__huge_find_locked(p, 0) != NULL;
+  segalloc__lock_release(&segalloc__heap.lock);
+  return size;
+}

@@ -1,0 +1,89 @@
+/* ---- the page map: from any address to its arena and span ----------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   Owns the arena map, a two-level radix tree indexed by address >> log2(ARENA_SIZE) over a
+   48-bit address space (Go's arenas array; TCMalloc's pagemap). Its leaves point at arena
+   headers; each arena's header holds the per-page span pointers. So free(p) goes
+   p -> arena (two loads) -> span (one load) without a header beside the block, and an
+   address segalloc never handed out (the stack, another mapping) finds no arena: that is
+   how misuse is caught rather than followed.
+
+   Writers (arena registration) hold the page heap lock; readers take no lock: a leaf or
+   node pointer, once published with a release store, never changes. The first level is
+   static (a few KiB to 128 KiB of untouched BSS, by arena size); second-level nodes come
+   from metadata. */
+
+#define SEGALLOC__ARENA_SHIFT                                                                   \
+  ((SEGALLOC_ARENA_SIZE) == (1ull << 20) ? 20 : (SEGALLOC_ARENA_SIZE) == (1ull << 21) ? 21      \
+   : (SEGALLOC_ARENA_SIZE) == (1ull << 22) ? 22 : (SEGALLOC_ARENA_SIZE) == (1ull << 23) ? 23    \
+   : (SEGALLOC_ARENA_SIZE) == (1ull << 24) ? 24 : (SEGALLOC_ARENA_SIZE) == (1ull << 25) ? 25    \
+   : (SEGALLOC_ARENA_SIZE) == (1ull << 26) ? 26 : (SEGALLOC_ARENA_SIZE) == (1ull << 27) ? 27    \
+   : (SEGALLOC_ARENA_SIZE) == (1ull << 28) ? 28 : (SEGALLOC_ARENA_SIZE) == (1ull << 29) ? 29    \
+   : (SEGALLOC_ARENA_SIZE) == (1ull << 30) ? 30 : (SEGALLOC_ARENA_SIZE) == (1ull << 31) ? 31 : 32)
+#define SEGALLOC__ADDR_BITS 48
+#define SEGALLOC__RADIX_BITS (SEGALLOC__ADDR_BITS - SEGALLOC__ARENA_SHIFT)
+#define SEGALLOC__RADIX_L2_BITS (SEGALLOC__RADIX_BITS / 2)
+#define SEGALLOC__RADIX_L1_BITS (SEGALLOC__RADIX_BITS - SEGALLOC__RADIX_L2_BITS)
+
+typedef struct segalloc__radix_node {
+  segalloc__arena *arena[(size_t)1 << SEGALLOC__RADIX_L2_BITS];
+} segalloc__radix_node;
+
+static segalloc__radix_node *segalloc__radix[(size_t)1 << SEGALLOC__RADIX_L1_BITS];
+
+/* The arena holding p, or NULL when p is in no arena of ours. */
+static segalloc__inline segalloc__arena *segalloc__arena_of(uintptr_t p) {
+  uintptr_t i = p >> SEGALLOC__ARENA_SHIFT;
+  if (segalloc__unlikely(i >> SEGALLOC__RADIX_BITS)) return NULL;
+  segalloc__radix_node *n = __atomic_load_n(&segalloc__radix[i >> SEGALLOC__RADIX_L2_BITS], __ATOMIC_ACQUIRE);
+  if (segalloc__unlikely(!n)) return NULL;
+  return __atomic_load_n(&n->arena[i & (((uintptr_t)1 << SEGALLOC__RADIX_L2_BITS) - 1)], __ATOMIC_ACQUIRE);
+}
+
+/* The span holding p, or NULL. For a small span every page maps to it; for free and large
+   spans only the first and last page do. */
+static segalloc__inline segalloc__span *segalloc__span_of(uintptr_t p) {
+  segalloc__arena *a = segalloc__arena_of(p);
+  if (segalloc__unlikely(!a)) return NULL;
+  return a->pagemap[(p - a->base) >> SEGALLOC__PAGE_SHIFT];
+}
+
+/* Publish an arena (caller holds the page heap lock). 0 when a radix node could not be
+   allocated. */
+static int segalloc__pagemap_add_arena(segalloc__arena *a) {
+  uintptr_t i = a->base >> SEGALLOC__ARENA_SHIFT;
+  if (i >> SEGALLOC__RADIX_BITS) return 0;
+  segalloc__radix_node **slot = &segalloc__radix[i >> SEGALLOC__RADIX_L2_BITS];
+  segalloc__radix_node *n = *slot;
+  if (!n) {
+    n = (segalloc__radix_node *)segalloc__meta_alloc(sizeof(segalloc__radix_node));
+    if (!n) return 0;
+    __atomic_store_n(slot, n, __ATOMIC_RELEASE);
+  }
+  __atomic_store_n(&n->arena[i & (((uintptr_t)1 << SEGALLOC__RADIX_L2_BITS) - 1)], a, __ATOMIC_RELEASE);
+  return 1;
+}
+
+/* Record s in the page map: every page for a small span, the ends otherwise. */
+static void segalloc__pagemap_set(segalloc__span *s, int all_pages) {
+  segalloc__arena *a = segalloc__arena_of(s->start);
+  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  if (all_pages) {
+    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = s;
+  } else {
+    a->pagemap[first] = s;
+    a->pagemap[first + s->npages - 1] = s;
+  }
+}
+
+/* Forget the pages of s (its first and last are enough unless it was small). */
+static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
+  segalloc__arena *a = segalloc__arena_of(s->start);
+  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  if (all_pages) {
+    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = NULL;
+  } else {
+    a->pagemap[first] = NULL;
+    a->pagemap[first + s->npages - 1] = NULL;
+  }
+}

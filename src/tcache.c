@@ -1,0 +1,225 @@
+/* ---- thread caches ----------------------------------------------------------------------
+   See the design comment at the top of the implementation for an overview.
+
+   Owns each thread's free lists, one per size class. No locking is needed: a cache is only
+   ever touched by its own thread (other threads only read its counts for statistics, and
+   fork's child adopts the caches of threads that no longer exist). The fast paths in
+   malloc.c pop and push here inline; this part holds the slow side: the first use in a
+   thread, refilling an empty list from the central list, flushing a long one back, the
+   byte bound, and giving everything back when the thread exits.
+
+   The thread-local variable is a single pointer, so the static TLS it needs is 8 bytes and a
+   library that carries the header can be dlopen'ed late. It starts pointing at a shared,
+   empty cache whose lists all have room for nothing: the first malloc finds no object, the
+   first free finds no room, and both fall into the slow path, which sets the real cache up.
+   That keeps "is this thread initialised?" off the fast path.
+
+   Bound: each list has a maximum length, which starts at the class's batch and grows by a
+   batch each time the list overflows, drawing bytes from the thread's budget
+   (SEGALLOC_TCACHE_BYTES). With the budget spent, a growing list takes a batch's worth from
+   another list (shrinking it, TCMalloc's stealing). So the bytes a thread holds never pass
+   the bound: sum(max * size) <= SEGALLOC_TCACHE_BYTES. */
+
+typedef struct segalloc__tlist {
+  void *head;        /* objects linked through word 0 */
+  uint32_t count;
+  uint32_t max;      /* a push onto a list this long goes to the slow path */
+} segalloc__tlist;
+
+typedef struct segalloc__tcache {
+  segalloc__tlist lists[SEGALLOC__NCLASSES];
+  uintptr_t cookie;            /* copy of segalloc__cookie, at hand in the fast path */
+  uint64_t frees;              /* small frees by this thread */
+  uint64_t large_ops;          /* unused padding for now */
+  size_t budget;               /* bytes of list capacity not yet handed to a list */
+  unsigned steal_next;         /* round-robin victim for stealing */
+  struct segalloc__tcache *next, *prev; /* the registry of live caches */
+} segalloc__tcache;
+
+/* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
+   value no freed block carries. */
+static segalloc__tcache segalloc__tc_empty;
+
+static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
+/* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
+   2: has a cache; 3: exited (its key destructor ran: serve from central directly) */
+static segalloc__thread_local unsigned char segalloc__tc_state segalloc__tls_attr;
+
+static struct {
+  segalloc__lock lock;       /* the registry: a leaf lock */
+  segalloc__tcache live;     /* sentinel */
+  segalloc__tcache *spare;   /* caches of exited threads, for reuse */
+  size_t nthreads;
+  uint64_t dead_frees;       /* frees counted by caches that have gone */
+  uint64_t direct_frees;     /* small frees that went straight to a central list (atomic) */
+  pthread_key_t key;
+  int key_ok;
+} segalloc__tcaches;
+
+/* The double-free cookie; chosen once, at the first slow-path call. */
+static uintptr_t segalloc__cookie;
+
+static size_t segalloc__tlist_cap(unsigned cls) {
+  size_t size = segalloc__class_size[cls], batch = segalloc__class_batch[cls];
+  size_t cap = (size_t)SEGALLOC_TCACHE_BYTES / 4 / size;
+  if (cap > batch * 8) cap = batch * 8;
+  return cap < batch ? batch : cap;
+}
+
+/* Give `n` objects from the head of list cls back to the central list. */
+static void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n) {
+  segalloc__tlist *l = &tc->lists[cls];
+  if (n > l->count) n = l->count;
+  if (!n) return;
+  void *head = l->head, **o = (void **)head;
+  for (uint32_t i = 1; i < n; i++) o = (void **)o[0];
+  l->head = o[0];
+  l->count -= n;
+  segalloc__central_give(cls, head, (int)n);
+}
+
+/* Shrink list cls's max by one batch (flushing what no longer fits); the bytes go back to
+   the budget. */
+static void segalloc__tcache_shrink(segalloc__tcache *tc, unsigned cls) {
+  segalloc__tlist *l = &tc->lists[cls];
+  uint32_t batch = segalloc__class_batch[cls];
+  uint32_t cut = l->max < batch ? l->max : batch;
+  if (!cut) return;
+  l->max -= cut;
+  if (l->count > l->max) segalloc__tcache_flush_list(tc, cls, l->count - l->max);
+  tc->budget += (size_t)cut * segalloc__class_size[cls];
+}
+
+/* Try to give list cls one more batch of room, from the budget or by stealing. */
+static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
+  segalloc__tlist *l = &tc->lists[cls];
+  uint32_t batch = segalloc__class_batch[cls];
+  size_t need = (size_t)batch * segalloc__class_size[cls];
+  if (l->max + batch > segalloc__tlist_cap(cls)) return 0;
+  for (unsigned tries = 0; tc->budget < need && tries < SEGALLOC__NCLASSES; tries++) {
+    unsigned v = 1 + tc->steal_next++ % (SEGALLOC__NCLASSES - 1);
+    if (v != cls && tc->lists[v].max > 0) segalloc__tcache_shrink(tc, v);
+  }
+  if (tc->budget < need) return 0;
+  tc->budget -= need;
+  l->max += batch;
+  return 1;
+}
+
+/* Everything back to the central lists; the budget back to whole. */
+static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
+    segalloc__tcache_flush_list(tc, cls, tc->lists[cls].count);
+    tc->budget += (size_t)tc->lists[cls].max * segalloc__class_size[cls];
+    tc->lists[cls].max = 0;
+  }
+}
+
+static void segalloc__tcache_unregister(segalloc__tcache *tc) {
+  segalloc__lock_acquire(&segalloc__tcaches.lock);
+  tc->prev->next = tc->next;
+  tc->next->prev = tc->prev;
+  segalloc__tcaches.nthreads--;
+  segalloc__tcaches.dead_frees += tc->frees;
+  tc->frees = 0;
+  tc->next = segalloc__tcaches.spare;
+  segalloc__tcaches.spare = tc;
+  segalloc__lock_release(&segalloc__tcaches.lock);
+}
+
+/* The pthread key destructor: the thread is exiting. Later frees and mallocs on this thread
+   (other destructors) go straight to the central lists. */
+static void segalloc__tcache_exit(void *arg) {
+  segalloc__tcache *tc = (segalloc__tcache *)arg;
+  segalloc__tc = &segalloc__tc_empty;
+  segalloc__tc_state = 3;
+  segalloc__tcache_flush_all(tc);
+  segalloc__tcache_unregister(tc);
+}
+
+static void segalloc__global_init(void);
+
+/* Set up this thread's cache; NULL if it cannot be (no memory, or recursion during set-up),
+   in which case the caller serves the request from the central list directly. */
+static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
+  if (segalloc__tc_state != 0) return NULL;
+  segalloc__tc_state = 1;
+  segalloc__global_init();
+  segalloc__lock_acquire(&segalloc__tcaches.lock);
+  segalloc__tcache *tc = segalloc__tcaches.spare;
+  if (tc) segalloc__tcaches.spare = tc->next;
+  segalloc__lock_release(&segalloc__tcaches.lock);
+  if (!tc) {
+    tc = (segalloc__tcache *)segalloc__meta_alloc(sizeof(segalloc__tcache));
+    if (!tc) { segalloc__tc_state = 0; return NULL; }
+    tc->budget = SEGALLOC_TCACHE_BYTES;
+  }
+  tc->cookie = segalloc__cookie;
+  if (segalloc__tcaches.key_ok) pthread_setspecific(segalloc__tcaches.key, tc);
+  segalloc__lock_acquire(&segalloc__tcaches.lock);
+  tc->next = segalloc__tcaches.live.next;
+  tc->prev = &segalloc__tcaches.live;
+  tc->next->prev = tc;
+  segalloc__tcaches.live.next = tc;
+  segalloc__tcaches.nthreads++;
+  segalloc__lock_release(&segalloc__tcaches.lock);
+  segalloc__tc = tc;
+  segalloc__tc_state = 2;
+  return tc;
+}
+
+/* The cache to use in a slow path, or NULL to bypass caching. */
+static segalloc__inline segalloc__tcache *segalloc__tcache_get(void) {
+  segalloc__tcache *tc = segalloc__tc;
+  if (segalloc__likely(tc != &segalloc__tc_empty)) return tc;
+  return segalloc__tcache_init();
+}
+
+/* malloc's slow path for a small class: refill the list, then pop. */
+static void *segalloc__tcache_refill(unsigned cls) {
+  segalloc__tcache *tc = segalloc__tcache_get();
+  void *head;
+  if (!tc) return segalloc__central_take(cls, &head, 1) ? head : NULL;
+  segalloc__tlist *l = &tc->lists[cls];
+  if (l->head) { /* the set-up just happened and found objects? (spare caches start empty) */
+    void **o = (void **)l->head;
+    l->head = o[0];
+    l->count--;
+    return o;
+  }
+  if (l->max == 0) segalloc__tcache_grow(tc, cls);
+  uint32_t want = l->max < segalloc__class_batch[cls] ? l->max : segalloc__class_batch[cls];
+  if (want == 0) want = 1;
+  int got = segalloc__central_take(cls, &head, (int)want);
+  if (!got) return NULL;
+  void **o = (void **)head;
+  l->head = o[0];
+  l->count = (uint32_t)got - 1;
+  return o;
+}
+
+/* free's slow path for a small object whose list is full (or not set up). */
+static void segalloc__tcache_overflow(void *p, unsigned cls) {
+  segalloc__tcache *tc = segalloc__tcache_get();
+  void **o = (void **)p;
+  segalloc__tlist *l = tc ? &tc->lists[cls] : NULL;
+  if (!tc) goto direct;
+  if (l->count >= l->max && !segalloc__tcache_grow(tc, cls)) {
+    /* keep the list at its limit: send a batch (the oldest objects are deeper; the head
+       ones are warm, but the list is singly linked, and TCMalloc makes the same choice) */
+    segalloc__tcache_flush_list(tc, cls, segalloc__class_batch[cls]);
+  }
+  if (l->count < l->max) {
+    o[0] = l->head;
+    o[1] = (void *)tc->cookie;
+    l->head = o;
+    l->count++;
+    tc->frees++;
+    return;
+  }
+direct:
+  o[0] = NULL;
+  o[1] = (void *)segalloc__cookie;
+  segalloc__central_give(cls, p, 1);
+  segalloc__add_relaxed(&segalloc__tcaches.direct_frees, 1);
+}

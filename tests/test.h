@@ -1,0 +1,23 @@
+/* test.h: the one helper every test shares. CHECK counts a check that could fail; each
+   test program ends by printing "N passed, N failed" (tests/run.sh adds them up). */
+#ifndef SEGALLOC_TEST_H
+#define SEGALLOC_TEST_H
+#include <stdio.h>
+
+static int test_passed, test_failed;
+
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (cond) {                                                                     \
+      test_passed++;                                                                \
+    } else {                                                                        \
+      test_failed++;                                                                \
+      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);              \
+    }                                                                               \
+  } while (0)
+
+static int test_finish(void) {
+  printf("%d passed, %d failed\n", test_passed, test_failed);
+  return test_failed != 0;
+}
+#endif

@@ -1,0 +1,88 @@
+/* Unit tests of the page heap and the page map: spans split from a free span and merged
+   back give the pages they took; every address of a span finds the span; addresses that are
+   not segalloc's find nothing. Single-threaded; it calls the internal functions directly. */
+#define SEGALLOC_IMPLEMENTATION
+#include "../segalloc.h"
+#include "test.h"
+
+#define PG SEGALLOC_PAGE_SIZE
+
+static size_t arena_free_pages(void) { return SEGALLOC__ARENA_PAGES - segalloc__heap.arenas->header_pages; }
+
+int main(void) {
+  /* split: three spans carved in a row from a fresh arena are adjacent */
+  segalloc__span *a = segalloc__heap_alloc(3, 1);
+  segalloc__span *b = segalloc__heap_alloc(5, 1);
+  segalloc__span *c = segalloc__heap_alloc(2, 1);
+  CHECK(a && b && c);
+  CHECK(a->npages == 3 && b->npages == 5 && c->npages == 2);
+  CHECK(b->start == a->start + 3 * PG);
+  CHECK(c->start == b->start + 5 * PG);
+  CHECK(a->start % PG == 0);
+  CHECK(a->state == SEGALLOC__SPAN_LARGE);
+  CHECK(a->zeroed); /* fresh pages */
+
+  /* lookup: first and last page of a large span find it; the arena is registered */
+  CHECK(segalloc__span_of(b->start) == b);
+  CHECK(segalloc__span_of(b->start + 5 * PG - 1) == b);
+  CHECK(segalloc__arena_of(b->start + 2 * PG) == segalloc__heap.arenas);
+  int local;
+  CHECK(segalloc__arena_of((uintptr_t)&local) == NULL);
+  CHECK(segalloc__arena_of((uintptr_t)&test_passed) == NULL);
+  CHECK(segalloc__arena_of(0) == NULL);
+  CHECK(segalloc__arena_of(~(uintptr_t)0) == NULL);
+
+  /* merge: free b then a; they coalesce into one free span of 8 pages at a's start */
+  uintptr_t a_start = a->start;
+  segalloc__heap_free(b);
+  segalloc__heap_free(a);
+  segalloc__span *m = segalloc__span_of(a_start);
+  CHECK(m && m->state == SEGALLOC__SPAN_FREE && m->npages == 8);
+  CHECK(segalloc__span_of(a_start + 8 * PG - 1) == m);
+  /* the merged span serves an 8-page request exactly, in place */
+  segalloc__span *d = segalloc__heap_alloc(8, 1);
+  CHECK(d && d->start == a_start);
+  segalloc__heap_free(d);
+
+  /* free c too, trim: everything is released and merges with the untouched tail into
+     one span covering the whole arena past its header */
+  segalloc__heap_free(c);
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  size_t rel = segalloc__heap_release_locked(0);
+  segalloc__lock_release(&segalloc__heap.lock);
+  CHECK(rel == 10 * PG);
+  segalloc__span *whole = segalloc__span_of(a_start);
+  CHECK(whole && whole->npages == arena_free_pages() && whole->released);
+  CHECK(segalloc__heap.free_resident == 0);
+  CHECK(segalloc__heap.free_released == arena_free_pages() * PG);
+
+  /* aligned spans: the start is aligned and the lead pages go back free */
+  segalloc__span *al = segalloc__heap_alloc(2, 16);
+  CHECK(al && al->start % (16 * PG) == 0);
+  segalloc__heap_free(al);
+
+  /* small span: every page is in the page map, with its class */
+  unsigned cls = segalloc__size_class(8000);
+  segalloc__span *s = segalloc__heap_alloc_cls(segalloc__class_pages[cls], 1, cls);
+  CHECK(s && s->cls == cls && s->state == SEGALLOC__SPAN_SMALL);
+  int all = 1;
+  for (size_t i = 0; i < s->npages; i++) all &= segalloc__span_of(s->start + i * PG + 17) == s;
+  CHECK(all);
+  s->state = SEGALLOC__SPAN_SMALL;
+  segalloc__heap_free(s);
+
+  /* two half-arena spans cannot share one arena (its header takes pages): a second arena */
+  size_t before = segalloc__heap.narenas;
+  segalloc__span *big = segalloc__heap_alloc(SEGALLOC__ARENA_PAGES / 2, 1);
+  segalloc__span *big2 = segalloc__heap_alloc(SEGALLOC__ARENA_PAGES / 2, 1);
+  CHECK(big && big2);
+  CHECK(segalloc__heap.narenas == before + 1);
+  segalloc__heap_free(big);
+  segalloc__heap_free(big2);
+
+  /* the bytes add up: free + released + headers = arenas */
+  CHECK(segalloc__heap.free_resident + segalloc__heap.free_released + segalloc__heap.header_bytes ==
+        segalloc__heap.narenas * (size_t)SEGALLOC_ARENA_SIZE);
+  CHECK(segalloc__heap.large_live == 0 && segalloc__heap.small_spans == 0);
+  return test_finish();
+}
