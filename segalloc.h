@@ -1335,9 +1335,9 @@ static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
    released would either overstate RSS or cost an madvise on every free next to the
    never-touched tail of an arena).
 
-   Giving memory back: the heap keeps at most SEGALLOC_RETAIN_BYTES of resident free pages.
-   When a free pushes it past that, it releases whole free spans, largest first, until it
-   is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
+   Giving memory back: the heap keeps at most SEGALLOC_RETAIN_BYTES (plus an eighth of the
+   pages in use) of resident free pages. When a free pushes it past that, it releases whole
+   free spans, largest first, until it is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
    from paying an madvise each time). Released pages keep their mapping and come back as
    zero pages when touched; such spans are marked zeroed so calloc need not clear them.
 
@@ -1577,6 +1577,13 @@ static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages) {
   return segalloc__heap_alloc_cls(npages, align_pages, 0);
 }
 
+/* How many free bytes may stay resident: SEGALLOC_RETAIN_BYTES, plus an eighth of what the
+   program uses from the page heap, so a big heap that churns does not madvise on every
+   free, while a heap the program has emptied keeps only the fixed amount. */
+static size_t segalloc__heap_retain_limit(void) {
+  return (size_t)SEGALLOC_RETAIN_BYTES + (segalloc__heap.large_live + segalloc__heap.small_spans) / 8;
+}
+
 /* Take back a small or large span; merge it; release pages past the retain limit. */
 static void segalloc__heap_free(segalloc__span *s) {
   segalloc__lock_acquire(&segalloc__heap.lock);
@@ -1588,8 +1595,8 @@ static void segalloc__heap_free(segalloc__span *s) {
   s->released = 0;
   s->freelist = NULL;
   segalloc__heap_merge_insert(s);
-  if (segalloc__unlikely(segalloc__heap.free_resident > (size_t)SEGALLOC_RETAIN_BYTES))
-    segalloc__heap_release_locked((size_t)SEGALLOC_RETAIN_BYTES / 2);
+  size_t keep = segalloc__heap_retain_limit();
+  if (segalloc__unlikely(segalloc__heap.free_resident > keep)) segalloc__heap_release_locked(keep / 2);
   segalloc__lock_release(&segalloc__heap.lock);
 }
 
@@ -1744,7 +1751,8 @@ static int segalloc__central_take(unsigned cls, void **out, int want) {
     }
     while (got < want && s->bump < s->limit) {
       void **o = (void **)s->bump;
-      s->bump += s->size;
+      /* relaxed atomic: free's misuse check reads bump without this lock */
+      segalloc__store_relaxed(&s->bump, s->bump + s->size);
       o[0] = head;
       head = o;
       got++;
@@ -2210,8 +2218,10 @@ static segalloc__noinline void segalloc__free_slow(void *ptr) {
   if (s->state == SEGALLOC__SPAN_SMALL) {
     uint64_t off = (uint64_t)(p - s->start);
     if (off * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
-    if (p >= s->bump) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+    if (p >= segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+#if SEGALLOC_CHECKS
     if (((void **)ptr)[1] == (void *)segalloc__cookie) segalloc__fatal("double free", ptr);
+#endif
     segalloc__tcache_overflow(ptr, s->cls);
     return;
   }

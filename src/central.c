@@ -79,7 +79,8 @@ static int segalloc__central_take(unsigned cls, void **out, int want) {
     }
     while (got < want && s->bump < s->limit) {
       void **o = (void **)s->bump;
-      s->bump += s->size;
+      /* relaxed atomic: free's misuse check reads bump without this lock */
+      segalloc__store_relaxed(&s->bump, s->bump + s->size);
       o[0] = head;
       head = o;
       got++;

@@ -198,8 +198,10 @@ static segalloc__noinline void segalloc__free_slow(void *ptr) {
   if (s->state == SEGALLOC__SPAN_SMALL) {
     uint64_t off = (uint64_t)(p - s->start);
     if (off * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
-    if (p >= s->bump) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+    if (p >= segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+#if SEGALLOC_CHECKS
     if (((void **)ptr)[1] == (void *)segalloc__cookie) segalloc__fatal("double free", ptr);
+#endif
     segalloc__tcache_overflow(ptr, s->cls);
     return;
   }

@@ -15,9 +15,9 @@
    released would either overstate RSS or cost an madvise on every free next to the
    never-touched tail of an arena).
 
-   Giving memory back: the heap keeps at most SEGALLOC_RETAIN_BYTES of resident free pages.
-   When a free pushes it past that, it releases whole free spans, largest first, until it
-   is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
+   Giving memory back: the heap keeps at most SEGALLOC_RETAIN_BYTES (plus an eighth of the
+   pages in use) of resident free pages. When a free pushes it past that, it releases whole
+   free spans, largest first, until it is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
    from paying an madvise each time). Released pages keep their mapping and come back as
    zero pages when touched; such spans are marked zeroed so calloc need not clear them.
 
@@ -257,6 +257,13 @@ static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages) {
   return segalloc__heap_alloc_cls(npages, align_pages, 0);
 }
 
+/* How many free bytes may stay resident: SEGALLOC_RETAIN_BYTES, plus an eighth of what the
+   program uses from the page heap, so a big heap that churns does not madvise on every
+   free, while a heap the program has emptied keeps only the fixed amount. */
+static size_t segalloc__heap_retain_limit(void) {
+  return (size_t)SEGALLOC_RETAIN_BYTES + (segalloc__heap.large_live + segalloc__heap.small_spans) / 8;
+}
+
 /* Take back a small or large span; merge it; release pages past the retain limit. */
 static void segalloc__heap_free(segalloc__span *s) {
   segalloc__lock_acquire(&segalloc__heap.lock);
@@ -268,8 +275,8 @@ static void segalloc__heap_free(segalloc__span *s) {
   s->released = 0;
   s->freelist = NULL;
   segalloc__heap_merge_insert(s);
-  if (segalloc__unlikely(segalloc__heap.free_resident > (size_t)SEGALLOC_RETAIN_BYTES))
-    segalloc__heap_release_locked((size_t)SEGALLOC_RETAIN_BYTES / 2);
+  size_t keep = segalloc__heap_retain_limit();
+  if (segalloc__unlikely(segalloc__heap.free_resident > keep)) segalloc__heap_release_locked(keep / 2);
   segalloc__lock_release(&segalloc__heap.lock);
 }
 
