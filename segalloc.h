@@ -1329,22 +1329,23 @@ static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
 
    Free spans are kept in two sets of lists, resident and released, each with an exact-length
    list for 1..127 pages and one list for longer spans; a bitmap says which lists are
-   non-empty so a search is a few bit scans. A request takes the smallest span that fits,
-   preferring resident pages to released ones of the same length, and splits off the rest.
+   non-empty so a search is a few bit scans. A request takes the smallest resident span that fits, or failing
+   that the smallest released one, and splits off the rest.
    A freed span merges with free neighbours in the same state (merging resident with
    released would either overstate RSS or cost an madvise on every free next to the
    never-touched tail of an arena).
 
    Giving memory back: the heap keeps at most SEGALLOC_RETAIN_BYTES (plus an eighth of the
    pages in use) of resident free pages. When a free pushes it past that, it releases whole
-   free spans, largest first, until it is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
+   free spans, smallest first, until it is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
    from paying an madvise each time). Released pages keep their mapping and come back as
    zero pages when touched; such spans are marked zeroed so calloc need not clear them.
 
    Requests above half an arena get their own mapping (huge blocks), recorded in a list
    under the same lock. */
 
-#define SEGALLOC__BINS 128 /* exact lists for 1..127 pages; bin 0 holds every longer span */
+#define SEGALLOC__BINS 128
+#define SEGALLOC__HUGE_GONE 64 /* exact lists for 1..127 pages; bin 0 holds every longer span */
 
 typedef struct segalloc__huge {
   uintptr_t block;   /* what the program got */
@@ -1366,6 +1367,8 @@ static struct {
   size_t large_live;        /* bytes in large spans handed to the program */
   size_t small_spans;       /* bytes in spans owned by central lists */
   segalloc__huge *huge, *huge_spare;
+  uintptr_t huge_gone[SEGALLOC__HUGE_GONE];  /* addresses of the last huge blocks freed */
+  unsigned huge_gone_next;
   size_t huge_live;         /* bytes mapped for huge blocks */
   int ready;
 } segalloc__heap;
@@ -1427,14 +1430,18 @@ static segalloc__span *segalloc__heap_best_long(int r, size_t n) {
   return best;
 }
 
+/* The smallest free span of at least n pages, resident ones first: reusing resident pages
+   costs nothing, while released ones fault in again page by page. */
 static segalloc__span *segalloc__heap_find(size_t n) {
-  if (n < SEGALLOC__BINS) {
-    unsigned b0 = segalloc__heap_next_bin(0, (unsigned)n), b1 = segalloc__heap_next_bin(1, (unsigned)n);
-    if (b0 && (!b1 || b0 <= b1)) return segalloc__heap.bins[0][b0].next;
-    if (b1) return segalloc__heap.bins[1][b1].next;
+  for (int r = 0; r < 2; r++) {
+    if (n < SEGALLOC__BINS) {
+      unsigned b = segalloc__heap_next_bin(r, (unsigned)n);
+      if (b) return segalloc__heap.bins[r][b].next;
+    }
+    segalloc__span *s = segalloc__heap_best_long(r, n);
+    if (s) return s;
   }
-  segalloc__span *s = segalloc__heap_best_long(0, n);
-  return s ? s : segalloc__heap_best_long(1, n);
+  return NULL;
 }
 
 /* Cut the first n pages off free span s (already removed from its list); the rest goes
@@ -1507,18 +1514,16 @@ static void segalloc__heap_merge_insert(segalloc__span *s) {
   segalloc__heap_insert(s);
 }
 
-/* Release free resident spans, largest first, until at most `keep` bytes stay resident. */
+/* Release free resident spans, smallest first, until at most `keep` bytes stay resident.
+   Small spans go first because they are the fragments: once released they merge with
+   released neighbours into runs that can serve a large request again, while the long
+   resident spans, the ones most likely to be reused whole, stay. */
 static size_t segalloc__heap_release_locked(size_t keep) {
   size_t released = 0;
   while (segalloc__heap.free_resident > keep) {
-    segalloc__span *s = segalloc__heap_best_long(0, SEGALLOC__BINS);
-    if (!s) {
-      unsigned top = 0;
-      for (unsigned b = 1; b < SEGALLOC__BINS; b++)
-        if (segalloc__heap.nonempty[0][b >> 6] >> (b & 63) & 1) top = b;
-      if (!top) break;
-      s = segalloc__heap.bins[0][top].next;
-    }
+    unsigned b = segalloc__heap_next_bin(0, 1);
+    segalloc__span *s = b ? segalloc__heap.bins[0][b].next : segalloc__heap_best_long(0, SEGALLOC__BINS);
+    if (!s) break;
     segalloc__heap_remove(s);
     segalloc__os_release((void *)s->start, segalloc__span_bytes(s));
     released += segalloc__span_bytes(s);
@@ -1581,7 +1586,7 @@ static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages) {
    program uses from the page heap, so a big heap that churns does not madvise on every
    free, while a heap the program has emptied keeps only the fixed amount. */
 static size_t segalloc__heap_retain_limit(void) {
-  return (size_t)SEGALLOC_RETAIN_BYTES + (segalloc__heap.large_live + segalloc__heap.small_spans) / 8;
+  return (size_t)SEGALLOC_RETAIN_BYTES + (segalloc__heap.large_live + segalloc__heap.small_spans) * 2;
 }
 
 /* Take back a small or large span; merge it; release pages past the retain limit. */
@@ -1617,6 +1622,8 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
     segalloc__os_unmap(p, map);
     return NULL;
   }
+  for (unsigned i = 0; i < SEGALLOC__HUGE_GONE; i++)
+    if (segalloc__heap.huge_gone[i] == (uintptr_t)p) segalloc__heap.huge_gone[i] = 0;
   h->base = h->block = (uintptr_t)p;
   h->map_size = map;
   h->size = map;
@@ -1637,6 +1644,16 @@ static segalloc__huge **segalloc__huge_find_locked(uintptr_t p, int exact) {
   return NULL;
 }
 
+/* Whether p is a huge block freed lately (the last SEGALLOC__HUGE_GONE of them): how a
+   second free of one is told from a pointer segalloc never owned, once its mapping is gone. */
+static int segalloc__huge_was_freed(uintptr_t p) {
+  int found = 0;
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  for (unsigned i = 0; i < SEGALLOC__HUGE_GONE; i++) found |= segalloc__heap.huge_gone[i] == p;
+  segalloc__lock_release(&segalloc__heap.lock);
+  return found;
+}
+
 /* Free huge block p: 1 if it was one, 0 if p is no huge block at all. */
 static int segalloc__huge_free(uintptr_t p) {
   segalloc__lock_acquire(&segalloc__heap.lock);
@@ -1645,6 +1662,7 @@ static int segalloc__huge_free(uintptr_t p) {
     segalloc__lock_release(&segalloc__heap.lock);
     return 0;
   }
+  segalloc__heap.huge_gone[segalloc__heap.huge_gone_next++ % SEGALLOC__HUGE_GONE] = p;
   segalloc__huge *h = *link;
   *link = h->next;
   segalloc__heap.huge_live -= h->map_size;
@@ -1680,13 +1698,25 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
    its limit. Each class has its own lock, so threads working on different classes never
    meet; the page heap lock may be taken while a central lock is held.
 
+   In front of the spans sits a transfer cache (TCMalloc's name): a small stack of whole
+   batches, each a NULL-terminated chain of exactly the class's batch count. A thread cache
+   that overflows hands a batch here and one that runs dry takes one, both in O(1) under
+   the lock, without touching the objects or their spans. Only when the stack is full (or
+   empty) do objects go back to (or come from) their spans one by one. Its size is bounded
+   in bytes per class, and segalloc_trim drains it.
+
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
    page touches up front, and its untouched pages stay zero and out of RSS until used.
    When every object of a span is back, the span goes back to the page heap. */
 
+#define SEGALLOC__TRANSFER_SLOTS 64
+#define SEGALLOC__TRANSFER_BYTES ((size_t)128 * 1024)
+
 typedef struct segalloc__central {
   segalloc__lock lock;
+  unsigned ntransfer;       /* batches in transfer[] */
+  void *transfer[SEGALLOC__TRANSFER_SLOTS];
   segalloc__span spans;     /* sentinel of the circular list of spans with free objects */
   uint64_t out;             /* objects handed to thread caches and not yet back */
   size_t nspans;            /* spans of this class, on the list or full */
@@ -1727,6 +1757,13 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
   return s;
 }
 
+/* How many whole batches class cls may keep in its transfer cache. */
+static unsigned segalloc__transfer_slots(unsigned cls) {
+  size_t batch_bytes = (size_t)segalloc__class_batch[cls] * segalloc__class_size[cls];
+  size_t n = SEGALLOC__TRANSFER_BYTES / batch_bytes;
+  return n < 1 ? 1 : n > SEGALLOC__TRANSFER_SLOTS ? SEGALLOC__TRANSFER_SLOTS : (unsigned)n;
+}
+
 /* Up to `want` objects of class cls as a NULL-terminated list through word 0; returns the
    count (0 only when the OS is out of memory). */
 static int segalloc__central_take(unsigned cls, void **out, int want) {
@@ -1735,6 +1772,12 @@ static int segalloc__central_take(unsigned cls, void **out, int want) {
   int got = 0;
   segalloc__lock_acquire(&c->lock);
   if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
+  if (want == segalloc__class_batch[cls] && c->ntransfer) {
+    *out = c->transfer[--c->ntransfer];
+    c->out += (uint64_t)want;
+    segalloc__lock_release(&c->lock);
+    return want;
+  }
   while (got < want) {
     segalloc__span *s = c->spans.next;
     if (s == &c->spans) {
@@ -1766,13 +1809,9 @@ static int segalloc__central_take(unsigned cls, void **out, int want) {
   return got;
 }
 
-/* Take back `count` objects of class cls (a list through word 0, NULL-terminated or just
-   count long). A span whose objects are all back returns to the page heap. */
-static void segalloc__central_give(unsigned cls, void *head, int count) {
-  segalloc__central *c = &segalloc__centrals[cls];
-  segalloc__lock_acquire(&c->lock);
-  if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
-  c->out -= (uint64_t)count;
+/* Objects back to their spans; a span whose objects are all back returns to the page heap.
+   Caller holds the central lock. */
+static void segalloc__central_to_spans(segalloc__central *c, void *head, int count) {
   for (int i = 0; i < count; i++) {
     void **o = (void **)head;
     head = o[0];
@@ -1787,7 +1826,31 @@ static void segalloc__central_give(unsigned cls, void *head, int count) {
       segalloc__heap_free(s);
     }
   }
+}
+
+/* Take back `count` objects of class cls, a NULL-terminated list through word 0. A whole
+   batch goes onto the transfer cache when there is room. */
+static void segalloc__central_give(unsigned cls, void *head, int count) {
+  segalloc__central *c = &segalloc__centrals[cls];
+  segalloc__lock_acquire(&c->lock);
+  if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
+  c->out -= (uint64_t)count;
+  if (count == segalloc__class_batch[cls] && c->ntransfer < segalloc__transfer_slots(cls))
+    c->transfer[c->ntransfer++] = head;
+  else
+    segalloc__central_to_spans(c, head, count);
   segalloc__lock_release(&c->lock);
+}
+
+/* Empty every transfer cache into its spans (segalloc_trim), so wholly free spans can go
+   back to the page heap. */
+static void segalloc__central_drain(void) {
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
+    segalloc__central *c = &segalloc__centrals[cls];
+    segalloc__lock_acquire(&c->lock);
+    while (c->ntransfer) segalloc__central_to_spans(c, c->transfer[--c->ntransfer], segalloc__class_batch[cls]);
+    segalloc__lock_release(&c->lock);
+  }
 }
 /* ---- end src/central.c ---- */
 /* ---- begin src/tcache.c ---- */
@@ -1808,10 +1871,12 @@ static void segalloc__central_give(unsigned cls, void *head, int count) {
    That keeps "is this thread initialised?" off the fast path.
 
    Bound: each list has a maximum length, which starts at the class's batch and grows by a
-   batch each time the list overflows, drawing bytes from the thread's budget
-   (SEGALLOC_TCACHE_BYTES). With the budget spent, a growing list takes a batch's worth from
-   another list (shrinking it, TCMalloc's stealing). So the bytes a thread holds never pass
-   the bound: sum(max * size) <= SEGALLOC_TCACHE_BYTES. */
+   batch each time the list overflows, up to a per-class cap (16 batches, and no more than a
+   quarter of the thread's byte bound). Every 8th slow-path event the cache adds up what it
+   holds (sum of count * size over the lists, a few dozen multiply-adds); past
+   SEGALLOC_TCACHE_BYTES it scavenges: every list gives back half of what it holds and
+   halves its maximum. So a thread holds at most the bound plus the few batches that can
+   arrive between two checks, and an idle class's list shrinks instead of hoarding. */
 
 typedef struct segalloc__tlist {
   void *head;        /* objects linked through word 0 */
@@ -1823,9 +1888,7 @@ typedef struct segalloc__tcache {
   segalloc__tlist lists[SEGALLOC__NCLASSES];
   uintptr_t cookie;            /* copy of segalloc__cookie, at hand in the fast path */
   uint64_t frees;              /* small frees by this thread */
-  uint64_t large_ops;          /* unused padding for now */
-  size_t budget;               /* bytes of list capacity not yet handed to a list */
-  unsigned steal_next;         /* round-robin victim for stealing */
+  unsigned events;             /* slow-path events, for the periodic size check */
   struct segalloc__tcache *next, *prev; /* the registry of live caches */
 } segalloc__tcache;
 
@@ -1855,7 +1918,7 @@ static uintptr_t segalloc__cookie;
 static size_t segalloc__tlist_cap(unsigned cls) {
   size_t size = segalloc__class_size[cls], batch = segalloc__class_batch[cls];
   size_t cap = (size_t)SEGALLOC_TCACHE_BYTES / 4 / size;
-  if (cap > batch * 8) cap = batch * 8;
+  if (cap > batch * 16) cap = batch * 16;
   return cap < batch ? batch : cap;
 }
 
@@ -1867,43 +1930,39 @@ static void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint
   void *head = l->head, **o = (void **)head;
   for (uint32_t i = 1; i < n; i++) o = (void **)o[0];
   l->head = o[0];
+  o[0] = NULL; /* the batch is a NULL-terminated chain of its own */
   l->count -= n;
   segalloc__central_give(cls, head, (int)n);
 }
 
-/* Shrink list cls's max by one batch (flushing what no longer fits); the bytes go back to
-   the budget. */
-static void segalloc__tcache_shrink(segalloc__tcache *tc, unsigned cls) {
-  segalloc__tlist *l = &tc->lists[cls];
-  uint32_t batch = segalloc__class_batch[cls];
-  uint32_t cut = l->max < batch ? l->max : batch;
-  if (!cut) return;
-  l->max -= cut;
-  if (l->count > l->max) segalloc__tcache_flush_list(tc, cls, l->count - l->max);
-  tc->budget += (size_t)cut * segalloc__class_size[cls];
-}
-
-/* Try to give list cls one more batch of room, from the budget or by stealing. */
+/* Give list cls one more batch of room, up to its cap. */
 static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
   segalloc__tlist *l = &tc->lists[cls];
   uint32_t batch = segalloc__class_batch[cls];
-  size_t need = (size_t)batch * segalloc__class_size[cls];
   if (l->max + batch > segalloc__tlist_cap(cls)) return 0;
-  for (unsigned tries = 0; tc->budget < need && tries < SEGALLOC__NCLASSES; tries++) {
-    unsigned v = 1 + tc->steal_next++ % (SEGALLOC__NCLASSES - 1);
-    if (v != cls && tc->lists[v].max > 0) segalloc__tcache_shrink(tc, v);
-  }
-  if (tc->budget < need) return 0;
-  tc->budget -= need;
   l->max += batch;
   return 1;
 }
 
-/* Everything back to the central lists; the budget back to whole. */
+/* Every 8th slow-path event: if the cache holds more than its bound, every list gives back
+   half of its objects and half of its room. */
+static void segalloc__tcache_check_size(segalloc__tcache *tc) {
+  if (++tc->events & 7) return;
+  size_t held = 0;
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) held += (size_t)tc->lists[cls].count * segalloc__class_size[cls];
+  if (held <= (size_t)SEGALLOC_TCACHE_BYTES) return;
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
+    segalloc__tlist *l = &tc->lists[cls];
+    uint32_t batch = segalloc__class_batch[cls];
+    segalloc__tcache_flush_list(tc, cls, (l->count + 1) / 2);
+    l->max = l->max / 2 < batch ? (l->max < batch ? l->max : batch) : l->max / 2;
+  }
+}
+
+/* Everything back to the central lists. */
 static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
     segalloc__tcache_flush_list(tc, cls, tc->lists[cls].count);
-    tc->budget += (size_t)tc->lists[cls].max * segalloc__class_size[cls];
     tc->lists[cls].max = 0;
   }
 }
@@ -1945,7 +2004,6 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
   if (!tc) {
     tc = (segalloc__tcache *)segalloc__meta_alloc(sizeof(segalloc__tcache));
     if (!tc) { segalloc__tc_state = 0; return NULL; }
-    tc->budget = SEGALLOC_TCACHE_BYTES;
   }
   tc->cookie = segalloc__cookie;
   if (segalloc__tcaches.key_ok) pthread_setspecific(segalloc__tcaches.key, tc);
@@ -1980,6 +2038,7 @@ static void *segalloc__tcache_refill(unsigned cls) {
     l->count--;
     return o;
   }
+  segalloc__tcache_check_size(tc);
   if (l->max == 0) segalloc__tcache_grow(tc, cls);
   uint32_t want = l->max < segalloc__class_batch[cls] ? l->max : segalloc__class_batch[cls];
   if (want == 0) want = 1;
@@ -1997,6 +2056,7 @@ static void segalloc__tcache_overflow(void *p, unsigned cls) {
   void **o = (void **)p;
   segalloc__tlist *l = tc ? &tc->lists[cls] : NULL;
   if (!tc) goto direct;
+  segalloc__tcache_check_size(tc);
   if (l->count >= l->max && !segalloc__tcache_grow(tc, cls)) {
     /* keep the list at its limit: send a batch (the oldest objects are deeper; the head
        ones are warm, but the list is singly linked, and TCMalloc makes the same choice) */
@@ -2095,12 +2155,12 @@ static segalloc__noinline void segalloc__global_init(void) {
 
 /* p is in an arena but the page map has no span for its page: find the span that covers
    it (walking back to a span's recorded first page) to say what p was. */
-static segalloc__cold void segalloc__bad_free(const void *ptr, const char *fn) {
-  (void)fn;
+static segalloc__cold void segalloc__bad_free(const void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
   segalloc__arena *a = segalloc__arena_of(p);
   if (!a) {
     int inside = 0;
+    if (segalloc__huge_was_freed(p)) segalloc__fatal("double free", ptr);
     segalloc__huge_size(p, &inside);
     segalloc__fatal(inside ? "free of an address inside a block" : "free of a pointer segalloc does not own", ptr);
   }
@@ -2114,9 +2174,33 @@ static segalloc__cold void segalloc__bad_free(const void *ptr, const char *fn) {
   }
   segalloc__lock_release(&segalloc__heap.lock);
   if (!s) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+  /* A page-aligned address in a free span is a large block freed before (its span may
+     have merged with neighbours since). */
   if (s->state == SEGALLOC__SPAN_FREE)
-    segalloc__fatal(p == s->start ? "double free" : "free of a pointer segalloc does not own", ptr);
+    segalloc__fatal(p % SEGALLOC_PAGE_SIZE == 0 ? "double free" : "free of a pointer segalloc does not own", ptr);
   segalloc__fatal("free of an address inside a block", ptr);
+}
+
+/* The usable size of block p, after checking it is one: a small object's boundary, never
+   handed out, already free; a large block's start. Stops the program otherwise. */
+static size_t segalloc__block_size(const void *ptr) {
+  uintptr_t p = (uintptr_t)ptr;
+  segalloc__span *s = segalloc__span_of(p);
+  if (s && s->state == SEGALLOC__SPAN_SMALL) {
+    if ((uint64_t)(p - s->start) * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
+    if (p >= segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+#if SEGALLOC_CHECKS
+    if (((void *const *)ptr)[1] == (void *)segalloc__cookie) segalloc__fatal("double free", ptr);
+#endif
+    return s->size;
+  }
+  if (s && s->state == SEGALLOC__SPAN_LARGE && p == s->start) return segalloc__span_bytes(s);
+  if (!s) {
+    size_t n = segalloc__huge_size(p, NULL);
+    if (n) return n;
+  }
+  segalloc__bad_free(ptr);
+  return 0;
 }
 
 /* ---- malloc ---- */
@@ -2213,19 +2297,14 @@ static segalloc__noinline void segalloc__free_slow(void *ptr) {
       segalloc__add_relaxed(&segalloc__global.large_frees, 1);
       return;
     }
-    segalloc__bad_free(ptr, "free");
+    segalloc__bad_free(ptr);
   }
   if (s->state == SEGALLOC__SPAN_SMALL) {
-    uint64_t off = (uint64_t)(p - s->start);
-    if (off * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
-    if (p >= segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
-#if SEGALLOC_CHECKS
-    if (((void **)ptr)[1] == (void *)segalloc__cookie) segalloc__fatal("double free", ptr);
-#endif
+    segalloc__block_size(ptr); /* stops on an interior, unused or already free address */
     segalloc__tcache_overflow(ptr, s->cls);
     return;
   }
-  if (s->state != SEGALLOC__SPAN_LARGE || p != s->start) segalloc__bad_free(ptr, "free");
+  if (s->state != SEGALLOC__SPAN_LARGE || p != s->start) segalloc__bad_free(ptr);
   segalloc__heap_free(s);
   segalloc__add_relaxed(&segalloc__global.large_frees, 1);
 }
@@ -2269,17 +2348,7 @@ SEGALLOCDEF void segalloc_free_aligned_sized(void *ptr, size_t alignment, size_t
 /* ---- sizes and realloc ---- */
 
 SEGALLOCDEF size_t segalloc_usable_size(const void *ptr) {
-  if (!ptr) return 0;
-  uintptr_t p = (uintptr_t)ptr;
-  segalloc__span *s = segalloc__span_of(p);
-  if (s && s->state == SEGALLOC__SPAN_SMALL) return s->size;
-  if (s && s->state == SEGALLOC__SPAN_LARGE && p == s->start) return segalloc__span_bytes(s);
-  if (!s) {
-    size_t n = segalloc__huge_size(p, NULL);
-    if (n) return n;
-  }
-  segalloc__bad_free(ptr, "usable_size");
-  return 0;
+  return ptr ? segalloc__block_size(ptr) : 0;
 }
 
 SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
@@ -2375,6 +2444,7 @@ SEGALLOCDEF void segalloc_thread_flush(void) {
 
 SEGALLOCDEF size_t segalloc_trim(void) {
   segalloc_thread_flush();
+  segalloc__central_drain();
   segalloc__lock_acquire(&segalloc__heap.lock);
   size_t n = segalloc__heap.ready ? segalloc__heap_release_locked(0) : 0;
   segalloc__lock_release(&segalloc__heap.lock);

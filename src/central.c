@@ -8,13 +8,25 @@
    its limit. Each class has its own lock, so threads working on different classes never
    meet; the page heap lock may be taken while a central lock is held.
 
+   In front of the spans sits a transfer cache (TCMalloc's name): a small stack of whole
+   batches, each a NULL-terminated chain of exactly the class's batch count. A thread cache
+   that overflows hands a batch here and one that runs dry takes one, both in O(1) under
+   the lock, without touching the objects or their spans. Only when the stack is full (or
+   empty) do objects go back to (or come from) their spans one by one. Its size is bounded
+   in bytes per class, and segalloc_trim drains it.
+
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
    page touches up front, and its untouched pages stay zero and out of RSS until used.
    When every object of a span is back, the span goes back to the page heap. */
 
+#define SEGALLOC__TRANSFER_SLOTS 64
+#define SEGALLOC__TRANSFER_BYTES ((size_t)128 * 1024)
+
 typedef struct segalloc__central {
   segalloc__lock lock;
+  unsigned ntransfer;       /* batches in transfer[] */
+  void *transfer[SEGALLOC__TRANSFER_SLOTS];
   segalloc__span spans;     /* sentinel of the circular list of spans with free objects */
   uint64_t out;             /* objects handed to thread caches and not yet back */
   size_t nspans;            /* spans of this class, on the list or full */
@@ -55,6 +67,13 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
   return s;
 }
 
+/* How many whole batches class cls may keep in its transfer cache. */
+static unsigned segalloc__transfer_slots(unsigned cls) {
+  size_t batch_bytes = (size_t)segalloc__class_batch[cls] * segalloc__class_size[cls];
+  size_t n = SEGALLOC__TRANSFER_BYTES / batch_bytes;
+  return n < 1 ? 1 : n > SEGALLOC__TRANSFER_SLOTS ? SEGALLOC__TRANSFER_SLOTS : (unsigned)n;
+}
+
 /* Up to `want` objects of class cls as a NULL-terminated list through word 0; returns the
    count (0 only when the OS is out of memory). */
 static int segalloc__central_take(unsigned cls, void **out, int want) {
@@ -63,6 +82,12 @@ static int segalloc__central_take(unsigned cls, void **out, int want) {
   int got = 0;
   segalloc__lock_acquire(&c->lock);
   if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
+  if (want == segalloc__class_batch[cls] && c->ntransfer) {
+    *out = c->transfer[--c->ntransfer];
+    c->out += (uint64_t)want;
+    segalloc__lock_release(&c->lock);
+    return want;
+  }
   while (got < want) {
     segalloc__span *s = c->spans.next;
     if (s == &c->spans) {
@@ -94,13 +119,9 @@ static int segalloc__central_take(unsigned cls, void **out, int want) {
   return got;
 }
 
-/* Take back `count` objects of class cls (a list through word 0, NULL-terminated or just
-   count long). A span whose objects are all back returns to the page heap. */
-static void segalloc__central_give(unsigned cls, void *head, int count) {
-  segalloc__central *c = &segalloc__centrals[cls];
-  segalloc__lock_acquire(&c->lock);
-  if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
-  c->out -= (uint64_t)count;
+/* Objects back to their spans; a span whose objects are all back returns to the page heap.
+   Caller holds the central lock. */
+static void segalloc__central_to_spans(segalloc__central *c, void *head, int count) {
   for (int i = 0; i < count; i++) {
     void **o = (void **)head;
     head = o[0];
@@ -115,5 +136,29 @@ static void segalloc__central_give(unsigned cls, void *head, int count) {
       segalloc__heap_free(s);
     }
   }
+}
+
+/* Take back `count` objects of class cls, a NULL-terminated list through word 0. A whole
+   batch goes onto the transfer cache when there is room. */
+static void segalloc__central_give(unsigned cls, void *head, int count) {
+  segalloc__central *c = &segalloc__centrals[cls];
+  segalloc__lock_acquire(&c->lock);
+  if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
+  c->out -= (uint64_t)count;
+  if (count == segalloc__class_batch[cls] && c->ntransfer < segalloc__transfer_slots(cls))
+    c->transfer[c->ntransfer++] = head;
+  else
+    segalloc__central_to_spans(c, head, count);
   segalloc__lock_release(&c->lock);
+}
+
+/* Empty every transfer cache into its spans (segalloc_trim), so wholly free spans can go
+   back to the page heap. */
+static void segalloc__central_drain(void) {
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
+    segalloc__central *c = &segalloc__centrals[cls];
+    segalloc__lock_acquire(&c->lock);
+    while (c->ntransfer) segalloc__central_to_spans(c, c->transfer[--c->ntransfer], segalloc__class_batch[cls]);
+    segalloc__lock_release(&c->lock);
+  }
 }

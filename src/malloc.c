@@ -75,12 +75,12 @@ static segalloc__noinline void segalloc__global_init(void) {
 
 /* p is in an arena but the page map has no span for its page: find the span that covers
    it (walking back to a span's recorded first page) to say what p was. */
-static segalloc__cold void segalloc__bad_free(const void *ptr, const char *fn) {
-  (void)fn;
+static segalloc__cold void segalloc__bad_free(const void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
   segalloc__arena *a = segalloc__arena_of(p);
   if (!a) {
     int inside = 0;
+    if (segalloc__huge_was_freed(p)) segalloc__fatal("double free", ptr);
     segalloc__huge_size(p, &inside);
     segalloc__fatal(inside ? "free of an address inside a block" : "free of a pointer segalloc does not own", ptr);
   }
@@ -94,9 +94,33 @@ static segalloc__cold void segalloc__bad_free(const void *ptr, const char *fn) {
   }
   segalloc__lock_release(&segalloc__heap.lock);
   if (!s) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+  /* A page-aligned address in a free span is a large block freed before (its span may
+     have merged with neighbours since). */
   if (s->state == SEGALLOC__SPAN_FREE)
-    segalloc__fatal(p == s->start ? "double free" : "free of a pointer segalloc does not own", ptr);
+    segalloc__fatal(p % SEGALLOC_PAGE_SIZE == 0 ? "double free" : "free of a pointer segalloc does not own", ptr);
   segalloc__fatal("free of an address inside a block", ptr);
+}
+
+/* The usable size of block p, after checking it is one: a small object's boundary, never
+   handed out, already free; a large block's start. Stops the program otherwise. */
+static size_t segalloc__block_size(const void *ptr) {
+  uintptr_t p = (uintptr_t)ptr;
+  segalloc__span *s = segalloc__span_of(p);
+  if (s && s->state == SEGALLOC__SPAN_SMALL) {
+    if ((uint64_t)(p - s->start) * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
+    if (p >= segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+#if SEGALLOC_CHECKS
+    if (((void *const *)ptr)[1] == (void *)segalloc__cookie) segalloc__fatal("double free", ptr);
+#endif
+    return s->size;
+  }
+  if (s && s->state == SEGALLOC__SPAN_LARGE && p == s->start) return segalloc__span_bytes(s);
+  if (!s) {
+    size_t n = segalloc__huge_size(p, NULL);
+    if (n) return n;
+  }
+  segalloc__bad_free(ptr);
+  return 0;
 }
 
 /* ---- malloc ---- */
@@ -193,19 +217,14 @@ static segalloc__noinline void segalloc__free_slow(void *ptr) {
       segalloc__add_relaxed(&segalloc__global.large_frees, 1);
       return;
     }
-    segalloc__bad_free(ptr, "free");
+    segalloc__bad_free(ptr);
   }
   if (s->state == SEGALLOC__SPAN_SMALL) {
-    uint64_t off = (uint64_t)(p - s->start);
-    if (off * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
-    if (p >= segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
-#if SEGALLOC_CHECKS
-    if (((void **)ptr)[1] == (void *)segalloc__cookie) segalloc__fatal("double free", ptr);
-#endif
+    segalloc__block_size(ptr); /* stops on an interior, unused or already free address */
     segalloc__tcache_overflow(ptr, s->cls);
     return;
   }
-  if (s->state != SEGALLOC__SPAN_LARGE || p != s->start) segalloc__bad_free(ptr, "free");
+  if (s->state != SEGALLOC__SPAN_LARGE || p != s->start) segalloc__bad_free(ptr);
   segalloc__heap_free(s);
   segalloc__add_relaxed(&segalloc__global.large_frees, 1);
 }
@@ -249,17 +268,7 @@ SEGALLOCDEF void segalloc_free_aligned_sized(void *ptr, size_t alignment, size_t
 /* ---- sizes and realloc ---- */
 
 SEGALLOCDEF size_t segalloc_usable_size(const void *ptr) {
-  if (!ptr) return 0;
-  uintptr_t p = (uintptr_t)ptr;
-  segalloc__span *s = segalloc__span_of(p);
-  if (s && s->state == SEGALLOC__SPAN_SMALL) return s->size;
-  if (s && s->state == SEGALLOC__SPAN_LARGE && p == s->start) return segalloc__span_bytes(s);
-  if (!s) {
-    size_t n = segalloc__huge_size(p, NULL);
-    if (n) return n;
-  }
-  segalloc__bad_free(ptr, "usable_size");
-  return 0;
+  return ptr ? segalloc__block_size(ptr) : 0;
 }
 
 SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
@@ -355,6 +364,7 @@ SEGALLOCDEF void segalloc_thread_flush(void) {
 
 SEGALLOCDEF size_t segalloc_trim(void) {
   segalloc_thread_flush();
+  segalloc__central_drain();
   segalloc__lock_acquire(&segalloc__heap.lock);
   size_t n = segalloc__heap.ready ? segalloc__heap_release_locked(0) : 0;
   segalloc__lock_release(&segalloc__heap.lock);

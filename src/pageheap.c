@@ -9,22 +9,23 @@
 
    Free spans are kept in two sets of lists, resident and released, each with an exact-length
    list for 1..127 pages and one list for longer spans; a bitmap says which lists are
-   non-empty so a search is a few bit scans. A request takes the smallest span that fits,
-   preferring resident pages to released ones of the same length, and splits off the rest.
+   non-empty so a search is a few bit scans. A request takes the smallest resident span that fits, or failing
+   that the smallest released one, and splits off the rest.
    A freed span merges with free neighbours in the same state (merging resident with
    released would either overstate RSS or cost an madvise on every free next to the
    never-touched tail of an arena).
 
    Giving memory back: the heap keeps at most SEGALLOC_RETAIN_BYTES (plus an eighth of the
    pages in use) of resident free pages. When a free pushes it past that, it releases whole
-   free spans, largest first, until it is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
+   free spans, smallest first, until it is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
    from paying an madvise each time). Released pages keep their mapping and come back as
    zero pages when touched; such spans are marked zeroed so calloc need not clear them.
 
    Requests above half an arena get their own mapping (huge blocks), recorded in a list
    under the same lock. */
 
-#define SEGALLOC__BINS 128 /* exact lists for 1..127 pages; bin 0 holds every longer span */
+#define SEGALLOC__BINS 128
+#define SEGALLOC__HUGE_GONE 64 /* exact lists for 1..127 pages; bin 0 holds every longer span */
 
 typedef struct segalloc__huge {
   uintptr_t block;   /* what the program got */
@@ -46,6 +47,8 @@ static struct {
   size_t large_live;        /* bytes in large spans handed to the program */
   size_t small_spans;       /* bytes in spans owned by central lists */
   segalloc__huge *huge, *huge_spare;
+  uintptr_t huge_gone[SEGALLOC__HUGE_GONE];  /* addresses of the last huge blocks freed */
+  unsigned huge_gone_next;
   size_t huge_live;         /* bytes mapped for huge blocks */
   int ready;
 } segalloc__heap;
@@ -107,14 +110,18 @@ static segalloc__span *segalloc__heap_best_long(int r, size_t n) {
   return best;
 }
 
+/* The smallest free span of at least n pages, resident ones first: reusing resident pages
+   costs nothing, while released ones fault in again page by page. */
 static segalloc__span *segalloc__heap_find(size_t n) {
-  if (n < SEGALLOC__BINS) {
-    unsigned b0 = segalloc__heap_next_bin(0, (unsigned)n), b1 = segalloc__heap_next_bin(1, (unsigned)n);
-    if (b0 && (!b1 || b0 <= b1)) return segalloc__heap.bins[0][b0].next;
-    if (b1) return segalloc__heap.bins[1][b1].next;
+  for (int r = 0; r < 2; r++) {
+    if (n < SEGALLOC__BINS) {
+      unsigned b = segalloc__heap_next_bin(r, (unsigned)n);
+      if (b) return segalloc__heap.bins[r][b].next;
+    }
+    segalloc__span *s = segalloc__heap_best_long(r, n);
+    if (s) return s;
   }
-  segalloc__span *s = segalloc__heap_best_long(0, n);
-  return s ? s : segalloc__heap_best_long(1, n);
+  return NULL;
 }
 
 /* Cut the first n pages off free span s (already removed from its list); the rest goes
@@ -187,18 +194,16 @@ static void segalloc__heap_merge_insert(segalloc__span *s) {
   segalloc__heap_insert(s);
 }
 
-/* Release free resident spans, largest first, until at most `keep` bytes stay resident. */
+/* Release free resident spans, smallest first, until at most `keep` bytes stay resident.
+   Small spans go first because they are the fragments: once released they merge with
+   released neighbours into runs that can serve a large request again, while the long
+   resident spans, the ones most likely to be reused whole, stay. */
 static size_t segalloc__heap_release_locked(size_t keep) {
   size_t released = 0;
   while (segalloc__heap.free_resident > keep) {
-    segalloc__span *s = segalloc__heap_best_long(0, SEGALLOC__BINS);
-    if (!s) {
-      unsigned top = 0;
-      for (unsigned b = 1; b < SEGALLOC__BINS; b++)
-        if (segalloc__heap.nonempty[0][b >> 6] >> (b & 63) & 1) top = b;
-      if (!top) break;
-      s = segalloc__heap.bins[0][top].next;
-    }
+    unsigned b = segalloc__heap_next_bin(0, 1);
+    segalloc__span *s = b ? segalloc__heap.bins[0][b].next : segalloc__heap_best_long(0, SEGALLOC__BINS);
+    if (!s) break;
     segalloc__heap_remove(s);
     segalloc__os_release((void *)s->start, segalloc__span_bytes(s));
     released += segalloc__span_bytes(s);
@@ -261,7 +266,7 @@ static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages) {
    program uses from the page heap, so a big heap that churns does not madvise on every
    free, while a heap the program has emptied keeps only the fixed amount. */
 static size_t segalloc__heap_retain_limit(void) {
-  return (size_t)SEGALLOC_RETAIN_BYTES + (segalloc__heap.large_live + segalloc__heap.small_spans) / 8;
+  return (size_t)SEGALLOC_RETAIN_BYTES + (segalloc__heap.large_live + segalloc__heap.small_spans) * 2;
 }
 
 /* Take back a small or large span; merge it; release pages past the retain limit. */
@@ -297,6 +302,8 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
     segalloc__os_unmap(p, map);
     return NULL;
   }
+  for (unsigned i = 0; i < SEGALLOC__HUGE_GONE; i++)
+    if (segalloc__heap.huge_gone[i] == (uintptr_t)p) segalloc__heap.huge_gone[i] = 0;
   h->base = h->block = (uintptr_t)p;
   h->map_size = map;
   h->size = map;
@@ -317,6 +324,16 @@ static segalloc__huge **segalloc__huge_find_locked(uintptr_t p, int exact) {
   return NULL;
 }
 
+/* Whether p is a huge block freed lately (the last SEGALLOC__HUGE_GONE of them): how a
+   second free of one is told from a pointer segalloc never owned, once its mapping is gone. */
+static int segalloc__huge_was_freed(uintptr_t p) {
+  int found = 0;
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  for (unsigned i = 0; i < SEGALLOC__HUGE_GONE; i++) found |= segalloc__heap.huge_gone[i] == p;
+  segalloc__lock_release(&segalloc__heap.lock);
+  return found;
+}
+
 /* Free huge block p: 1 if it was one, 0 if p is no huge block at all. */
 static int segalloc__huge_free(uintptr_t p) {
   segalloc__lock_acquire(&segalloc__heap.lock);
@@ -325,6 +342,7 @@ static int segalloc__huge_free(uintptr_t p) {
     segalloc__lock_release(&segalloc__heap.lock);
     return 0;
   }
+  segalloc__heap.huge_gone[segalloc__heap.huge_gone_next++ % SEGALLOC__HUGE_GONE] = p;
   segalloc__huge *h = *link;
   *link = h->next;
   segalloc__heap.huge_live -= h->map_size;

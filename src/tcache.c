@@ -15,10 +15,12 @@
    That keeps "is this thread initialised?" off the fast path.
 
    Bound: each list has a maximum length, which starts at the class's batch and grows by a
-   batch each time the list overflows, drawing bytes from the thread's budget
-   (SEGALLOC_TCACHE_BYTES). With the budget spent, a growing list takes a batch's worth from
-   another list (shrinking it, TCMalloc's stealing). So the bytes a thread holds never pass
-   the bound: sum(max * size) <= SEGALLOC_TCACHE_BYTES. */
+   batch each time the list overflows, up to a per-class cap (16 batches, and no more than a
+   quarter of the thread's byte bound). Every 8th slow-path event the cache adds up what it
+   holds (sum of count * size over the lists, a few dozen multiply-adds); past
+   SEGALLOC_TCACHE_BYTES it scavenges: every list gives back half of what it holds and
+   halves its maximum. So a thread holds at most the bound plus the few batches that can
+   arrive between two checks, and an idle class's list shrinks instead of hoarding. */
 
 typedef struct segalloc__tlist {
   void *head;        /* objects linked through word 0 */
@@ -30,9 +32,7 @@ typedef struct segalloc__tcache {
   segalloc__tlist lists[SEGALLOC__NCLASSES];
   uintptr_t cookie;            /* copy of segalloc__cookie, at hand in the fast path */
   uint64_t frees;              /* small frees by this thread */
-  uint64_t large_ops;          /* unused padding for now */
-  size_t budget;               /* bytes of list capacity not yet handed to a list */
-  unsigned steal_next;         /* round-robin victim for stealing */
+  unsigned events;             /* slow-path events, for the periodic size check */
   struct segalloc__tcache *next, *prev; /* the registry of live caches */
 } segalloc__tcache;
 
@@ -62,7 +62,7 @@ static uintptr_t segalloc__cookie;
 static size_t segalloc__tlist_cap(unsigned cls) {
   size_t size = segalloc__class_size[cls], batch = segalloc__class_batch[cls];
   size_t cap = (size_t)SEGALLOC_TCACHE_BYTES / 4 / size;
-  if (cap > batch * 8) cap = batch * 8;
+  if (cap > batch * 16) cap = batch * 16;
   return cap < batch ? batch : cap;
 }
 
@@ -74,43 +74,39 @@ static void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint
   void *head = l->head, **o = (void **)head;
   for (uint32_t i = 1; i < n; i++) o = (void **)o[0];
   l->head = o[0];
+  o[0] = NULL; /* the batch is a NULL-terminated chain of its own */
   l->count -= n;
   segalloc__central_give(cls, head, (int)n);
 }
 
-/* Shrink list cls's max by one batch (flushing what no longer fits); the bytes go back to
-   the budget. */
-static void segalloc__tcache_shrink(segalloc__tcache *tc, unsigned cls) {
-  segalloc__tlist *l = &tc->lists[cls];
-  uint32_t batch = segalloc__class_batch[cls];
-  uint32_t cut = l->max < batch ? l->max : batch;
-  if (!cut) return;
-  l->max -= cut;
-  if (l->count > l->max) segalloc__tcache_flush_list(tc, cls, l->count - l->max);
-  tc->budget += (size_t)cut * segalloc__class_size[cls];
-}
-
-/* Try to give list cls one more batch of room, from the budget or by stealing. */
+/* Give list cls one more batch of room, up to its cap. */
 static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
   segalloc__tlist *l = &tc->lists[cls];
   uint32_t batch = segalloc__class_batch[cls];
-  size_t need = (size_t)batch * segalloc__class_size[cls];
   if (l->max + batch > segalloc__tlist_cap(cls)) return 0;
-  for (unsigned tries = 0; tc->budget < need && tries < SEGALLOC__NCLASSES; tries++) {
-    unsigned v = 1 + tc->steal_next++ % (SEGALLOC__NCLASSES - 1);
-    if (v != cls && tc->lists[v].max > 0) segalloc__tcache_shrink(tc, v);
-  }
-  if (tc->budget < need) return 0;
-  tc->budget -= need;
   l->max += batch;
   return 1;
 }
 
-/* Everything back to the central lists; the budget back to whole. */
+/* Every 8th slow-path event: if the cache holds more than its bound, every list gives back
+   half of its objects and half of its room. */
+static void segalloc__tcache_check_size(segalloc__tcache *tc) {
+  if (++tc->events & 7) return;
+  size_t held = 0;
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) held += (size_t)tc->lists[cls].count * segalloc__class_size[cls];
+  if (held <= (size_t)SEGALLOC_TCACHE_BYTES) return;
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
+    segalloc__tlist *l = &tc->lists[cls];
+    uint32_t batch = segalloc__class_batch[cls];
+    segalloc__tcache_flush_list(tc, cls, (l->count + 1) / 2);
+    l->max = l->max / 2 < batch ? (l->max < batch ? l->max : batch) : l->max / 2;
+  }
+}
+
+/* Everything back to the central lists. */
 static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
     segalloc__tcache_flush_list(tc, cls, tc->lists[cls].count);
-    tc->budget += (size_t)tc->lists[cls].max * segalloc__class_size[cls];
     tc->lists[cls].max = 0;
   }
 }
@@ -152,7 +148,6 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
   if (!tc) {
     tc = (segalloc__tcache *)segalloc__meta_alloc(sizeof(segalloc__tcache));
     if (!tc) { segalloc__tc_state = 0; return NULL; }
-    tc->budget = SEGALLOC_TCACHE_BYTES;
   }
   tc->cookie = segalloc__cookie;
   if (segalloc__tcaches.key_ok) pthread_setspecific(segalloc__tcaches.key, tc);
@@ -187,6 +182,7 @@ static void *segalloc__tcache_refill(unsigned cls) {
     l->count--;
     return o;
   }
+  segalloc__tcache_check_size(tc);
   if (l->max == 0) segalloc__tcache_grow(tc, cls);
   uint32_t want = l->max < segalloc__class_batch[cls] ? l->max : segalloc__class_batch[cls];
   if (want == 0) want = 1;
@@ -204,6 +200,7 @@ static void segalloc__tcache_overflow(void *p, unsigned cls) {
   void **o = (void **)p;
   segalloc__tlist *l = tc ? &tc->lists[cls] : NULL;
   if (!tc) goto direct;
+  segalloc__tcache_check_size(tc);
   if (l->count >= l->max && !segalloc__tcache_grow(tc, cls)) {
     /* keep the list at its limit: send a batch (the oldest objects are deeper; the head
        ones are warm, but the list is singly linked, and TCMalloc makes the same choice) */
