@@ -1237,6 +1237,9 @@ static void segalloc__span_delete(segalloc__span *s) {
    address segalloc never handed out (the stack, another mapping) finds no arena: that is
    how misuse is caught rather than followed.
 
+   Page-map entries of pages that belong to no span point at segalloc__no_span, a span of
+   class 0, rather than NULL: free's fast path then reads the class without a NULL test.
+
    Writers (arena registration) hold the page heap lock; readers take no lock: a leaf or
    node pointer, once published with a release store, never changes. The first level is
    static (a few KiB to 128 KiB of untouched BSS, by arena size); second-level nodes come
@@ -1254,6 +1257,9 @@ static void segalloc__span_delete(segalloc__span *s) {
 #define SEGALLOC__RADIX_L2_BITS (SEGALLOC__RADIX_BITS / 2)
 #define SEGALLOC__RADIX_L1_BITS (SEGALLOC__RADIX_BITS - SEGALLOC__RADIX_L2_BITS)
 
+/* What the page map holds for a page of no span (see above). */
+static segalloc__span segalloc__no_span;
+
 typedef struct segalloc__radix_node {
   segalloc__arena *arena[(size_t)1 << SEGALLOC__RADIX_L2_BITS];
 } segalloc__radix_node;
@@ -1269,12 +1275,19 @@ static segalloc__inline segalloc__arena *segalloc__arena_of(uintptr_t p) {
   return __atomic_load_n(&n->arena[i & (((uintptr_t)1 << SEGALLOC__RADIX_L2_BITS) - 1)], __ATOMIC_ACQUIRE);
 }
 
+/* The page-map entry for p in its arena a: arenas are aligned to their size, so the page
+   index is a shift and a mask. */
+static segalloc__inline segalloc__span *segalloc__pagemap_entry(segalloc__arena *a, uintptr_t p) {
+  return a->pagemap[(p >> SEGALLOC__PAGE_SHIFT) & (SEGALLOC__ARENA_PAGES - 1)];
+}
+
 /* The span holding p, or NULL. For a small span every page maps to it; for free and large
    spans only the first and last page do. */
 static segalloc__inline segalloc__span *segalloc__span_of(uintptr_t p) {
   segalloc__arena *a = segalloc__arena_of(p);
   if (segalloc__unlikely(!a)) return NULL;
-  return a->pagemap[(p - a->base) >> SEGALLOC__PAGE_SHIFT];
+  segalloc__span *s = segalloc__pagemap_entry(a, p);
+  return s == &segalloc__no_span ? NULL : s;
 }
 
 /* Publish an arena (caller holds the page heap lock). 0 when a radix node could not be
@@ -1310,10 +1323,10 @@ static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
   segalloc__arena *a = segalloc__arena_of(s->start);
   size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
   if (all_pages) {
-    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = NULL;
+    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = &segalloc__no_span;
   } else {
-    a->pagemap[first] = NULL;
-    a->pagemap[first + s->npages - 1] = NULL;
+    a->pagemap[first] = &segalloc__no_span;
+    a->pagemap[first + s->npages - 1] = &segalloc__no_span;
   }
 }
 /* ---- end src/pagemap.c ---- */
@@ -1467,6 +1480,7 @@ static int segalloc__heap_grow(void) {
   size_t header = offsetof(segalloc__arena, pagemap) + SEGALLOC__ARENA_PAGES * sizeof(segalloc__span *);
   a->base = base;
   a->header_pages = (header + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
+  for (size_t i = 0; i < SEGALLOC__ARENA_PAGES; i++) a->pagemap[i] = &segalloc__no_span;
   segalloc__span *s = segalloc__span_new();
   if (!s || !segalloc__pagemap_add_arena(a)) {
     if (s) segalloc__span_delete(s);
@@ -1886,6 +1900,7 @@ typedef struct segalloc__tlist {
 
 typedef struct segalloc__tcache {
   segalloc__tlist lists[SEGALLOC__NCLASSES];
+  uintptr_t arena_hint;        /* the arena free() saw last (see segalloc_free) */
   uintptr_t cookie;            /* copy of segalloc__cookie, at hand in the fast path */
   uint64_t frees;              /* small frees by this thread */
   unsigned events;             /* slow-path events, for the periodic size check */
@@ -2168,7 +2183,7 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
   size_t page = (p - a->base) >> SEGALLOC__PAGE_SHIFT;
   segalloc__span *s = NULL;
   for (size_t i = page + 1; i-- > a->header_pages;) {
-    segalloc__span *t = a->pagemap[i];
+    segalloc__span *t = a->pagemap[i] == &segalloc__no_span ? NULL : a->pagemap[i];
     if (t && t->start <= p && p < t->start + segalloc__span_bytes(t)) { s = t; break; }
     if (t) break;
   }
@@ -2260,8 +2275,10 @@ static segalloc__noinline void *segalloc__malloc_slow(size_t size) {
 }
 
 SEGALLOCDEF void *segalloc_malloc(size_t size) {
-  if (segalloc__likely(size <= SEGALLOC__SMALL_MAX)) {
-    segalloc__tlist *l = &segalloc__tc->lists[segalloc__size_class(size)];
+  /* the inline path serves up to 1 KiB with one compare and one table lookup; larger small
+     sizes take the same list from the (equally lock-free) slow function */
+  if (segalloc__likely(size <= 1024)) {
+    segalloc__tlist *l = &segalloc__tc->lists[segalloc__class_index[(size + 15) >> 4]];
     void **o = (void **)l->head;
     if (segalloc__likely(o != NULL)) {
       l->head = o[0];
@@ -2309,27 +2326,47 @@ static segalloc__noinline void segalloc__free_slow(void *ptr) {
   segalloc__add_relaxed(&segalloc__global.large_frees, 1);
 }
 
+/* free's fast path finds the arena as the one this thread freed into last (arenas are
+   aligned to their size: one mask and one compare). On a miss this looks the arena up in
+   the radix map, makes it the hint, and frees again; an address in no arena goes to the
+   slow path, which says what is wrong with it. */
+SEGALLOCDEF void segalloc_free(void *ptr);
+static segalloc__noinline void segalloc__free_miss(void *ptr) {
+  segalloc__tcache *tc = segalloc__tc;
+  segalloc__arena *a = segalloc__arena_of((uintptr_t)ptr);
+  if (a && tc != &segalloc__tc_empty) {
+    tc->arena_hint = (uintptr_t)a;
+    segalloc_free(ptr);
+    return;
+  }
+  segalloc__free_slow(ptr);
+}
+
 SEGALLOCDEF void segalloc_free(void *ptr) {
-  segalloc__span *s = segalloc__span_of((uintptr_t)ptr);
-  if (segalloc__likely(s != NULL && s->cls != 0)) {
-    void **o = (void **)ptr;
-    segalloc__tcache *tc = segalloc__tc;
-    segalloc__tlist *l = &tc->lists[s->cls];
+  segalloc__tcache *tc = segalloc__tc;
+  uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(SEGALLOC_ARENA_SIZE - 1);
+  if (segalloc__unlikely(base != tc->arena_hint)) {
+    segalloc__free_miss(ptr);
+    return;
+  }
+  segalloc__span *s = segalloc__pagemap_entry((segalloc__arena *)base, (uintptr_t)ptr);
+  unsigned cls = s->cls; /* 0 for large blocks and pages of no span */
+  void **o = (void **)ptr;
+  segalloc__tlist *l = &tc->lists[cls];
 #if SEGALLOC_CHECKS
-    /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test)
-       and must not carry the cookie that marks a free block */
-    if (segalloc__likely((uint64_t)((uintptr_t)ptr - s->start) * s->div_magic < s->div_magic &&
-                         o[1] != (void *)tc->cookie && l->count < l->max)) {
+  /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test)
+     and must not carry the cookie that marks a free block */
+  if (segalloc__likely(cls != 0 && (uint64_t)((uintptr_t)ptr - s->start) * s->div_magic < s->div_magic &&
+                       o[1] != (void *)tc->cookie && l->count < l->max)) {
 #else
-    if (segalloc__likely(l->count < l->max)) {
+  if (segalloc__likely(cls != 0 && l->count < l->max)) {
 #endif
-      o[0] = l->head;
-      o[1] = (void *)tc->cookie;
-      l->head = o;
-      l->count++;
-      tc->frees++;
-      return;
-    }
+    o[0] = l->head;
+    o[1] = (void *)tc->cookie;
+    l->head = o;
+    l->count++;
+    tc->frees++;
+    return;
   }
   segalloc__free_slow(ptr);
 }

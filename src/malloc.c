@@ -88,7 +88,7 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
   size_t page = (p - a->base) >> SEGALLOC__PAGE_SHIFT;
   segalloc__span *s = NULL;
   for (size_t i = page + 1; i-- > a->header_pages;) {
-    segalloc__span *t = a->pagemap[i];
+    segalloc__span *t = a->pagemap[i] == &segalloc__no_span ? NULL : a->pagemap[i];
     if (t && t->start <= p && p < t->start + segalloc__span_bytes(t)) { s = t; break; }
     if (t) break;
   }
@@ -180,8 +180,10 @@ static segalloc__noinline void *segalloc__malloc_slow(size_t size) {
 }
 
 SEGALLOCDEF void *segalloc_malloc(size_t size) {
-  if (segalloc__likely(size <= SEGALLOC__SMALL_MAX)) {
-    segalloc__tlist *l = &segalloc__tc->lists[segalloc__size_class(size)];
+  /* the inline path serves up to 1 KiB with one compare and one table lookup; larger small
+     sizes take the same list from the (equally lock-free) slow function */
+  if (segalloc__likely(size <= 1024)) {
+    segalloc__tlist *l = &segalloc__tc->lists[segalloc__class_index[(size + 15) >> 4]];
     void **o = (void **)l->head;
     if (segalloc__likely(o != NULL)) {
       l->head = o[0];
@@ -229,27 +231,47 @@ static segalloc__noinline void segalloc__free_slow(void *ptr) {
   segalloc__add_relaxed(&segalloc__global.large_frees, 1);
 }
 
+/* free's fast path finds the arena as the one this thread freed into last (arenas are
+   aligned to their size: one mask and one compare). On a miss this looks the arena up in
+   the radix map, makes it the hint, and frees again; an address in no arena goes to the
+   slow path, which says what is wrong with it. */
+SEGALLOCDEF void segalloc_free(void *ptr);
+static segalloc__noinline void segalloc__free_miss(void *ptr) {
+  segalloc__tcache *tc = segalloc__tc;
+  segalloc__arena *a = segalloc__arena_of((uintptr_t)ptr);
+  if (a && tc != &segalloc__tc_empty) {
+    tc->arena_hint = (uintptr_t)a;
+    segalloc_free(ptr);
+    return;
+  }
+  segalloc__free_slow(ptr);
+}
+
 SEGALLOCDEF void segalloc_free(void *ptr) {
-  segalloc__span *s = segalloc__span_of((uintptr_t)ptr);
-  if (segalloc__likely(s != NULL && s->cls != 0)) {
-    void **o = (void **)ptr;
-    segalloc__tcache *tc = segalloc__tc;
-    segalloc__tlist *l = &tc->lists[s->cls];
+  segalloc__tcache *tc = segalloc__tc;
+  uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(SEGALLOC_ARENA_SIZE - 1);
+  if (segalloc__unlikely(base != tc->arena_hint)) {
+    segalloc__free_miss(ptr);
+    return;
+  }
+  segalloc__span *s = segalloc__pagemap_entry((segalloc__arena *)base, (uintptr_t)ptr);
+  unsigned cls = s->cls; /* 0 for large blocks and pages of no span */
+  void **o = (void **)ptr;
+  segalloc__tlist *l = &tc->lists[cls];
 #if SEGALLOC_CHECKS
-    /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test)
-       and must not carry the cookie that marks a free block */
-    if (segalloc__likely((uint64_t)((uintptr_t)ptr - s->start) * s->div_magic < s->div_magic &&
-                         o[1] != (void *)tc->cookie && l->count < l->max)) {
+  /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test)
+     and must not carry the cookie that marks a free block */
+  if (segalloc__likely(cls != 0 && (uint64_t)((uintptr_t)ptr - s->start) * s->div_magic < s->div_magic &&
+                       o[1] != (void *)tc->cookie && l->count < l->max)) {
 #else
-    if (segalloc__likely(l->count < l->max)) {
+  if (segalloc__likely(cls != 0 && l->count < l->max)) {
 #endif
-      o[0] = l->head;
-      o[1] = (void *)tc->cookie;
-      l->head = o;
-      l->count++;
-      tc->frees++;
-      return;
-    }
+    o[0] = l->head;
+    o[1] = (void *)tc->cookie;
+    l->head = o;
+    l->count++;
+    tc->frees++;
+    return;
   }
   segalloc__free_slow(ptr);
 }

@@ -8,6 +8,9 @@
    address segalloc never handed out (the stack, another mapping) finds no arena: that is
    how misuse is caught rather than followed.
 
+   Page-map entries of pages that belong to no span point at segalloc__no_span, a span of
+   class 0, rather than NULL: free's fast path then reads the class without a NULL test.
+
    Writers (arena registration) hold the page heap lock; readers take no lock: a leaf or
    node pointer, once published with a release store, never changes. The first level is
    static (a few KiB to 128 KiB of untouched BSS, by arena size); second-level nodes come
@@ -25,6 +28,9 @@
 #define SEGALLOC__RADIX_L2_BITS (SEGALLOC__RADIX_BITS / 2)
 #define SEGALLOC__RADIX_L1_BITS (SEGALLOC__RADIX_BITS - SEGALLOC__RADIX_L2_BITS)
 
+/* What the page map holds for a page of no span (see above). */
+static segalloc__span segalloc__no_span;
+
 typedef struct segalloc__radix_node {
   segalloc__arena *arena[(size_t)1 << SEGALLOC__RADIX_L2_BITS];
 } segalloc__radix_node;
@@ -40,12 +46,19 @@ static segalloc__inline segalloc__arena *segalloc__arena_of(uintptr_t p) {
   return __atomic_load_n(&n->arena[i & (((uintptr_t)1 << SEGALLOC__RADIX_L2_BITS) - 1)], __ATOMIC_ACQUIRE);
 }
 
+/* The page-map entry for p in its arena a: arenas are aligned to their size, so the page
+   index is a shift and a mask. */
+static segalloc__inline segalloc__span *segalloc__pagemap_entry(segalloc__arena *a, uintptr_t p) {
+  return a->pagemap[(p >> SEGALLOC__PAGE_SHIFT) & (SEGALLOC__ARENA_PAGES - 1)];
+}
+
 /* The span holding p, or NULL. For a small span every page maps to it; for free and large
    spans only the first and last page do. */
 static segalloc__inline segalloc__span *segalloc__span_of(uintptr_t p) {
   segalloc__arena *a = segalloc__arena_of(p);
   if (segalloc__unlikely(!a)) return NULL;
-  return a->pagemap[(p - a->base) >> SEGALLOC__PAGE_SHIFT];
+  segalloc__span *s = segalloc__pagemap_entry(a, p);
+  return s == &segalloc__no_span ? NULL : s;
 }
 
 /* Publish an arena (caller holds the page heap lock). 0 when a radix node could not be
@@ -81,9 +94,9 @@ static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
   segalloc__arena *a = segalloc__arena_of(s->start);
   size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
   if (all_pages) {
-    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = NULL;
+    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = &segalloc__no_span;
   } else {
-    a->pagemap[first] = NULL;
-    a->pagemap[first + s->npages - 1] = NULL;
+    a->pagemap[first] = &segalloc__no_span;
+    a->pagemap[first + s->npages - 1] = &segalloc__no_span;
   }
 }

@@ -30,6 +30,7 @@ typedef struct segalloc__tlist {
 
 typedef struct segalloc__tcache {
   segalloc__tlist lists[SEGALLOC__NCLASSES];
+  uintptr_t arena_hint;        /* the arena free() saw last (see segalloc_free) */
   uintptr_t cookie;            /* copy of segalloc__cookie, at hand in the fast path */
   uint64_t frees;              /* small frees by this thread */
   unsigned events;             /* slow-path events, for the periodic size check */
