@@ -51,7 +51,7 @@
                               compiler's choice, which is safe everywhere, including a library
                               opened with dlopen. The preload build uses "initial-exec".
       SEGALLOC_TCACHE_BYTES   default 2 MiB. The most a thread's cache may hold.
-      SEGALLOC_RETAIN_BYTES   default 4 MiB. Free pages the page heap keeps resident for reuse;
+      SEGALLOC_RETAIN_BYTES   default 2 MiB. Free pages the page heap keeps resident for reuse;
                               past this, idle free pages are given back to the OS.
       SEGALLOC_MADV_FREE      give pages back with MADV_FREE instead of MADV_DONTNEED (RSS falls
                               only when the kernel needs the memory; see the README).
@@ -282,7 +282,7 @@ SEGALLOCDEF const char *segalloc_version(void);
 #define SEGALLOC_TCACHE_BYTES (2u * 1024 * 1024)
 #endif
 #ifndef SEGALLOC_RETAIN_BYTES
-#define SEGALLOC_RETAIN_BYTES (4u * 1024 * 1024)
+#define SEGALLOC_RETAIN_BYTES (2u * 1024 * 1024)
 #endif
 
 #if defined(__linux__) && !defined(MAP_ANONYMOUS)
@@ -366,6 +366,7 @@ typedef struct segalloc__span {
   uint8_t state;                   /* SEGALLOC__SPAN_* */
   uint8_t released;                /* free span: its pages were given back to the OS */
   uint8_t zeroed;                  /* its pages are known to be zero (fresh or released) */
+  uint8_t fresh;                   /* free span: never used since the arena was mapped */
   uint32_t list;                   /* central: which list the span is on */
   uint64_t freed_at;               /* page heap: release epoch when it became free */
 } segalloc__span;
@@ -1348,8 +1349,14 @@ static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
    released would either overstate RSS or cost an madvise on every free next to the
    never-touched tail of an arena).
 
-   Giving memory back: the heap keeps at most SEGALLOC_RETAIN_BYTES (plus an eighth of the
-   pages in use) of resident free pages. When a free pushes it past that, it releases whole
+   Giving memory back: the heap keeps a limited amount of free pages resident: a retain
+   allowance (SEGALLOC_RETAIN_BYTES to start with) plus twice the pages in use, so a heap
+   the program empties keeps only the allowance, while one that churns keeps room to churn
+   in. The allowance adapts, as glibc's mmap threshold does: when the heap has to fault in
+   pages it released earlier (a sign it released too eagerly), the allowance doubles, up to
+   the most the heap ever had in use; each release shrinks it by an eighth, back towards the
+   base. A program that frees everything once keeps the base; one that frees and
+   reallocates the same memory in a loop stops releasing after a round or two. When a free pushes it past that, it releases whole
    free spans, smallest first, until it is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
    from paying an madvise each time). Released pages keep their mapping and come back as
    zero pages when touched; such spans are marked zeroed so calloc need not clear them.
@@ -1379,6 +1386,8 @@ static struct {
   size_t free_released;     /* bytes in free, released spans (and never-touched arena tails) */
   size_t large_live;        /* bytes in large spans handed to the program */
   size_t small_spans;       /* bytes in spans owned by central lists */
+  size_t retain;            /* the adaptive retain allowance (see above) */
+  size_t peak_in_use;       /* the most bytes ever in small spans and large blocks */
   segalloc__huge *huge, *huge_spare;
   uintptr_t huge_gone[SEGALLOC__HUGE_GONE];  /* addresses of the last huge blocks freed */
   unsigned huge_gone_next;
@@ -1387,6 +1396,7 @@ static struct {
 } segalloc__heap;
 
 static void segalloc__heap_init_locked(void) {
+  segalloc__heap.retain = SEGALLOC_RETAIN_BYTES;
   for (int r = 0; r < 2; r++)
     for (int b = 0; b < SEGALLOC__BINS; b++) segalloc__heap.bins[r][b].next = segalloc__heap.bins[r][b].prev = &segalloc__heap.bins[r][b];
   segalloc__heap.ready = 1;
@@ -1467,6 +1477,7 @@ static int segalloc__heap_carve(segalloc__span *s, size_t n) {
   rest->npages = s->npages - n;
   rest->released = s->released;
   rest->zeroed = s->zeroed;
+  rest->fresh = s->fresh;
   s->npages = n;
   segalloc__heap_insert(rest);
   return 1;
@@ -1495,6 +1506,7 @@ static int segalloc__heap_grow(void) {
   s->npages = SEGALLOC__ARENA_PAGES - a->header_pages;
   s->released = 1;
   s->zeroed = 1;
+  s->fresh = 1;
   segalloc__heap_insert(s);
   return 1;
 }
@@ -1511,6 +1523,7 @@ static void segalloc__heap_merge_insert(segalloc__span *s) {
       s->start = left->start;
       s->npages += left->npages;
       s->zeroed &= left->zeroed;
+      s->fresh &= left->fresh;
       segalloc__span_delete(left);
       first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
     }
@@ -1522,6 +1535,7 @@ static void segalloc__heap_merge_insert(segalloc__span *s) {
       segalloc__heap_remove(right);
       s->npages += right->npages;
       s->zeroed &= right->zeroed;
+      s->fresh &= right->fresh;
       segalloc__span_delete(right);
     }
   }
@@ -1545,8 +1559,10 @@ static size_t segalloc__heap_release_locked(size_t keep) {
     s->zeroed = 1;
 #endif
     s->released = 1;
+    s->fresh = 0;
     segalloc__heap_merge_insert(s);
   }
+  if (released) segalloc__heap.retain -= (segalloc__heap.retain - SEGALLOC_RETAIN_BYTES) / 8;
   return released;
 }
 
@@ -1563,6 +1579,11 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
     if (!s) goto fail;
   }
   segalloc__heap_remove(s);
+  /* faulting in pages we released ourselves: we released too eagerly */
+  if (s->released && !s->fresh) {
+    size_t cap = segalloc__heap.peak_in_use > SEGALLOC_RETAIN_BYTES ? segalloc__heap.peak_in_use : SEGALLOC_RETAIN_BYTES;
+    segalloc__heap.retain = segalloc__heap.retain * 2 < cap ? segalloc__heap.retain * 2 : cap;
+  }
   if (align_pages > 1) {
     uintptr_t mask = (align_pages << SEGALLOC__PAGE_SHIFT) - 1;
     size_t lead = (((s->start + mask) & ~mask) - s->start) >> SEGALLOC__PAGE_SHIFT;
@@ -1573,6 +1594,7 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
       body->npages = s->npages - lead;
       body->released = s->released;
       body->zeroed = s->zeroed;
+      body->fresh = s->fresh;
       s->npages = lead;
       segalloc__heap_insert(s);
       s = body;
@@ -1584,6 +1606,8 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   s->released = 0;
   if (cls) segalloc__heap.small_spans += segalloc__span_bytes(s);
   else segalloc__heap.large_live += segalloc__span_bytes(s);
+  if (segalloc__heap.small_spans + segalloc__heap.large_live > segalloc__heap.peak_in_use)
+    segalloc__heap.peak_in_use = segalloc__heap.small_spans + segalloc__heap.large_live;
   segalloc__pagemap_set(s, cls != 0);
   segalloc__lock_release(&segalloc__heap.lock);
   return s;
@@ -1596,11 +1620,10 @@ static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages) {
   return segalloc__heap_alloc_cls(npages, align_pages, 0);
 }
 
-/* How many free bytes may stay resident: SEGALLOC_RETAIN_BYTES, plus an eighth of what the
-   program uses from the page heap, so a big heap that churns does not madvise on every
-   free, while a heap the program has emptied keeps only the fixed amount. */
+/* How many free bytes may stay resident: the retain allowance plus twice what the program
+   uses from the page heap (see the top of this part). */
 static size_t segalloc__heap_retain_limit(void) {
-  return (size_t)SEGALLOC_RETAIN_BYTES + (segalloc__heap.large_live + segalloc__heap.small_spans) * 2;
+  return segalloc__heap.retain + (segalloc__heap.large_live + segalloc__heap.small_spans) * 2;
 }
 
 /* Take back a small or large span; merge it; release pages past the retain limit. */
@@ -1612,6 +1635,7 @@ static void segalloc__heap_free(segalloc__span *s) {
   else segalloc__heap.large_live -= segalloc__span_bytes(s);
   s->zeroed = 0;
   s->released = 0;
+  s->fresh = 0;
   s->freelist = NULL;
   segalloc__heap_merge_insert(s);
   size_t keep = segalloc__heap_retain_limit();
@@ -1725,7 +1749,7 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
    When every object of a span is back, the span goes back to the page heap. */
 
 #define SEGALLOC__TRANSFER_SLOTS 64
-#define SEGALLOC__TRANSFER_BYTES ((size_t)128 * 1024)
+#define SEGALLOC__TRANSFER_BYTES ((size_t)64 * 1024)
 
 typedef struct segalloc__central {
   segalloc__lock lock;
@@ -1899,8 +1923,10 @@ typedef struct segalloc__tlist {
 } segalloc__tlist;
 
 typedef struct segalloc__tcache {
+  /* the arena free() saw last (see segalloc_free); 1, which no arena base can equal (nor
+     the base of NULL), until there is one */
+  uintptr_t arena_hint;
   segalloc__tlist lists[SEGALLOC__NCLASSES];
-  uintptr_t arena_hint;        /* the arena free() saw last (see segalloc_free) */
   uintptr_t cookie;            /* copy of segalloc__cookie, at hand in the fast path */
   uint64_t frees;              /* small frees by this thread */
   unsigned events;             /* slow-path events, for the periodic size check */
@@ -1908,8 +1934,8 @@ typedef struct segalloc__tcache {
 } segalloc__tcache;
 
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
-   value no freed block carries. */
-static segalloc__tcache segalloc__tc_empty;
+   value no freed block carries, and its arena hint matches no address. */
+static segalloc__tcache segalloc__tc_empty = {1, {{NULL, 0, 0}}, 0, 0, 0, NULL, NULL};
 
 static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
 /* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
@@ -2021,6 +2047,7 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
     if (!tc) { segalloc__tc_state = 0; return NULL; }
   }
   tc->cookie = segalloc__cookie;
+  tc->arena_hint = 1;
   if (segalloc__tcaches.key_ok) pthread_setspecific(segalloc__tcaches.key, tc);
   segalloc__lock_acquire(&segalloc__tcaches.lock);
   tc->next = segalloc__tcaches.live.next;

@@ -50,7 +50,7 @@
                               compiler's choice, which is safe everywhere, including a library
                               opened with dlopen. The preload build uses "initial-exec".
       SEGALLOC_TCACHE_BYTES   default 2 MiB. The most a thread's cache may hold.
-      SEGALLOC_RETAIN_BYTES   default 4 MiB. Free pages the page heap keeps resident for reuse;
+      SEGALLOC_RETAIN_BYTES   default 2 MiB. Free pages the page heap keeps resident for reuse;
                               past this, idle free pages are given back to the OS.
       SEGALLOC_MADV_FREE      give pages back with MADV_FREE instead of MADV_DONTNEED (RSS falls
                               only when the kernel needs the memory; see the README).

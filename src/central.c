@@ -21,7 +21,7 @@
    When every object of a span is back, the span goes back to the page heap. */
 
 #define SEGALLOC__TRANSFER_SLOTS 64
-#define SEGALLOC__TRANSFER_BYTES ((size_t)128 * 1024)
+#define SEGALLOC__TRANSFER_BYTES ((size_t)64 * 1024)
 
 typedef struct segalloc__central {
   segalloc__lock lock;

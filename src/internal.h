@@ -94,7 +94,7 @@
 #define SEGALLOC_TCACHE_BYTES (2u * 1024 * 1024)
 #endif
 #ifndef SEGALLOC_RETAIN_BYTES
-#define SEGALLOC_RETAIN_BYTES (4u * 1024 * 1024)
+#define SEGALLOC_RETAIN_BYTES (2u * 1024 * 1024)
 #endif
 
 #if defined(__linux__) && !defined(MAP_ANONYMOUS)
@@ -178,6 +178,7 @@ typedef struct segalloc__span {
   uint8_t state;                   /* SEGALLOC__SPAN_* */
   uint8_t released;                /* free span: its pages were given back to the OS */
   uint8_t zeroed;                  /* its pages are known to be zero (fresh or released) */
+  uint8_t fresh;                   /* free span: never used since the arena was mapped */
   uint32_t list;                   /* central: which list the span is on */
   uint64_t freed_at;               /* page heap: release epoch when it became free */
 } segalloc__span;

@@ -15,8 +15,14 @@
    released would either overstate RSS or cost an madvise on every free next to the
    never-touched tail of an arena).
 
-   Giving memory back: the heap keeps at most SEGALLOC_RETAIN_BYTES (plus an eighth of the
-   pages in use) of resident free pages. When a free pushes it past that, it releases whole
+   Giving memory back: the heap keeps a limited amount of free pages resident: a retain
+   allowance (SEGALLOC_RETAIN_BYTES to start with) plus twice the pages in use, so a heap
+   the program empties keeps only the allowance, while one that churns keeps room to churn
+   in. The allowance adapts, as glibc's mmap threshold does: when the heap has to fault in
+   pages it released earlier (a sign it released too eagerly), the allowance doubles, up to
+   the most the heap ever had in use; each release shrinks it by an eighth, back towards the
+   base. A program that frees everything once keeps the base; one that frees and
+   reallocates the same memory in a loop stops releasing after a round or two. When a free pushes it past that, it releases whole
    free spans, smallest first, until it is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
    from paying an madvise each time). Released pages keep their mapping and come back as
    zero pages when touched; such spans are marked zeroed so calloc need not clear them.
@@ -46,6 +52,8 @@ static struct {
   size_t free_released;     /* bytes in free, released spans (and never-touched arena tails) */
   size_t large_live;        /* bytes in large spans handed to the program */
   size_t small_spans;       /* bytes in spans owned by central lists */
+  size_t retain;            /* the adaptive retain allowance (see above) */
+  size_t peak_in_use;       /* the most bytes ever in small spans and large blocks */
   segalloc__huge *huge, *huge_spare;
   uintptr_t huge_gone[SEGALLOC__HUGE_GONE];  /* addresses of the last huge blocks freed */
   unsigned huge_gone_next;
@@ -54,6 +62,7 @@ static struct {
 } segalloc__heap;
 
 static void segalloc__heap_init_locked(void) {
+  segalloc__heap.retain = SEGALLOC_RETAIN_BYTES;
   for (int r = 0; r < 2; r++)
     for (int b = 0; b < SEGALLOC__BINS; b++) segalloc__heap.bins[r][b].next = segalloc__heap.bins[r][b].prev = &segalloc__heap.bins[r][b];
   segalloc__heap.ready = 1;
@@ -134,6 +143,7 @@ static int segalloc__heap_carve(segalloc__span *s, size_t n) {
   rest->npages = s->npages - n;
   rest->released = s->released;
   rest->zeroed = s->zeroed;
+  rest->fresh = s->fresh;
   s->npages = n;
   segalloc__heap_insert(rest);
   return 1;
@@ -162,6 +172,7 @@ static int segalloc__heap_grow(void) {
   s->npages = SEGALLOC__ARENA_PAGES - a->header_pages;
   s->released = 1;
   s->zeroed = 1;
+  s->fresh = 1;
   segalloc__heap_insert(s);
   return 1;
 }
@@ -178,6 +189,7 @@ static void segalloc__heap_merge_insert(segalloc__span *s) {
       s->start = left->start;
       s->npages += left->npages;
       s->zeroed &= left->zeroed;
+      s->fresh &= left->fresh;
       segalloc__span_delete(left);
       first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
     }
@@ -189,6 +201,7 @@ static void segalloc__heap_merge_insert(segalloc__span *s) {
       segalloc__heap_remove(right);
       s->npages += right->npages;
       s->zeroed &= right->zeroed;
+      s->fresh &= right->fresh;
       segalloc__span_delete(right);
     }
   }
@@ -212,8 +225,10 @@ static size_t segalloc__heap_release_locked(size_t keep) {
     s->zeroed = 1;
 #endif
     s->released = 1;
+    s->fresh = 0;
     segalloc__heap_merge_insert(s);
   }
+  if (released) segalloc__heap.retain -= (segalloc__heap.retain - SEGALLOC_RETAIN_BYTES) / 8;
   return released;
 }
 
@@ -230,6 +245,11 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
     if (!s) goto fail;
   }
   segalloc__heap_remove(s);
+  /* faulting in pages we released ourselves: we released too eagerly */
+  if (s->released && !s->fresh) {
+    size_t cap = segalloc__heap.peak_in_use > SEGALLOC_RETAIN_BYTES ? segalloc__heap.peak_in_use : SEGALLOC_RETAIN_BYTES;
+    segalloc__heap.retain = segalloc__heap.retain * 2 < cap ? segalloc__heap.retain * 2 : cap;
+  }
   if (align_pages > 1) {
     uintptr_t mask = (align_pages << SEGALLOC__PAGE_SHIFT) - 1;
     size_t lead = (((s->start + mask) & ~mask) - s->start) >> SEGALLOC__PAGE_SHIFT;
@@ -240,6 +260,7 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
       body->npages = s->npages - lead;
       body->released = s->released;
       body->zeroed = s->zeroed;
+      body->fresh = s->fresh;
       s->npages = lead;
       segalloc__heap_insert(s);
       s = body;
@@ -251,6 +272,8 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   s->released = 0;
   if (cls) segalloc__heap.small_spans += segalloc__span_bytes(s);
   else segalloc__heap.large_live += segalloc__span_bytes(s);
+  if (segalloc__heap.small_spans + segalloc__heap.large_live > segalloc__heap.peak_in_use)
+    segalloc__heap.peak_in_use = segalloc__heap.small_spans + segalloc__heap.large_live;
   segalloc__pagemap_set(s, cls != 0);
   segalloc__lock_release(&segalloc__heap.lock);
   return s;
@@ -263,11 +286,10 @@ static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages) {
   return segalloc__heap_alloc_cls(npages, align_pages, 0);
 }
 
-/* How many free bytes may stay resident: SEGALLOC_RETAIN_BYTES, plus an eighth of what the
-   program uses from the page heap, so a big heap that churns does not madvise on every
-   free, while a heap the program has emptied keeps only the fixed amount. */
+/* How many free bytes may stay resident: the retain allowance plus twice what the program
+   uses from the page heap (see the top of this part). */
 static size_t segalloc__heap_retain_limit(void) {
-  return (size_t)SEGALLOC_RETAIN_BYTES + (segalloc__heap.large_live + segalloc__heap.small_spans) * 2;
+  return segalloc__heap.retain + (segalloc__heap.large_live + segalloc__heap.small_spans) * 2;
 }
 
 /* Take back a small or large span; merge it; release pages past the retain limit. */
@@ -279,6 +301,7 @@ static void segalloc__heap_free(segalloc__span *s) {
   else segalloc__heap.large_live -= segalloc__span_bytes(s);
   s->zeroed = 0;
   s->released = 0;
+  s->fresh = 0;
   s->freelist = NULL;
   segalloc__heap_merge_insert(s);
   size_t keep = segalloc__heap_retain_limit();

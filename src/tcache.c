@@ -29,8 +29,10 @@ typedef struct segalloc__tlist {
 } segalloc__tlist;
 
 typedef struct segalloc__tcache {
+  /* the arena free() saw last (see segalloc_free); 1, which no arena base can equal (nor
+     the base of NULL), until there is one */
+  uintptr_t arena_hint;
   segalloc__tlist lists[SEGALLOC__NCLASSES];
-  uintptr_t arena_hint;        /* the arena free() saw last (see segalloc_free) */
   uintptr_t cookie;            /* copy of segalloc__cookie, at hand in the fast path */
   uint64_t frees;              /* small frees by this thread */
   unsigned events;             /* slow-path events, for the periodic size check */
@@ -38,8 +40,8 @@ typedef struct segalloc__tcache {
 } segalloc__tcache;
 
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
-   value no freed block carries. */
-static segalloc__tcache segalloc__tc_empty;
+   value no freed block carries, and its arena hint matches no address. */
+static segalloc__tcache segalloc__tc_empty = {1, {{NULL, 0, 0}}, 0, 0, 0, NULL, NULL};
 
 static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
 /* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
@@ -151,6 +153,7 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
     if (!tc) { segalloc__tc_state = 0; return NULL; }
   }
   tc->cookie = segalloc__cookie;
+  tc->arena_hint = 1;
   if (segalloc__tcaches.key_ok) pthread_setspecific(segalloc__tcaches.key, tc);
   segalloc__lock_acquire(&segalloc__tcaches.lock);
   tc->next = segalloc__tcaches.live.next;

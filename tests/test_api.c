@@ -258,7 +258,21 @@ static void *free_in_thread(void *arg) {
   return NULL;
 }
 
+/* free(NULL) as a thread's very first call, and again later: no arena hint matches NULL */
+static void *free_null_first(void *arg) {
+  (void)arg;
+  segalloc_free(NULL);
+  segalloc_free(segalloc_malloc(10));
+  segalloc_free(NULL);
+  return (void *)1;
+}
+
 static void test_threads(void) {
+  void *ret = NULL;
+  pthread_t t0;
+  pthread_create(&t0, NULL, free_null_first, NULL);
+  pthread_join(t0, &ret);
+  CHECK(ret == (void *)1);
   static void *slots[1000];
   segalloc_stats_t a, b;
   segalloc_trim();
