@@ -27,6 +27,7 @@ IMPLEMENTATION = [                   # under #ifdef SEGALLOC_IMPLEMENTATION
     "central.c",                     # per-class central lists
     "tcache.c",                      # per-thread caches
     "malloc.c",                      # the public API, init, fork
+    "debug.c",                       # SEGALLOC_DEBUG, Valgrind, ASan wrappers; check_heap
     "stats.c",                       # statistics
     "override.c",                    # standard names (SEGALLOC_OVERRIDE)
 ]

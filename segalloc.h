@@ -53,6 +53,12 @@
       SEGALLOC_TCACHE_BYTES   default 2 MiB. The most a thread's cache may hold.
       SEGALLOC_RETAIN_BYTES   default 2 MiB. Free pages the page heap keeps resident for reuse;
                               past this, idle free pages are given back to the OS.
+      SEGALLOC_DEBUG          default 0. 1: fill new blocks with 0xAA and freed ones with 0xDD,
+                              put a canary past every block's requested size (checked at
+                              free and realloc), store free-list links encoded.
+      SEGALLOC_VALGRIND       default 0. 1: tell Valgrind's memcheck about every block, so it
+                              reports leaks, use after free and overflows (needs valgrind.h).
+                              ASan builds (-fsanitize=address) poison free blocks by themselves.
       SEGALLOC_MADV_FREE      give pages back with MADV_FREE instead of MADV_DONTNEED (RSS falls
                               only when the kernel needs the memory; see the README).
 
@@ -99,6 +105,9 @@
       void   segalloc_print_stats(int fd);
              A readable report on fd, written without allocating. SEGALLOC_SHOW_STATS=1 in the
              environment prints it to stderr at exit.
+      int    segalloc_check_heap(void);
+             Walk every structure (arenas, spans, central lists, this thread's cache) and
+             report the first inconsistency on stderr; 0 when all is well.
       const char *segalloc_version(void);
 
    NOTES
@@ -174,6 +183,7 @@ SEGALLOCDEF size_t segalloc_trim(void);
 SEGALLOCDEF void   segalloc_thread_flush(void);
 SEGALLOCDEF void   segalloc_stats(segalloc_stats_t *out);
 SEGALLOCDEF void   segalloc_print_stats(int fd);
+SEGALLOCDEF int    segalloc_check_heap(void);
 SEGALLOCDEF const char *segalloc_version(void);
 
 #ifdef __cplusplus
@@ -304,12 +314,61 @@ SEGALLOCDEF const char *segalloc_version(void);
 extern int madvise(void *addr, size_t length, int advice);
 #endif
 
+/* Built with -fsanitize=address: blocks are poisoned while free (see debug.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SEGALLOC__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SEGALLOC__ASAN 1
+#endif
+#endif
+#ifndef SEGALLOC__ASAN
+#define SEGALLOC__ASAN 0
+#endif
+#ifndef SEGALLOC_DEBUG
+#define SEGALLOC_DEBUG 0
+#endif
+#ifndef SEGALLOC_VALGRIND
+#define SEGALLOC_VALGRIND 0
+#endif
+/* With debugging, Valgrind or ASan, the public functions are wrappers (debug.c) around the
+   core ones (malloc.c), which then are static and named segalloc__core_*. */
+#if SEGALLOC_DEBUG || SEGALLOC_VALGRIND || SEGALLOC__ASAN
+#define SEGALLOC__WRAPPED 1
+#define SEGALLOC__FN(name) segalloc__core_##name
+#define SEGALLOC__CORE static
+#else
+#define SEGALLOC__WRAPPED 0
+#define SEGALLOC__FN(name) segalloc_##name
+#define SEGALLOC__CORE SEGALLOCDEF
+#endif
+
+/* Under SEGALLOC_VALGRIND the allocator's own reads and writes of freed blocks (their link
+   words) run with memcheck's error reporting off. */
+#if SEGALLOC_VALGRIND
+#include <valgrind/memcheck.h>
+#include <valgrind/valgrind.h>
+#define segalloc__vg_quiet() VALGRIND_DISABLE_ERROR_REPORTING
+#define segalloc__vg_loud() VALGRIND_ENABLE_ERROR_REPORTING
+#else
+#define segalloc__vg_quiet() ((void)0)
+#define segalloc__vg_loud() ((void)0)
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define segalloc__likely(x) __builtin_expect(!!(x), 1)
 #define segalloc__unlikely(x) __builtin_expect(!!(x), 0)
 #define segalloc__noinline __attribute__((noinline))
-#define segalloc__inline inline __attribute__((always_inline))
 #define segalloc__cold __attribute__((cold, noinline))
+#if SEGALLOC__ASAN
+/* Functions that read and write the link words of free (poisoned) blocks are not
+   instrumented; GCC will not force-inline across that difference, so nothing is forced. */
+#define segalloc__nosan __attribute__((no_sanitize_address))
+#define segalloc__inline inline
+#else
+#define segalloc__nosan
+#define segalloc__inline inline __attribute__((always_inline))
+#endif
 #else
 #error "segalloc: the implementation needs GCC or Clang (atomics, TLS models, builtins)"
 #endif
@@ -345,6 +404,24 @@ extern int madvise(void *addr, size_t length, int advice);
 
 /* The alignment we guarantee for every block of 16 bytes or more. */
 #define SEGALLOC__MIN_ALIGN 16
+
+/* ---- free-list links ---------------------------------------------------------------
+   A free block's first word links it to the next free block of its list; its second word
+   holds its free mark, segalloc__cookie XOR its own address (the double-free check). The
+   address is in the mark so that stale bytes copied from one block into another (realloc
+   copying memory the program never wrote, say) cannot make a live block look free. Under SEGALLOC_DEBUG
+   the link is stored XORed with the cookie, so a program that writes a pointer into a freed
+   block cannot steer the next malloc to an address of its choosing, and a corrupted link
+   is likely to point nowhere valid. */
+static uintptr_t segalloc__cookie; /* chosen once, at the first slow-path call; never 0 */
+#define segalloc__free_mark(cookie, o) ((void *)((cookie) ^ (uintptr_t)(o)))
+#if SEGALLOC_DEBUG
+#define segalloc__link(o) ((void *)((uintptr_t)((void **)(o))[0] ^ segalloc__cookie))
+#define segalloc__set_link(o, v) (((void **)(o))[0] = (void *)((uintptr_t)(v) ^ segalloc__cookie))
+#else
+#define segalloc__link(o) (((void **)(o))[0])
+#define segalloc__set_link(o, v) (((void **)(o))[0] = (void *)(v))
+#endif
 
 /* ---- the internal types (a glossary in code) ---------------------------------------- */
 
@@ -1804,7 +1881,7 @@ static unsigned segalloc__transfer_slots(unsigned cls) {
 
 /* Up to `want` objects of class cls as a NULL-terminated list through word 0; returns the
    count (0 only when the OS is out of memory). */
-static int segalloc__central_take(unsigned cls, void **out, int want) {
+static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int want) {
   segalloc__central *c = &segalloc__centrals[cls];
   void *head = NULL;
   int got = 0;
@@ -1824,8 +1901,8 @@ static int segalloc__central_take(unsigned cls, void **out, int want) {
     }
     while (got < want && s->freelist) {
       void **o = (void **)s->freelist;
-      s->freelist = o[0];
-      o[0] = head;
+      s->freelist = segalloc__link(o);
+      segalloc__set_link(o, head);
       head = o;
       got++;
       s->nalloc++;
@@ -1834,7 +1911,8 @@ static int segalloc__central_take(unsigned cls, void **out, int want) {
       void **o = (void **)s->bump;
       /* relaxed atomic: free's misuse check reads bump without this lock */
       segalloc__store_relaxed(&s->bump, s->bump + s->size);
-      o[0] = head;
+      segalloc__set_link(o, head);
+      o[1] = segalloc__free_mark(segalloc__cookie, o); /* every free object carries it, fresh ones too */
       head = o;
       got++;
       s->nalloc++;
@@ -1849,12 +1927,12 @@ static int segalloc__central_take(unsigned cls, void **out, int want) {
 
 /* Objects back to their spans; a span whose objects are all back returns to the page heap.
    Caller holds the central lock. */
-static void segalloc__central_to_spans(segalloc__central *c, void *head, int count) {
+static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, void *head, int count) {
   for (int i = 0; i < count; i++) {
     void **o = (void **)head;
-    head = o[0];
+    head = segalloc__link(o);
     segalloc__span *s = segalloc__span_of((uintptr_t)o);
-    o[0] = s->freelist;
+    segalloc__set_link(o, s->freelist);
     s->freelist = o;
     s->nalloc--;
     if (!s->list) segalloc__central_link(c, s);
@@ -1953,8 +2031,6 @@ static struct {
   int key_ok;
 } segalloc__tcaches;
 
-/* The double-free cookie; chosen once, at the first slow-path call. */
-static uintptr_t segalloc__cookie;
 
 static size_t segalloc__tlist_cap(unsigned cls) {
   size_t size = segalloc__class_size[cls], batch = segalloc__class_batch[cls];
@@ -1964,14 +2040,14 @@ static size_t segalloc__tlist_cap(unsigned cls) {
 }
 
 /* Give `n` objects from the head of list cls back to the central list. */
-static void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n) {
+static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n) {
   segalloc__tlist *l = &tc->lists[cls];
   if (n > l->count) n = l->count;
   if (!n) return;
   void *head = l->head, **o = (void **)head;
-  for (uint32_t i = 1; i < n; i++) o = (void **)o[0];
-  l->head = o[0];
-  o[0] = NULL; /* the batch is a NULL-terminated chain of its own */
+  for (uint32_t i = 1; i < n; i++) o = (void **)segalloc__link(o);
+  l->head = segalloc__link(o);
+  segalloc__set_link(o, NULL); /* the batch is a NULL-terminated chain of its own */
   l->count -= n;
   segalloc__central_give(cls, head, (int)n);
 }
@@ -2026,7 +2102,9 @@ static void segalloc__tcache_exit(void *arg) {
   segalloc__tcache *tc = (segalloc__tcache *)arg;
   segalloc__tc = &segalloc__tc_empty;
   segalloc__tc_state = 3;
+  segalloc__vg_quiet();
   segalloc__tcache_flush_all(tc);
+  segalloc__vg_loud();
   segalloc__tcache_unregister(tc);
 }
 
@@ -2069,14 +2147,14 @@ static segalloc__inline segalloc__tcache *segalloc__tcache_get(void) {
 }
 
 /* malloc's slow path for a small class: refill the list, then pop. */
-static void *segalloc__tcache_refill(unsigned cls) {
+static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   segalloc__tcache *tc = segalloc__tcache_get();
   void *head;
   if (!tc) return segalloc__central_take(cls, &head, 1) ? head : NULL;
   segalloc__tlist *l = &tc->lists[cls];
   if (l->head) { /* the set-up just happened and found objects? (spare caches start empty) */
     void **o = (void **)l->head;
-    l->head = o[0];
+    l->head = segalloc__link(o);
     l->count--;
     return o;
   }
@@ -2087,13 +2165,13 @@ static void *segalloc__tcache_refill(unsigned cls) {
   int got = segalloc__central_take(cls, &head, (int)want);
   if (!got) return NULL;
   void **o = (void **)head;
-  l->head = o[0];
+  l->head = segalloc__link(o);
   l->count = (uint32_t)got - 1;
   return o;
 }
 
 /* free's slow path for a small object whose list is full (or not set up). */
-static void segalloc__tcache_overflow(void *p, unsigned cls) {
+static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
   segalloc__tcache *tc = segalloc__tcache_get();
   void **o = (void **)p;
   segalloc__tlist *l = tc ? &tc->lists[cls] : NULL;
@@ -2105,16 +2183,16 @@ static void segalloc__tcache_overflow(void *p, unsigned cls) {
     segalloc__tcache_flush_list(tc, cls, segalloc__class_batch[cls]);
   }
   if (l->count < l->max) {
-    o[0] = l->head;
-    o[1] = (void *)tc->cookie;
+    segalloc__set_link(o, l->head);
+    o[1] = segalloc__free_mark(tc->cookie, o);
     l->head = o;
     l->count++;
     tc->frees++;
     return;
   }
 direct:
-  o[0] = NULL;
-  o[1] = (void *)segalloc__cookie;
+  segalloc__set_link(o, NULL);
+  o[1] = segalloc__free_mark(segalloc__cookie, o);
   segalloc__central_give(cls, p, 1);
   segalloc__add_relaxed(&segalloc__tcaches.direct_frees, 1);
 }
@@ -2225,14 +2303,14 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
 
 /* The usable size of block p, after checking it is one: a small object's boundary, never
    handed out, already free; a large block's start. Stops the program otherwise. */
-static size_t segalloc__block_size(const void *ptr) {
+static segalloc__nosan size_t segalloc__block_size(const void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
   segalloc__span *s = segalloc__span_of(p);
   if (s && s->state == SEGALLOC__SPAN_SMALL) {
     if ((uint64_t)(p - s->start) * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
     if (p >= segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
 #if SEGALLOC_CHECKS
-    if (((void *const *)ptr)[1] == (void *)segalloc__cookie) segalloc__fatal("double free", ptr);
+    if (((void *const *)ptr)[1] == segalloc__free_mark(segalloc__cookie, ptr)) segalloc__fatal("double free", ptr);
 #endif
     return s->size;
   }
@@ -2247,7 +2325,7 @@ static size_t segalloc__block_size(const void *ptr) {
 
 /* ---- malloc ---- */
 
-static segalloc__inline void *segalloc__handout(void **o) {
+static segalloc__inline segalloc__nosan void *segalloc__handout(void **o) {
 #if SEGALLOC_CHECKS
   o[1] = NULL; /* a block the program holds never carries the cookie */
 #endif
@@ -2280,11 +2358,11 @@ static void *segalloc__large_alloc(size_t size, size_t align, int zero) {
 }
 
 /* A small block of class cls: the cache's list, refilled when empty. */
-static segalloc__inline void *segalloc__small_alloc(unsigned cls) {
+static segalloc__inline segalloc__nosan void *segalloc__small_alloc(unsigned cls) {
   segalloc__tlist *l = &segalloc__tc->lists[cls];
   void **o = (void **)l->head;
   if (segalloc__likely(o != NULL)) {
-    l->head = o[0];
+    l->head = segalloc__link(o);
     l->count--;
     return segalloc__handout(o);
   }
@@ -2296,19 +2374,19 @@ static segalloc__inline void *segalloc__small_alloc(unsigned cls) {
   return segalloc__handout(o);
 }
 
-static segalloc__noinline void *segalloc__malloc_slow(size_t size) {
+static segalloc__noinline segalloc__nosan void *segalloc__malloc_slow(size_t size) {
   if (size <= SEGALLOC__SMALL_MAX) return segalloc__small_alloc(segalloc__size_class(size));
   return segalloc__large_alloc(size, 0, 0);
 }
 
-SEGALLOCDEF void *segalloc_malloc(size_t size) {
+SEGALLOC__CORE segalloc__nosan void *SEGALLOC__FN(malloc)(size_t size) {
   /* the inline path serves up to 1 KiB with one compare and one table lookup; larger small
      sizes take the same list from the (equally lock-free) slow function */
   if (segalloc__likely(size <= 1024)) {
     segalloc__tlist *l = &segalloc__tc->lists[segalloc__class_index[(size + 15) >> 4]];
     void **o = (void **)l->head;
     if (segalloc__likely(o != NULL)) {
-      l->head = o[0];
+      l->head = segalloc__link(o);
       l->count--;
       return segalloc__handout(o);
     }
@@ -2316,6 +2394,7 @@ SEGALLOCDEF void *segalloc_malloc(size_t size) {
   return segalloc__malloc_slow(size);
 }
 
+#if !SEGALLOC__WRAPPED
 SEGALLOCDEF void *segalloc_calloc(size_t count, size_t size) {
   size_t total;
   if (segalloc__unlikely(__builtin_mul_overflow(count, size, &total))) {
@@ -2330,9 +2409,11 @@ SEGALLOCDEF void *segalloc_calloc(size_t count, size_t size) {
   return segalloc__large_alloc(total, 0, 1);
 }
 
+#endif
+
 /* ---- free ---- */
 
-static segalloc__noinline void segalloc__free_slow(void *ptr) {
+static segalloc__noinline segalloc__nosan void segalloc__free_slow(void *ptr) {
   if (!ptr) return;
   uintptr_t p = (uintptr_t)ptr;
   segalloc__span *s = segalloc__span_of(p);
@@ -2357,19 +2438,19 @@ static segalloc__noinline void segalloc__free_slow(void *ptr) {
    aligned to their size: one mask and one compare). On a miss this looks the arena up in
    the radix map, makes it the hint, and frees again; an address in no arena goes to the
    slow path, which says what is wrong with it. */
-SEGALLOCDEF void segalloc_free(void *ptr);
+SEGALLOC__CORE void SEGALLOC__FN(free)(void *ptr);
 static segalloc__noinline void segalloc__free_miss(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
   segalloc__arena *a = segalloc__arena_of((uintptr_t)ptr);
   if (a && tc != &segalloc__tc_empty) {
     tc->arena_hint = (uintptr_t)a;
-    segalloc_free(ptr);
+    SEGALLOC__FN(free)(ptr);
     return;
   }
   segalloc__free_slow(ptr);
 }
 
-SEGALLOCDEF void segalloc_free(void *ptr) {
+SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
   uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(SEGALLOC_ARENA_SIZE - 1);
   if (segalloc__unlikely(base != tc->arena_hint)) {
@@ -2384,12 +2465,12 @@ SEGALLOCDEF void segalloc_free(void *ptr) {
   /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test)
      and must not carry the cookie that marks a free block */
   if (segalloc__likely(cls != 0 && (uint64_t)((uintptr_t)ptr - s->start) * s->div_magic < s->div_magic &&
-                       o[1] != (void *)tc->cookie && l->count < l->max)) {
+                       o[1] != segalloc__free_mark(tc->cookie, o) && l->count < l->max)) {
 #else
   if (segalloc__likely(cls != 0 && l->count < l->max)) {
 #endif
-    o[0] = l->head;
-    o[1] = (void *)tc->cookie;
+    segalloc__set_link(o, l->head);
+    o[1] = segalloc__free_mark(tc->cookie, o);
     l->head = o;
     l->count++;
     tc->frees++;
@@ -2398,6 +2479,21 @@ SEGALLOCDEF void segalloc_free(void *ptr) {
   segalloc__free_slow(ptr);
 }
 
+/* ---- aligned ---- */
+
+static segalloc__nosan void *segalloc__aligned(size_t align, size_t size) {
+  if (align <= SEGALLOC__MIN_ALIGN) return SEGALLOC__FN(malloc)(size);
+  unsigned cls = segalloc__size_class_aligned(size, align);
+  if (cls) return segalloc__small_alloc(cls);
+  return segalloc__large_alloc(size ? size : 1, align, 0);
+}
+
+static size_t segalloc__os_page_size(void) {
+  segalloc__global_init();
+  return segalloc__global.os_page;
+}
+
+#if !SEGALLOC__WRAPPED
 SEGALLOCDEF void segalloc_free_sized(void *ptr, size_t size) {
   (void)size;
   segalloc_free(ptr);
@@ -2441,15 +2537,6 @@ SEGALLOCDEF void *segalloc_reallocarray(void *ptr, size_t count, size_t size) {
   return segalloc_realloc(ptr, total);
 }
 
-/* ---- aligned ---- */
-
-static void *segalloc__aligned(size_t align, size_t size) {
-  if (align <= SEGALLOC__MIN_ALIGN) return segalloc_malloc(size);
-  unsigned cls = segalloc__size_class_aligned(size, align);
-  if (cls) return segalloc__small_alloc(cls);
-  return segalloc__large_alloc(size ? size : 1, align, 0);
-}
-
 SEGALLOCDEF void *segalloc_aligned_alloc(size_t alignment, size_t size) {
   if (alignment == 0 || (alignment & (alignment - 1))) {
     errno = EINVAL;
@@ -2481,10 +2568,6 @@ SEGALLOCDEF void *segalloc_memalign(size_t alignment, size_t size) {
   return segalloc__aligned(a, size);
 }
 
-static size_t segalloc__os_page_size(void) {
-  segalloc__global_init();
-  return segalloc__global.os_page;
-}
 
 SEGALLOCDEF void *segalloc_valloc(size_t size) {
   return segalloc__aligned(segalloc__os_page_size(), size);
@@ -2499,16 +2582,22 @@ SEGALLOCDEF void *segalloc_pvalloc(size_t size) {
   return segalloc__aligned(pg, size ? (size + pg - 1) & ~(pg - 1) : pg);
 }
 
+#endif /* !SEGALLOC__WRAPPED */
+
 /* ---- giving back ---- */
 
 SEGALLOCDEF void segalloc_thread_flush(void) {
   segalloc__tcache *tc = segalloc__tc;
+  segalloc__vg_quiet();
   if (tc != &segalloc__tc_empty) segalloc__tcache_flush_all(tc);
+  segalloc__vg_loud();
 }
 
 SEGALLOCDEF size_t segalloc_trim(void) {
   segalloc_thread_flush();
+  segalloc__vg_quiet();
   segalloc__central_drain();
+  segalloc__vg_loud();
   segalloc__lock_acquire(&segalloc__heap.lock);
   size_t n = segalloc__heap.ready ? segalloc__heap_release_locked(0) : 0;
   segalloc__lock_release(&segalloc__heap.lock);
@@ -2586,6 +2675,7 @@ static void segalloc__fork_child(void) {
   /* The caches of threads that did not survive the fork hold objects no one will free:
      take them back (a thread's exit would have done the same). */
   if (segalloc__fork_skipped) return;
+  segalloc__vg_quiet();
   segalloc__tcache *me = segalloc__tc;
   segalloc__tcache *tc = segalloc__tcaches.live.next;
   while (tc && tc != &segalloc__tcaches.live) {
@@ -2596,8 +2686,336 @@ static void segalloc__fork_child(void) {
     }
     tc = next;
   }
+  segalloc__vg_loud();
 }
 /* ---- end src/malloc.c ---- */
+/* ---- begin src/debug.c ---- */
+/* ---- debugging: SEGALLOC_DEBUG, Valgrind, ASan, and the heap check ----------------------
+   See the design comment at the top of the implementation for an overview.
+
+   When any of SEGALLOC_DEBUG, SEGALLOC_VALGRIND or an ASan build is on, the public
+   functions are defined here as wrappers around the core ones in malloc.c (which are then
+   static, named segalloc__core_*). Every block gets 16 bytes more than asked; its last word
+   holds the size the program asked for, so usable_size reports exactly that and the bytes
+   between the request and that word can serve as a canary or a red zone:
+     SEGALLOC_DEBUG     fills new blocks with 0xAA (calloc's with zero), the slack past the
+                        request with the canary 0xCB, checked at free and realloc, and freed
+                        blocks with 0xDD; free-list links are stored XORed with the cookie
+                        (internal.h). A broken canary stops the program with a message.
+     SEGALLOC_VALGRIND  tells memcheck about every block (MALLOCLIKE/FREELIKE client
+                        requests) and marks the slack past the request inaccessible, so
+                        memcheck reports leaks, use after free and overflows in a program on
+                        segalloc. The allocator's own touches of freed blocks run with error
+                        reporting off. Needs <valgrind/valgrind.h> (Debian: valgrind).
+     ASan builds        (-fsanitize=address) poison a block while it is free and the slack
+                        past the request while it is live; the functions that touch free
+                        blocks' link words are built without instrumentation (segalloc__nosan).
+   segalloc_check_heap() is always there: it walks every structure under its locks and
+   reports the first inconsistency. It owns no state. */
+
+#if SEGALLOC__WRAPPED
+
+#if SEGALLOC__ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+#define SEGALLOC__DBG_EXTRA 16
+#define SEGALLOC__DBG_NEW 0xAA
+#define SEGALLOC__DBG_CANARY 0xCB
+#define SEGALLOC__DBG_FREED 0xDD
+
+static segalloc__nosan size_t *segalloc__dbg_size_word(void *p, size_t usable) {
+  return (size_t *)((char *)p + usable - sizeof(size_t));
+}
+
+/* Mark [p, p+n) usable and [p+n, p+usable) not, for the tools; n is what the program asked. */
+static segalloc__nosan void segalloc__dbg_mark_live(void *p, size_t n, size_t usable, int is_new, int zeroed) {
+#if SEGALLOC__ASAN
+  __asan_unpoison_memory_region(p, n);
+  __asan_poison_memory_region((char *)p + n, usable - n);
+#endif
+#if SEGALLOC_VALGRIND
+  if (is_new) VALGRIND_MALLOCLIKE_BLOCK(p, n, 0, zeroed);
+  VALGRIND_MAKE_MEM_NOACCESS((char *)p + n, usable - n);
+#endif
+  (void)p; (void)n; (void)usable; (void)is_new; (void)zeroed;
+}
+
+/* Set block p (usable bytes) up for a request of n, keeping the first `keep` bytes. */
+static segalloc__nosan void *segalloc__dbg_setup(void *p, size_t n, size_t keep, int is_new, int zeroed) {
+  size_t usable = segalloc__block_size(p);
+#if SEGALLOC__ASAN
+  __asan_unpoison_memory_region(p, usable);
+#endif
+  *segalloc__dbg_size_word(p, usable) = n;
+#if SEGALLOC_DEBUG
+  if (n > keep && !zeroed) memset((char *)p + keep, SEGALLOC__DBG_NEW, n - keep);
+  memset((char *)p + n, SEGALLOC__DBG_CANARY, usable - sizeof(size_t) - n);
+#endif
+  (void)keep;
+  segalloc__dbg_mark_live(p, n, usable, is_new, zeroed);
+  return p;
+}
+
+/* The size the program asked for, after checking p is a live block whose slack is intact. */
+static segalloc__nosan size_t segalloc__dbg_check(void *p, size_t *usable_out) {
+  size_t usable = segalloc__block_size(p); /* stops on a foreign, interior or freed pointer */
+  size_t n = *segalloc__dbg_size_word(p, usable);
+  if (n > usable - sizeof(size_t)) segalloc__fatal("heap corruption: the size word past a block was overwritten", p);
+#if SEGALLOC_DEBUG
+  const unsigned char *c = (const unsigned char *)p;
+  for (size_t i = n; i < usable - sizeof(size_t); i++)
+    if (c[i] != SEGALLOC__DBG_CANARY) segalloc__fatal("heap overflow: a write past the end of a block (canary)", p);
+#endif
+  *usable_out = usable;
+  return n;
+}
+
+static void *segalloc__dbg_alloc(size_t align, size_t n, int zeroed) {
+  if (n > SEGALLOC__MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  segalloc__vg_quiet();
+  void *p = align ? segalloc__aligned(align, n + SEGALLOC__DBG_EXTRA) : segalloc__core_malloc(n + SEGALLOC__DBG_EXTRA);
+  if (p) {
+    segalloc__dbg_setup(p, n, 0, 1, zeroed);
+    if (zeroed) memset(p, 0, n);
+  }
+  segalloc__vg_loud();
+  return p;
+}
+
+SEGALLOCDEF void *segalloc_malloc(size_t size) { return segalloc__dbg_alloc(0, size, 0); }
+
+SEGALLOCDEF void *segalloc_calloc(size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc__dbg_alloc(0, total, 1);
+}
+
+SEGALLOCDEF segalloc__nosan void segalloc_free(void *ptr) {
+  if (!ptr) return;
+  segalloc__vg_quiet();
+  size_t usable;
+  segalloc__dbg_check(ptr, &usable);
+#if SEGALLOC_DEBUG
+  memset(ptr, SEGALLOC__DBG_FREED, usable);
+#endif
+#if SEGALLOC_VALGRIND
+  VALGRIND_FREELIKE_BLOCK(ptr, 0);
+#endif
+#if SEGALLOC__ASAN
+  /* before the core free: once the block is on a list another thread may take it */
+  __asan_poison_memory_region(ptr, usable);
+#endif
+  segalloc__core_free(ptr);
+  segalloc__vg_loud();
+}
+
+SEGALLOCDEF void segalloc_free_sized(void *ptr, size_t size) {
+  (void)size;
+  segalloc_free(ptr);
+}
+
+SEGALLOCDEF void segalloc_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
+  (void)alignment;
+  (void)size;
+  segalloc_free(ptr);
+}
+
+SEGALLOCDEF size_t segalloc_usable_size(const void *ptr) {
+  if (!ptr) return 0;
+  segalloc__vg_quiet();
+  size_t usable, n = segalloc__dbg_check((void *)(uintptr_t)ptr, &usable);
+  segalloc__vg_loud();
+  return n;
+}
+
+SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
+  if (!ptr) return segalloc_malloc(size);
+  if (size > SEGALLOC__MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  segalloc__vg_quiet();
+  size_t usable, old = segalloc__dbg_check(ptr, &usable);
+  size_t need = size + SEGALLOC__DBG_EXTRA;
+  if (need <= usable && need >= usable / 2) { /* in place, as the core would */
+#if SEGALLOC_VALGRIND
+    VALGRIND_RESIZEINPLACE_BLOCK(ptr, old, size, 0);
+#endif
+    segalloc__dbg_setup(ptr, size, old < size ? old : size, 0, 0);
+    segalloc__vg_loud();
+    return ptr;
+  }
+  segalloc__vg_loud();
+  void *q = segalloc_malloc(size);
+  if (!q) return NULL;
+  memcpy(q, ptr, old < size ? old : size);
+  segalloc_free(ptr);
+  return q;
+}
+
+SEGALLOCDEF void *segalloc_reallocarray(void *ptr, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc_realloc(ptr, total);
+}
+
+SEGALLOCDEF void *segalloc_aligned_alloc(size_t alignment, size_t size) {
+  if (alignment == 0 || (alignment & (alignment - 1))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return segalloc__dbg_alloc(alignment, size, 0);
+}
+
+SEGALLOCDEF int segalloc_posix_memalign(void **out, size_t alignment, size_t size) {
+  if (alignment < sizeof(void *) || (alignment & (alignment - 1))) return EINVAL;
+  int saved = errno;
+  void *p = segalloc__dbg_alloc(alignment, size, 0);
+  if (!p) {
+    errno = saved;
+    return ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+SEGALLOCDEF void *segalloc_memalign(size_t alignment, size_t size) {
+  if (alignment > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  size_t a = alignment ? alignment : 1;
+  while (a & (a - 1)) a = (a | (a - 1)) + 1;
+  return segalloc__dbg_alloc(a, size, 0);
+}
+
+SEGALLOCDEF void *segalloc_valloc(size_t size) { return segalloc__dbg_alloc(segalloc__os_page_size(), size, 0); }
+
+SEGALLOCDEF void *segalloc_pvalloc(size_t size) {
+  size_t pg = segalloc__os_page_size();
+  if (size > SEGALLOC__MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc__dbg_alloc(pg, size ? (size + pg - 1) & ~(pg - 1) : pg, 0);
+}
+
+#endif /* SEGALLOC__WRAPPED */
+
+/* ---- segalloc_check_heap ---- */
+
+static segalloc__cold int segalloc__check_fail(const char *what, uintptr_t where) {
+  char buf[32];
+  segalloc__write(2, "segalloc: check_heap: ");
+  segalloc__write(2, what);
+  segalloc__write(2, " at ");
+  segalloc__write(2, segalloc__fmt_u(buf, (uint64_t)where, 1));
+  segalloc__write(2, "\n");
+  return 1;
+}
+
+/* Is o an object boundary of small span s that has been handed out of the bump region? */
+static int segalloc__check_object(segalloc__span *s, uintptr_t o) {
+  return s && s->state == SEGALLOC__SPAN_SMALL && o >= s->start && o < s->bump && (o - s->start) % s->size == 0;
+}
+
+/* One arena: every page belongs to exactly one span, walked in address order. */
+static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *free_res, size_t *free_rel, size_t *small, size_t *large) {
+  size_t i = a->header_pages;
+  while (i < SEGALLOC__ARENA_PAGES) {
+    uintptr_t addr = a->base + (i << SEGALLOC__PAGE_SHIFT);
+    segalloc__span *s = a->pagemap[i];
+    if (s == &segalloc__no_span || !s) return segalloc__check_fail("page belongs to no span", addr);
+    if (s->start != addr) return segalloc__check_fail("span does not start at its first page", addr);
+    if (s->npages == 0 || i + s->npages > SEGALLOC__ARENA_PAGES) return segalloc__check_fail("span length out of its arena", addr);
+    if (a->pagemap[i + s->npages - 1] != s) return segalloc__check_fail("span's last page does not map to it", addr);
+    size_t bytes = segalloc__span_bytes(s);
+    if (s->state == SEGALLOC__SPAN_FREE) {
+      *(s->released ? free_rel : free_res) += bytes;
+    } else if (s->state == SEGALLOC__SPAN_LARGE) {
+      *large += bytes;
+    } else if (s->state == SEGALLOC__SPAN_SMALL) {
+      *small += bytes;
+      if (s->cls == 0 || s->cls >= SEGALLOC__NCLASSES || s->size != segalloc__class_size[s->cls])
+        return segalloc__check_fail("small span with a bad size class", addr);
+      for (size_t k = 0; k < s->npages; k++)
+        if (a->pagemap[i + k] != s) return segalloc__check_fail("small span page does not map to it", addr + (k << SEGALLOC__PAGE_SHIFT));
+      if (s->nalloc > s->nobjs || s->bump > s->limit) return segalloc__check_fail("small span counts out of range", addr);
+      uint32_t nfree = 0;
+      for (void **o = (void **)s->freelist; o; o = (void **)segalloc__link(o)) {
+        if (!segalloc__check_object(s, (uintptr_t)o)) return segalloc__check_fail("span free list holds a bad object", (uintptr_t)o);
+        if (++nfree > s->nobjs) return segalloc__check_fail("span free list loops", addr);
+      }
+      uint32_t carved = (uint32_t)((s->bump - s->start) / s->size);
+      if (nfree + s->nalloc != carved) return segalloc__check_fail("span object counts do not add up", addr);
+    } else {
+      return segalloc__check_fail("span in an unknown state", addr);
+    }
+    i += s->npages;
+  }
+  return 0;
+}
+
+SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
+  int bad = 0;
+  segalloc__vg_quiet();
+  for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) segalloc__lock_acquire(&segalloc__centrals[c].lock);
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  size_t free_res = 0, free_rel = 0, small = 0, large = 0;
+  for (segalloc__arena *a = segalloc__heap.arenas; a && !bad; a = a->next) {
+    if (segalloc__arena_of(a->base) != a) bad = segalloc__check_fail("arena missing from the radix map", a->base);
+    else bad = segalloc__check_arena(a, &free_res, &free_rel, &small, &large);
+  }
+  if (!bad && (free_res != segalloc__heap.free_resident || free_rel != segalloc__heap.free_released))
+    bad = segalloc__check_fail("page heap free byte counts disagree with its spans", 0);
+  if (!bad && (small != segalloc__heap.small_spans || large != segalloc__heap.large_live))
+    bad = segalloc__check_fail("page heap in-use byte counts disagree with its spans", 0);
+  /* central lists: every listed span belongs to the class and has something free */
+  for (unsigned c = 1; c < SEGALLOC__NCLASSES && !bad; c++) {
+    segalloc__central *cen = &segalloc__centrals[c];
+    if (!cen->spans.next) continue;
+    for (segalloc__span *s = cen->spans.next; s != &cen->spans && !bad; s = s->next)
+      if (s->state != SEGALLOC__SPAN_SMALL || s->cls != c || s->nalloc >= s->nobjs)
+        bad = segalloc__check_fail("central list holds a span that does not belong", s->start);
+    for (unsigned t = 0; t < cen->ntransfer && !bad; t++) {
+      int n = 0;
+      for (void **o = (void **)cen->transfer[t]; o && !bad; o = (void **)segalloc__link(o), n++) {
+        segalloc__arena *oa = segalloc__arena_of((uintptr_t)o);
+        segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
+        if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("transfer cache holds a bad object", (uintptr_t)o);
+      }
+      if (!bad && n != segalloc__class_batch[c]) bad = segalloc__check_fail("transfer cache batch of the wrong length", 0);
+    }
+  }
+  /* this thread's cache */
+  segalloc__tcache *tc = segalloc__tc;
+  for (unsigned c = 1; c < SEGALLOC__NCLASSES && !bad && tc != &segalloc__tc_empty; c++) {
+    uint32_t n = 0;
+    for (void **o = (void **)tc->lists[c].head; o && !bad; o = (void **)segalloc__link(o)) {
+      segalloc__arena *oa = segalloc__arena_of((uintptr_t)o);
+      segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
+      if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("thread cache holds a bad object", (uintptr_t)o);
+      else if (o[1] != segalloc__free_mark(segalloc__cookie, o)) bad = segalloc__check_fail("free object lost its free mark (written after free?)", (uintptr_t)o);
+      if (++n > tc->lists[c].count) bad = bad ? bad : segalloc__check_fail("thread cache list longer than its count", (uintptr_t)o);
+    }
+    if (!bad && n != tc->lists[c].count) bad = segalloc__check_fail("thread cache list shorter than its count", 0);
+  }
+  segalloc__lock_release(&segalloc__heap.lock);
+  for (unsigned c = SEGALLOC__NCLASSES; c-- > 1;) segalloc__lock_release(&segalloc__centrals[c].lock);
+  segalloc__vg_loud();
+  return bad;
+}
+/* ---- end src/debug.c ---- */
 /* ---- begin src/stats.c ---- */
 /* ---- statistics ---------------------------------------------------------------------
    See the design comment at the top of the implementation for an overview.

@@ -52,6 +52,12 @@
       SEGALLOC_TCACHE_BYTES   default 2 MiB. The most a thread's cache may hold.
       SEGALLOC_RETAIN_BYTES   default 2 MiB. Free pages the page heap keeps resident for reuse;
                               past this, idle free pages are given back to the OS.
+      SEGALLOC_DEBUG          default 0. 1: fill new blocks with 0xAA and freed ones with 0xDD,
+                              put a canary past every block's requested size (checked at
+                              free and realloc), store free-list links encoded.
+      SEGALLOC_VALGRIND       default 0. 1: tell Valgrind's memcheck about every block, so it
+                              reports leaks, use after free and overflows (needs valgrind.h).
+                              ASan builds (-fsanitize=address) poison free blocks by themselves.
       SEGALLOC_MADV_FREE      give pages back with MADV_FREE instead of MADV_DONTNEED (RSS falls
                               only when the kernel needs the memory; see the README).
 
@@ -98,6 +104,9 @@
       void   segalloc_print_stats(int fd);
              A readable report on fd, written without allocating. SEGALLOC_SHOW_STATS=1 in the
              environment prints it to stderr at exit.
+      int    segalloc_check_heap(void);
+             Walk every structure (arenas, spans, central lists, this thread's cache) and
+             report the first inconsistency on stderr; 0 when all is well.
       const char *segalloc_version(void);
 
    NOTES
@@ -173,6 +182,7 @@ SEGALLOCDEF size_t segalloc_trim(void);
 SEGALLOCDEF void   segalloc_thread_flush(void);
 SEGALLOCDEF void   segalloc_stats(segalloc_stats_t *out);
 SEGALLOCDEF void   segalloc_print_stats(int fd);
+SEGALLOCDEF int    segalloc_check_heap(void);
 SEGALLOCDEF const char *segalloc_version(void);
 
 #ifdef __cplusplus

@@ -76,7 +76,7 @@ static unsigned segalloc__transfer_slots(unsigned cls) {
 
 /* Up to `want` objects of class cls as a NULL-terminated list through word 0; returns the
    count (0 only when the OS is out of memory). */
-static int segalloc__central_take(unsigned cls, void **out, int want) {
+static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int want) {
   segalloc__central *c = &segalloc__centrals[cls];
   void *head = NULL;
   int got = 0;
@@ -96,8 +96,8 @@ static int segalloc__central_take(unsigned cls, void **out, int want) {
     }
     while (got < want && s->freelist) {
       void **o = (void **)s->freelist;
-      s->freelist = o[0];
-      o[0] = head;
+      s->freelist = segalloc__link(o);
+      segalloc__set_link(o, head);
       head = o;
       got++;
       s->nalloc++;
@@ -106,7 +106,8 @@ static int segalloc__central_take(unsigned cls, void **out, int want) {
       void **o = (void **)s->bump;
       /* relaxed atomic: free's misuse check reads bump without this lock */
       segalloc__store_relaxed(&s->bump, s->bump + s->size);
-      o[0] = head;
+      segalloc__set_link(o, head);
+      o[1] = segalloc__free_mark(segalloc__cookie, o); /* every free object carries it, fresh ones too */
       head = o;
       got++;
       s->nalloc++;
@@ -121,12 +122,12 @@ static int segalloc__central_take(unsigned cls, void **out, int want) {
 
 /* Objects back to their spans; a span whose objects are all back returns to the page heap.
    Caller holds the central lock. */
-static void segalloc__central_to_spans(segalloc__central *c, void *head, int count) {
+static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, void *head, int count) {
   for (int i = 0; i < count; i++) {
     void **o = (void **)head;
-    head = o[0];
+    head = segalloc__link(o);
     segalloc__span *s = segalloc__span_of((uintptr_t)o);
-    o[0] = s->freelist;
+    segalloc__set_link(o, s->freelist);
     s->freelist = o;
     s->nalloc--;
     if (!s->list) segalloc__central_link(c, s);

@@ -116,12 +116,61 @@
 extern int madvise(void *addr, size_t length, int advice);
 #endif
 
+/* Built with -fsanitize=address: blocks are poisoned while free (see debug.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SEGALLOC__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SEGALLOC__ASAN 1
+#endif
+#endif
+#ifndef SEGALLOC__ASAN
+#define SEGALLOC__ASAN 0
+#endif
+#ifndef SEGALLOC_DEBUG
+#define SEGALLOC_DEBUG 0
+#endif
+#ifndef SEGALLOC_VALGRIND
+#define SEGALLOC_VALGRIND 0
+#endif
+/* With debugging, Valgrind or ASan, the public functions are wrappers (debug.c) around the
+   core ones (malloc.c), which then are static and named segalloc__core_*. */
+#if SEGALLOC_DEBUG || SEGALLOC_VALGRIND || SEGALLOC__ASAN
+#define SEGALLOC__WRAPPED 1
+#define SEGALLOC__FN(name) segalloc__core_##name
+#define SEGALLOC__CORE static
+#else
+#define SEGALLOC__WRAPPED 0
+#define SEGALLOC__FN(name) segalloc_##name
+#define SEGALLOC__CORE SEGALLOCDEF
+#endif
+
+/* Under SEGALLOC_VALGRIND the allocator's own reads and writes of freed blocks (their link
+   words) run with memcheck's error reporting off. */
+#if SEGALLOC_VALGRIND
+#include <valgrind/memcheck.h>
+#include <valgrind/valgrind.h>
+#define segalloc__vg_quiet() VALGRIND_DISABLE_ERROR_REPORTING
+#define segalloc__vg_loud() VALGRIND_ENABLE_ERROR_REPORTING
+#else
+#define segalloc__vg_quiet() ((void)0)
+#define segalloc__vg_loud() ((void)0)
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define segalloc__likely(x) __builtin_expect(!!(x), 1)
 #define segalloc__unlikely(x) __builtin_expect(!!(x), 0)
 #define segalloc__noinline __attribute__((noinline))
-#define segalloc__inline inline __attribute__((always_inline))
 #define segalloc__cold __attribute__((cold, noinline))
+#if SEGALLOC__ASAN
+/* Functions that read and write the link words of free (poisoned) blocks are not
+   instrumented; GCC will not force-inline across that difference, so nothing is forced. */
+#define segalloc__nosan __attribute__((no_sanitize_address))
+#define segalloc__inline inline
+#else
+#define segalloc__nosan
+#define segalloc__inline inline __attribute__((always_inline))
+#endif
 #else
 #error "segalloc: the implementation needs GCC or Clang (atomics, TLS models, builtins)"
 #endif
@@ -157,6 +206,24 @@ extern int madvise(void *addr, size_t length, int advice);
 
 /* The alignment we guarantee for every block of 16 bytes or more. */
 #define SEGALLOC__MIN_ALIGN 16
+
+/* ---- free-list links ---------------------------------------------------------------
+   A free block's first word links it to the next free block of its list; its second word
+   holds its free mark, segalloc__cookie XOR its own address (the double-free check). The
+   address is in the mark so that stale bytes copied from one block into another (realloc
+   copying memory the program never wrote, say) cannot make a live block look free. Under SEGALLOC_DEBUG
+   the link is stored XORed with the cookie, so a program that writes a pointer into a freed
+   block cannot steer the next malloc to an address of its choosing, and a corrupted link
+   is likely to point nowhere valid. */
+static uintptr_t segalloc__cookie; /* chosen once, at the first slow-path call; never 0 */
+#define segalloc__free_mark(cookie, o) ((void *)((cookie) ^ (uintptr_t)(o)))
+#if SEGALLOC_DEBUG
+#define segalloc__link(o) ((void *)((uintptr_t)((void **)(o))[0] ^ segalloc__cookie))
+#define segalloc__set_link(o, v) (((void **)(o))[0] = (void *)((uintptr_t)(v) ^ segalloc__cookie))
+#else
+#define segalloc__link(o) (((void **)(o))[0])
+#define segalloc__set_link(o, v) (((void **)(o))[0] = (void *)(v))
+#endif
 
 /* ---- the internal types (a glossary in code) ---------------------------------------- */
 

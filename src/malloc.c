@@ -103,14 +103,14 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
 
 /* The usable size of block p, after checking it is one: a small object's boundary, never
    handed out, already free; a large block's start. Stops the program otherwise. */
-static size_t segalloc__block_size(const void *ptr) {
+static segalloc__nosan size_t segalloc__block_size(const void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
   segalloc__span *s = segalloc__span_of(p);
   if (s && s->state == SEGALLOC__SPAN_SMALL) {
     if ((uint64_t)(p - s->start) * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
     if (p >= segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
 #if SEGALLOC_CHECKS
-    if (((void *const *)ptr)[1] == (void *)segalloc__cookie) segalloc__fatal("double free", ptr);
+    if (((void *const *)ptr)[1] == segalloc__free_mark(segalloc__cookie, ptr)) segalloc__fatal("double free", ptr);
 #endif
     return s->size;
   }
@@ -125,7 +125,7 @@ static size_t segalloc__block_size(const void *ptr) {
 
 /* ---- malloc ---- */
 
-static segalloc__inline void *segalloc__handout(void **o) {
+static segalloc__inline segalloc__nosan void *segalloc__handout(void **o) {
 #if SEGALLOC_CHECKS
   o[1] = NULL; /* a block the program holds never carries the cookie */
 #endif
@@ -158,11 +158,11 @@ static void *segalloc__large_alloc(size_t size, size_t align, int zero) {
 }
 
 /* A small block of class cls: the cache's list, refilled when empty. */
-static segalloc__inline void *segalloc__small_alloc(unsigned cls) {
+static segalloc__inline segalloc__nosan void *segalloc__small_alloc(unsigned cls) {
   segalloc__tlist *l = &segalloc__tc->lists[cls];
   void **o = (void **)l->head;
   if (segalloc__likely(o != NULL)) {
-    l->head = o[0];
+    l->head = segalloc__link(o);
     l->count--;
     return segalloc__handout(o);
   }
@@ -174,19 +174,19 @@ static segalloc__inline void *segalloc__small_alloc(unsigned cls) {
   return segalloc__handout(o);
 }
 
-static segalloc__noinline void *segalloc__malloc_slow(size_t size) {
+static segalloc__noinline segalloc__nosan void *segalloc__malloc_slow(size_t size) {
   if (size <= SEGALLOC__SMALL_MAX) return segalloc__small_alloc(segalloc__size_class(size));
   return segalloc__large_alloc(size, 0, 0);
 }
 
-SEGALLOCDEF void *segalloc_malloc(size_t size) {
+SEGALLOC__CORE segalloc__nosan void *SEGALLOC__FN(malloc)(size_t size) {
   /* the inline path serves up to 1 KiB with one compare and one table lookup; larger small
      sizes take the same list from the (equally lock-free) slow function */
   if (segalloc__likely(size <= 1024)) {
     segalloc__tlist *l = &segalloc__tc->lists[segalloc__class_index[(size + 15) >> 4]];
     void **o = (void **)l->head;
     if (segalloc__likely(o != NULL)) {
-      l->head = o[0];
+      l->head = segalloc__link(o);
       l->count--;
       return segalloc__handout(o);
     }
@@ -194,6 +194,7 @@ SEGALLOCDEF void *segalloc_malloc(size_t size) {
   return segalloc__malloc_slow(size);
 }
 
+#if !SEGALLOC__WRAPPED
 SEGALLOCDEF void *segalloc_calloc(size_t count, size_t size) {
   size_t total;
   if (segalloc__unlikely(__builtin_mul_overflow(count, size, &total))) {
@@ -208,9 +209,11 @@ SEGALLOCDEF void *segalloc_calloc(size_t count, size_t size) {
   return segalloc__large_alloc(total, 0, 1);
 }
 
+#endif
+
 /* ---- free ---- */
 
-static segalloc__noinline void segalloc__free_slow(void *ptr) {
+static segalloc__noinline segalloc__nosan void segalloc__free_slow(void *ptr) {
   if (!ptr) return;
   uintptr_t p = (uintptr_t)ptr;
   segalloc__span *s = segalloc__span_of(p);
@@ -235,19 +238,19 @@ static segalloc__noinline void segalloc__free_slow(void *ptr) {
    aligned to their size: one mask and one compare). On a miss this looks the arena up in
    the radix map, makes it the hint, and frees again; an address in no arena goes to the
    slow path, which says what is wrong with it. */
-SEGALLOCDEF void segalloc_free(void *ptr);
+SEGALLOC__CORE void SEGALLOC__FN(free)(void *ptr);
 static segalloc__noinline void segalloc__free_miss(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
   segalloc__arena *a = segalloc__arena_of((uintptr_t)ptr);
   if (a && tc != &segalloc__tc_empty) {
     tc->arena_hint = (uintptr_t)a;
-    segalloc_free(ptr);
+    SEGALLOC__FN(free)(ptr);
     return;
   }
   segalloc__free_slow(ptr);
 }
 
-SEGALLOCDEF void segalloc_free(void *ptr) {
+SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
   uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(SEGALLOC_ARENA_SIZE - 1);
   if (segalloc__unlikely(base != tc->arena_hint)) {
@@ -262,12 +265,12 @@ SEGALLOCDEF void segalloc_free(void *ptr) {
   /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test)
      and must not carry the cookie that marks a free block */
   if (segalloc__likely(cls != 0 && (uint64_t)((uintptr_t)ptr - s->start) * s->div_magic < s->div_magic &&
-                       o[1] != (void *)tc->cookie && l->count < l->max)) {
+                       o[1] != segalloc__free_mark(tc->cookie, o) && l->count < l->max)) {
 #else
   if (segalloc__likely(cls != 0 && l->count < l->max)) {
 #endif
-    o[0] = l->head;
-    o[1] = (void *)tc->cookie;
+    segalloc__set_link(o, l->head);
+    o[1] = segalloc__free_mark(tc->cookie, o);
     l->head = o;
     l->count++;
     tc->frees++;
@@ -276,6 +279,21 @@ SEGALLOCDEF void segalloc_free(void *ptr) {
   segalloc__free_slow(ptr);
 }
 
+/* ---- aligned ---- */
+
+static segalloc__nosan void *segalloc__aligned(size_t align, size_t size) {
+  if (align <= SEGALLOC__MIN_ALIGN) return SEGALLOC__FN(malloc)(size);
+  unsigned cls = segalloc__size_class_aligned(size, align);
+  if (cls) return segalloc__small_alloc(cls);
+  return segalloc__large_alloc(size ? size : 1, align, 0);
+}
+
+static size_t segalloc__os_page_size(void) {
+  segalloc__global_init();
+  return segalloc__global.os_page;
+}
+
+#if !SEGALLOC__WRAPPED
 SEGALLOCDEF void segalloc_free_sized(void *ptr, size_t size) {
   (void)size;
   segalloc_free(ptr);
@@ -319,15 +337,6 @@ SEGALLOCDEF void *segalloc_reallocarray(void *ptr, size_t count, size_t size) {
   return segalloc_realloc(ptr, total);
 }
 
-/* ---- aligned ---- */
-
-static void *segalloc__aligned(size_t align, size_t size) {
-  if (align <= SEGALLOC__MIN_ALIGN) return segalloc_malloc(size);
-  unsigned cls = segalloc__size_class_aligned(size, align);
-  if (cls) return segalloc__small_alloc(cls);
-  return segalloc__large_alloc(size ? size : 1, align, 0);
-}
-
 SEGALLOCDEF void *segalloc_aligned_alloc(size_t alignment, size_t size) {
   if (alignment == 0 || (alignment & (alignment - 1))) {
     errno = EINVAL;
@@ -359,10 +368,6 @@ SEGALLOCDEF void *segalloc_memalign(size_t alignment, size_t size) {
   return segalloc__aligned(a, size);
 }
 
-static size_t segalloc__os_page_size(void) {
-  segalloc__global_init();
-  return segalloc__global.os_page;
-}
 
 SEGALLOCDEF void *segalloc_valloc(size_t size) {
   return segalloc__aligned(segalloc__os_page_size(), size);
@@ -377,16 +382,22 @@ SEGALLOCDEF void *segalloc_pvalloc(size_t size) {
   return segalloc__aligned(pg, size ? (size + pg - 1) & ~(pg - 1) : pg);
 }
 
+#endif /* !SEGALLOC__WRAPPED */
+
 /* ---- giving back ---- */
 
 SEGALLOCDEF void segalloc_thread_flush(void) {
   segalloc__tcache *tc = segalloc__tc;
+  segalloc__vg_quiet();
   if (tc != &segalloc__tc_empty) segalloc__tcache_flush_all(tc);
+  segalloc__vg_loud();
 }
 
 SEGALLOCDEF size_t segalloc_trim(void) {
   segalloc_thread_flush();
+  segalloc__vg_quiet();
   segalloc__central_drain();
+  segalloc__vg_loud();
   segalloc__lock_acquire(&segalloc__heap.lock);
   size_t n = segalloc__heap.ready ? segalloc__heap_release_locked(0) : 0;
   segalloc__lock_release(&segalloc__heap.lock);
@@ -464,6 +475,7 @@ static void segalloc__fork_child(void) {
   /* The caches of threads that did not survive the fork hold objects no one will free:
      take them back (a thread's exit would have done the same). */
   if (segalloc__fork_skipped) return;
+  segalloc__vg_quiet();
   segalloc__tcache *me = segalloc__tc;
   segalloc__tcache *tc = segalloc__tcaches.live.next;
   while (tc && tc != &segalloc__tcaches.live) {
@@ -474,4 +486,5 @@ static void segalloc__fork_child(void) {
     }
     tc = next;
   }
+  segalloc__vg_loud();
 }

@@ -59,8 +59,6 @@ static struct {
   int key_ok;
 } segalloc__tcaches;
 
-/* The double-free cookie; chosen once, at the first slow-path call. */
-static uintptr_t segalloc__cookie;
 
 static size_t segalloc__tlist_cap(unsigned cls) {
   size_t size = segalloc__class_size[cls], batch = segalloc__class_batch[cls];
@@ -70,14 +68,14 @@ static size_t segalloc__tlist_cap(unsigned cls) {
 }
 
 /* Give `n` objects from the head of list cls back to the central list. */
-static void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n) {
+static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n) {
   segalloc__tlist *l = &tc->lists[cls];
   if (n > l->count) n = l->count;
   if (!n) return;
   void *head = l->head, **o = (void **)head;
-  for (uint32_t i = 1; i < n; i++) o = (void **)o[0];
-  l->head = o[0];
-  o[0] = NULL; /* the batch is a NULL-terminated chain of its own */
+  for (uint32_t i = 1; i < n; i++) o = (void **)segalloc__link(o);
+  l->head = segalloc__link(o);
+  segalloc__set_link(o, NULL); /* the batch is a NULL-terminated chain of its own */
   l->count -= n;
   segalloc__central_give(cls, head, (int)n);
 }
@@ -132,7 +130,9 @@ static void segalloc__tcache_exit(void *arg) {
   segalloc__tcache *tc = (segalloc__tcache *)arg;
   segalloc__tc = &segalloc__tc_empty;
   segalloc__tc_state = 3;
+  segalloc__vg_quiet();
   segalloc__tcache_flush_all(tc);
+  segalloc__vg_loud();
   segalloc__tcache_unregister(tc);
 }
 
@@ -175,14 +175,14 @@ static segalloc__inline segalloc__tcache *segalloc__tcache_get(void) {
 }
 
 /* malloc's slow path for a small class: refill the list, then pop. */
-static void *segalloc__tcache_refill(unsigned cls) {
+static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   segalloc__tcache *tc = segalloc__tcache_get();
   void *head;
   if (!tc) return segalloc__central_take(cls, &head, 1) ? head : NULL;
   segalloc__tlist *l = &tc->lists[cls];
   if (l->head) { /* the set-up just happened and found objects? (spare caches start empty) */
     void **o = (void **)l->head;
-    l->head = o[0];
+    l->head = segalloc__link(o);
     l->count--;
     return o;
   }
@@ -193,13 +193,13 @@ static void *segalloc__tcache_refill(unsigned cls) {
   int got = segalloc__central_take(cls, &head, (int)want);
   if (!got) return NULL;
   void **o = (void **)head;
-  l->head = o[0];
+  l->head = segalloc__link(o);
   l->count = (uint32_t)got - 1;
   return o;
 }
 
 /* free's slow path for a small object whose list is full (or not set up). */
-static void segalloc__tcache_overflow(void *p, unsigned cls) {
+static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
   segalloc__tcache *tc = segalloc__tcache_get();
   void **o = (void **)p;
   segalloc__tlist *l = tc ? &tc->lists[cls] : NULL;
@@ -211,16 +211,16 @@ static void segalloc__tcache_overflow(void *p, unsigned cls) {
     segalloc__tcache_flush_list(tc, cls, segalloc__class_batch[cls]);
   }
   if (l->count < l->max) {
-    o[0] = l->head;
-    o[1] = (void *)tc->cookie;
+    segalloc__set_link(o, l->head);
+    o[1] = segalloc__free_mark(tc->cookie, o);
     l->head = o;
     l->count++;
     tc->frees++;
     return;
   }
 direct:
-  o[0] = NULL;
-  o[1] = (void *)segalloc__cookie;
+  segalloc__set_link(o, NULL);
+  o[1] = segalloc__free_mark(segalloc__cookie, o);
   segalloc__central_give(cls, p, 1);
   segalloc__add_relaxed(&segalloc__tcaches.direct_frees, 1);
 }

@@ -99,6 +99,8 @@ build_run test_pageheap default ""
 build_run test_api default ""
 build_run test_stress default "" 4 10 60
 build_run test_api nochecks "-DSEGALLOC_CHECKS=0"
+build_run test_api debug "-DSEGALLOC_DEBUG=1"
+build_run test_stress debug "-DSEGALLOC_DEBUG=1" 4 5 30
 
 if [ "${QUICK:-0}" != 1 ]; then
   echo "== every supported page size, and the smallest arena"

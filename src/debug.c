@@ -1,0 +1,325 @@
+/* ---- debugging: SEGALLOC_DEBUG, Valgrind, ASan, and the heap check ----------------------
+   See the design comment at the top of the implementation for an overview.
+
+   When any of SEGALLOC_DEBUG, SEGALLOC_VALGRIND or an ASan build is on, the public
+   functions are defined here as wrappers around the core ones in malloc.c (which are then
+   static, named segalloc__core_*). Every block gets 16 bytes more than asked; its last word
+   holds the size the program asked for, so usable_size reports exactly that and the bytes
+   between the request and that word can serve as a canary or a red zone:
+     SEGALLOC_DEBUG     fills new blocks with 0xAA (calloc's with zero), the slack past the
+                        request with the canary 0xCB, checked at free and realloc, and freed
+                        blocks with 0xDD; free-list links are stored XORed with the cookie
+                        (internal.h). A broken canary stops the program with a message.
+     SEGALLOC_VALGRIND  tells memcheck about every block (MALLOCLIKE/FREELIKE client
+                        requests) and marks the slack past the request inaccessible, so
+                        memcheck reports leaks, use after free and overflows in a program on
+                        segalloc. The allocator's own touches of freed blocks run with error
+                        reporting off. Needs <valgrind/valgrind.h> (Debian: valgrind).
+     ASan builds        (-fsanitize=address) poison a block while it is free and the slack
+                        past the request while it is live; the functions that touch free
+                        blocks' link words are built without instrumentation (segalloc__nosan).
+   segalloc_check_heap() is always there: it walks every structure under its locks and
+   reports the first inconsistency. It owns no state. */
+
+#if SEGALLOC__WRAPPED
+
+#if SEGALLOC__ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+#define SEGALLOC__DBG_EXTRA 16
+#define SEGALLOC__DBG_NEW 0xAA
+#define SEGALLOC__DBG_CANARY 0xCB
+#define SEGALLOC__DBG_FREED 0xDD
+
+static segalloc__nosan size_t *segalloc__dbg_size_word(void *p, size_t usable) {
+  return (size_t *)((char *)p + usable - sizeof(size_t));
+}
+
+/* Mark [p, p+n) usable and [p+n, p+usable) not, for the tools; n is what the program asked. */
+static segalloc__nosan void segalloc__dbg_mark_live(void *p, size_t n, size_t usable, int is_new, int zeroed) {
+#if SEGALLOC__ASAN
+  __asan_unpoison_memory_region(p, n);
+  __asan_poison_memory_region((char *)p + n, usable - n);
+#endif
+#if SEGALLOC_VALGRIND
+  if (is_new) VALGRIND_MALLOCLIKE_BLOCK(p, n, 0, zeroed);
+  VALGRIND_MAKE_MEM_NOACCESS((char *)p + n, usable - n);
+#endif
+  (void)p; (void)n; (void)usable; (void)is_new; (void)zeroed;
+}
+
+/* Set block p (usable bytes) up for a request of n, keeping the first `keep` bytes. */
+static segalloc__nosan void *segalloc__dbg_setup(void *p, size_t n, size_t keep, int is_new, int zeroed) {
+  size_t usable = segalloc__block_size(p);
+#if SEGALLOC__ASAN
+  __asan_unpoison_memory_region(p, usable);
+#endif
+  *segalloc__dbg_size_word(p, usable) = n;
+#if SEGALLOC_DEBUG
+  if (n > keep && !zeroed) memset((char *)p + keep, SEGALLOC__DBG_NEW, n - keep);
+  memset((char *)p + n, SEGALLOC__DBG_CANARY, usable - sizeof(size_t) - n);
+#endif
+  (void)keep;
+  segalloc__dbg_mark_live(p, n, usable, is_new, zeroed);
+  return p;
+}
+
+/* The size the program asked for, after checking p is a live block whose slack is intact. */
+static segalloc__nosan size_t segalloc__dbg_check(void *p, size_t *usable_out) {
+  size_t usable = segalloc__block_size(p); /* stops on a foreign, interior or freed pointer */
+  size_t n = *segalloc__dbg_size_word(p, usable);
+  if (n > usable - sizeof(size_t)) segalloc__fatal("heap corruption: the size word past a block was overwritten", p);
+#if SEGALLOC_DEBUG
+  const unsigned char *c = (const unsigned char *)p;
+  for (size_t i = n; i < usable - sizeof(size_t); i++)
+    if (c[i] != SEGALLOC__DBG_CANARY) segalloc__fatal("heap overflow: a write past the end of a block (canary)", p);
+#endif
+  *usable_out = usable;
+  return n;
+}
+
+static void *segalloc__dbg_alloc(size_t align, size_t n, int zeroed) {
+  if (n > SEGALLOC__MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  segalloc__vg_quiet();
+  void *p = align ? segalloc__aligned(align, n + SEGALLOC__DBG_EXTRA) : segalloc__core_malloc(n + SEGALLOC__DBG_EXTRA);
+  if (p) {
+    segalloc__dbg_setup(p, n, 0, 1, zeroed);
+    if (zeroed) memset(p, 0, n);
+  }
+  segalloc__vg_loud();
+  return p;
+}
+
+SEGALLOCDEF void *segalloc_malloc(size_t size) { return segalloc__dbg_alloc(0, size, 0); }
+
+SEGALLOCDEF void *segalloc_calloc(size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc__dbg_alloc(0, total, 1);
+}
+
+SEGALLOCDEF segalloc__nosan void segalloc_free(void *ptr) {
+  if (!ptr) return;
+  segalloc__vg_quiet();
+  size_t usable;
+  segalloc__dbg_check(ptr, &usable);
+#if SEGALLOC_DEBUG
+  memset(ptr, SEGALLOC__DBG_FREED, usable);
+#endif
+#if SEGALLOC_VALGRIND
+  VALGRIND_FREELIKE_BLOCK(ptr, 0);
+#endif
+#if SEGALLOC__ASAN
+  /* before the core free: once the block is on a list another thread may take it */
+  __asan_poison_memory_region(ptr, usable);
+#endif
+  segalloc__core_free(ptr);
+  segalloc__vg_loud();
+}
+
+SEGALLOCDEF void segalloc_free_sized(void *ptr, size_t size) {
+  (void)size;
+  segalloc_free(ptr);
+}
+
+SEGALLOCDEF void segalloc_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
+  (void)alignment;
+  (void)size;
+  segalloc_free(ptr);
+}
+
+SEGALLOCDEF size_t segalloc_usable_size(const void *ptr) {
+  if (!ptr) return 0;
+  segalloc__vg_quiet();
+  size_t usable, n = segalloc__dbg_check((void *)(uintptr_t)ptr, &usable);
+  segalloc__vg_loud();
+  return n;
+}
+
+SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
+  if (!ptr) return segalloc_malloc(size);
+  if (size > SEGALLOC__MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  segalloc__vg_quiet();
+  size_t usable, old = segalloc__dbg_check(ptr, &usable);
+  size_t need = size + SEGALLOC__DBG_EXTRA;
+  if (need <= usable && need >= usable / 2) { /* in place, as the core would */
+#if SEGALLOC_VALGRIND
+    VALGRIND_RESIZEINPLACE_BLOCK(ptr, old, size, 0);
+#endif
+    segalloc__dbg_setup(ptr, size, old < size ? old : size, 0, 0);
+    segalloc__vg_loud();
+    return ptr;
+  }
+  segalloc__vg_loud();
+  void *q = segalloc_malloc(size);
+  if (!q) return NULL;
+  memcpy(q, ptr, old < size ? old : size);
+  segalloc_free(ptr);
+  return q;
+}
+
+SEGALLOCDEF void *segalloc_reallocarray(void *ptr, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc_realloc(ptr, total);
+}
+
+SEGALLOCDEF void *segalloc_aligned_alloc(size_t alignment, size_t size) {
+  if (alignment == 0 || (alignment & (alignment - 1))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return segalloc__dbg_alloc(alignment, size, 0);
+}
+
+SEGALLOCDEF int segalloc_posix_memalign(void **out, size_t alignment, size_t size) {
+  if (alignment < sizeof(void *) || (alignment & (alignment - 1))) return EINVAL;
+  int saved = errno;
+  void *p = segalloc__dbg_alloc(alignment, size, 0);
+  if (!p) {
+    errno = saved;
+    return ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+SEGALLOCDEF void *segalloc_memalign(size_t alignment, size_t size) {
+  if (alignment > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  size_t a = alignment ? alignment : 1;
+  while (a & (a - 1)) a = (a | (a - 1)) + 1;
+  return segalloc__dbg_alloc(a, size, 0);
+}
+
+SEGALLOCDEF void *segalloc_valloc(size_t size) { return segalloc__dbg_alloc(segalloc__os_page_size(), size, 0); }
+
+SEGALLOCDEF void *segalloc_pvalloc(size_t size) {
+  size_t pg = segalloc__os_page_size();
+  if (size > SEGALLOC__MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc__dbg_alloc(pg, size ? (size + pg - 1) & ~(pg - 1) : pg, 0);
+}
+
+#endif /* SEGALLOC__WRAPPED */
+
+/* ---- segalloc_check_heap ---- */
+
+static segalloc__cold int segalloc__check_fail(const char *what, uintptr_t where) {
+  char buf[32];
+  segalloc__write(2, "segalloc: check_heap: ");
+  segalloc__write(2, what);
+  segalloc__write(2, " at ");
+  segalloc__write(2, segalloc__fmt_u(buf, (uint64_t)where, 1));
+  segalloc__write(2, "\n");
+  return 1;
+}
+
+/* Is o an object boundary of small span s that has been handed out of the bump region? */
+static int segalloc__check_object(segalloc__span *s, uintptr_t o) {
+  return s && s->state == SEGALLOC__SPAN_SMALL && o >= s->start && o < s->bump && (o - s->start) % s->size == 0;
+}
+
+/* One arena: every page belongs to exactly one span, walked in address order. */
+static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *free_res, size_t *free_rel, size_t *small, size_t *large) {
+  size_t i = a->header_pages;
+  while (i < SEGALLOC__ARENA_PAGES) {
+    uintptr_t addr = a->base + (i << SEGALLOC__PAGE_SHIFT);
+    segalloc__span *s = a->pagemap[i];
+    if (s == &segalloc__no_span || !s) return segalloc__check_fail("page belongs to no span", addr);
+    if (s->start != addr) return segalloc__check_fail("span does not start at its first page", addr);
+    if (s->npages == 0 || i + s->npages > SEGALLOC__ARENA_PAGES) return segalloc__check_fail("span length out of its arena", addr);
+    if (a->pagemap[i + s->npages - 1] != s) return segalloc__check_fail("span's last page does not map to it", addr);
+    size_t bytes = segalloc__span_bytes(s);
+    if (s->state == SEGALLOC__SPAN_FREE) {
+      *(s->released ? free_rel : free_res) += bytes;
+    } else if (s->state == SEGALLOC__SPAN_LARGE) {
+      *large += bytes;
+    } else if (s->state == SEGALLOC__SPAN_SMALL) {
+      *small += bytes;
+      if (s->cls == 0 || s->cls >= SEGALLOC__NCLASSES || s->size != segalloc__class_size[s->cls])
+        return segalloc__check_fail("small span with a bad size class", addr);
+      for (size_t k = 0; k < s->npages; k++)
+        if (a->pagemap[i + k] != s) return segalloc__check_fail("small span page does not map to it", addr + (k << SEGALLOC__PAGE_SHIFT));
+      if (s->nalloc > s->nobjs || s->bump > s->limit) return segalloc__check_fail("small span counts out of range", addr);
+      uint32_t nfree = 0;
+      for (void **o = (void **)s->freelist; o; o = (void **)segalloc__link(o)) {
+        if (!segalloc__check_object(s, (uintptr_t)o)) return segalloc__check_fail("span free list holds a bad object", (uintptr_t)o);
+        if (++nfree > s->nobjs) return segalloc__check_fail("span free list loops", addr);
+      }
+      uint32_t carved = (uint32_t)((s->bump - s->start) / s->size);
+      if (nfree + s->nalloc != carved) return segalloc__check_fail("span object counts do not add up", addr);
+    } else {
+      return segalloc__check_fail("span in an unknown state", addr);
+    }
+    i += s->npages;
+  }
+  return 0;
+}
+
+SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
+  int bad = 0;
+  segalloc__vg_quiet();
+  for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) segalloc__lock_acquire(&segalloc__centrals[c].lock);
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  size_t free_res = 0, free_rel = 0, small = 0, large = 0;
+  for (segalloc__arena *a = segalloc__heap.arenas; a && !bad; a = a->next) {
+    if (segalloc__arena_of(a->base) != a) bad = segalloc__check_fail("arena missing from the radix map", a->base);
+    else bad = segalloc__check_arena(a, &free_res, &free_rel, &small, &large);
+  }
+  if (!bad && (free_res != segalloc__heap.free_resident || free_rel != segalloc__heap.free_released))
+    bad = segalloc__check_fail("page heap free byte counts disagree with its spans", 0);
+  if (!bad && (small != segalloc__heap.small_spans || large != segalloc__heap.large_live))
+    bad = segalloc__check_fail("page heap in-use byte counts disagree with its spans", 0);
+  /* central lists: every listed span belongs to the class and has something free */
+  for (unsigned c = 1; c < SEGALLOC__NCLASSES && !bad; c++) {
+    segalloc__central *cen = &segalloc__centrals[c];
+    if (!cen->spans.next) continue;
+    for (segalloc__span *s = cen->spans.next; s != &cen->spans && !bad; s = s->next)
+      if (s->state != SEGALLOC__SPAN_SMALL || s->cls != c || s->nalloc >= s->nobjs)
+        bad = segalloc__check_fail("central list holds a span that does not belong", s->start);
+    for (unsigned t = 0; t < cen->ntransfer && !bad; t++) {
+      int n = 0;
+      for (void **o = (void **)cen->transfer[t]; o && !bad; o = (void **)segalloc__link(o), n++) {
+        segalloc__arena *oa = segalloc__arena_of((uintptr_t)o);
+        segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
+        if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("transfer cache holds a bad object", (uintptr_t)o);
+      }
+      if (!bad && n != segalloc__class_batch[c]) bad = segalloc__check_fail("transfer cache batch of the wrong length", 0);
+    }
+  }
+  /* this thread's cache */
+  segalloc__tcache *tc = segalloc__tc;
+  for (unsigned c = 1; c < SEGALLOC__NCLASSES && !bad && tc != &segalloc__tc_empty; c++) {
+    uint32_t n = 0;
+    for (void **o = (void **)tc->lists[c].head; o && !bad; o = (void **)segalloc__link(o)) {
+      segalloc__arena *oa = segalloc__arena_of((uintptr_t)o);
+      segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
+      if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("thread cache holds a bad object", (uintptr_t)o);
+      else if (o[1] != segalloc__free_mark(segalloc__cookie, o)) bad = segalloc__check_fail("free object lost its free mark (written after free?)", (uintptr_t)o);
+      if (++n > tc->lists[c].count) bad = bad ? bad : segalloc__check_fail("thread cache list longer than its count", (uintptr_t)o);
+    }
+    if (!bad && n != tc->lists[c].count) bad = segalloc__check_fail("thread cache list shorter than its count", 0);
+  }
+  segalloc__lock_release(&segalloc__heap.lock);
+  for (unsigned c = SEGALLOC__NCLASSES; c-- > 1;) segalloc__lock_release(&segalloc__centrals[c].lock);
+  segalloc__vg_loud();
+  return bad;
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# tests/run_tools.sh: the seeded bugs of tests/test_tools.c, each caught by the tool that
+# should catch it (Valgrind memcheck, ASan, segalloc's own debug build). Prints PASS/FAIL
+# per case and "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+B=build/tests/tools
+mkdir -p "$B"
+P=0
+F=0
+pass() { P=$((P + 1)); echo "PASS $1"; }
+fail() { F=$((F + 1)); echo "FAIL $1"; }
+expect() { # name, file, pattern...
+  local name=$1 file=$2
+  shift 2
+  for pat in "$@"; do
+    if ! grep -qE "$pat" "$file"; then
+      fail "$name: no '$pat' in the report"
+      sed 's/^/    /' "$file" | head -20
+      return
+    fi
+  done
+  pass "$name"
+}
+
+CC=${CC:-gcc}
+if $CC -O1 -g -DSEGALLOC_VALGRIND=1 -o $B/vg tests/test_tools.c -pthread 2>$B/build.txt; then pass "build valgrind"; else fail "build valgrind"; cat $B/build.txt; fi
+if $CC -O1 -g -fsanitize=address -fno-omit-frame-pointer -o $B/asan tests/test_tools.c -pthread 2>$B/build.txt; then pass "build asan"; else fail "build asan"; cat $B/build.txt; fi
+if $CC -O1 -g -DSEGALLOC_DEBUG=1 -o $B/dbg tests/test_tools.c -pthread 2>$B/build.txt; then pass "build debug"; else fail "build debug"; cat $B/build.txt; fi
+
+VG="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+$VG $B/vg leak >$B/vg-leak.txt 2>&1
+expect "valgrind reports the leak" $B/vg-leak.txt "definitely lost: 777 bytes in 1 blocks" "leak_one"
+$VG $B/vg uaf >$B/vg-uaf.txt 2>&1
+expect "valgrind reports use after free" $B/vg-uaf.txt "Invalid read of size 1" "inside a block of size 100 free'd"
+$VG $B/vg overflow >$B/vg-ovf.txt 2>&1
+expect "valgrind reports the overflow" $B/vg-ovf.txt "Invalid write of size 1" "0 bytes after a block of size 100 alloc'd"
+$VG $B/vg none >$B/vg-clean.txt 2>&1
+if [ $? -eq 0 ] && grep -q "ERROR SUMMARY: 0 errors" $B/vg-clean.txt; then pass "valgrind: a clean run is clean"; else fail "valgrind: a clean run reported errors"; tail -20 $B/vg-clean.txt; fi
+
+ASAN_OPTIONS=detect_leaks=0 $B/asan uaf >$B/asan-uaf.txt 2>&1
+expect "asan reports use after free" $B/asan-uaf.txt "AddressSanitizer: use-after-poison" "READ of size 1"
+ASAN_OPTIONS=detect_leaks=0 $B/asan overflow >$B/asan-ovf.txt 2>&1
+expect "asan reports the overflow" $B/asan-ovf.txt "AddressSanitizer: use-after-poison" "WRITE of size 1"
+if ASAN_OPTIONS=detect_leaks=0 $B/asan none >$B/asan-clean.txt 2>&1; then pass "asan: a clean run is clean"; else fail "asan: a clean run failed"; fi
+
+$B/dbg canary >$B/dbg-canary.txt 2>&1
+rc=$?
+if [ $rc -eq 134 ]; then pass "debug: canary stops the program (SIGABRT)"; else fail "debug: canary exit $rc"; fi
+expect "debug: canary message" $B/dbg-canary.txt "segalloc: error: heap overflow.*pointer 0x[0-9a-f]+"
+$B/dbg fill >$B/dbg-fill.txt 2>&1
+expect "debug: new blocks 0xAA, freed 0xDD, calloc zero" $B/dbg-fill.txt "fresh=1 junk=1 zero=1"
+$B/dbg check >$B/dbg-check.txt 2>&1
+expect "check_heap: healthy heap passes" $B/dbg-check.txt "healthy=0"
+expect "check_heap: a write after free is found" $B/dbg-check.txt "corrupt=1" "segalloc: check_heap: free object lost its free mark"
+
+echo "$P passed, $F failed"
+[ "$F" -eq 0 ]

@@ -1,0 +1,62 @@
+/* Seeded heap bugs for the tools users already have (tests/run_tools.sh runs each case and
+   checks that the tool reported it):
+     leak, uaf, overflow  under Valgrind memcheck, built with SEGALLOC_VALGRIND=1
+     uaf, overflow        under ASan, built with -fsanitize=address
+     canary               built with SEGALLOC_DEBUG=1: segalloc itself stops the program
+     fill                 SEGALLOC_DEBUG=1: new blocks read 0xAA, freed ones 0xDD
+     check                segalloc_check_heap() is quiet on a healthy heap and names a free
+                          block that was written after free
+   The bugs are deliberate; each case does one. */
+#define SEGALLOC_IMPLEMENTATION
+#include "../segalloc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static volatile unsigned char sink;
+
+static void *leak_one(void) { return segalloc_malloc(777); } /* the report names this */
+
+int main(int argc, char **argv) {
+  const char *c = argc > 1 ? argv[1] : "";
+  unsigned char *keep = (unsigned char *)segalloc_malloc(64); /* a neighbour, kept */
+  if (!strcmp(c, "leak")) {
+    void *p = leak_one();
+    p = NULL; /* the only pointer is gone */
+    (void)p;
+  } else if (!strcmp(c, "uaf")) {
+    unsigned char *p = (unsigned char *)segalloc_malloc(100);
+    memset(p, 1, 100);
+    segalloc_free(p);
+    sink = p[40];
+  } else if (!strcmp(c, "overflow")) {
+    unsigned char *p = (unsigned char *)segalloc_malloc(100);
+    p[100] = 1; /* one past the end */
+    segalloc_free(p);
+  } else if (!strcmp(c, "canary")) {
+    unsigned char *p = (unsigned char *)segalloc_malloc(100);
+    memset(p, 0, 104); /* four bytes too many */
+    segalloc_free(p);   /* stops here */
+    return 0;
+  } else if (!strcmp(c, "fill")) {
+    unsigned char *p = (unsigned char *)segalloc_malloc(200);
+    int fresh = p[0] == 0xAA && p[199] == 0xAA;
+    segalloc_free(p);
+    int junk = p[100] == 0xDD; /* reads freed memory on purpose */
+    unsigned char *z = (unsigned char *)segalloc_calloc(1, 200);
+    int zero = z[0] == 0 && z[199] == 0;
+    segalloc_free(z);
+    printf("fresh=%d junk=%d zero=%d\n", fresh, junk, zero);
+  } else if (!strcmp(c, "check")) {
+    void *blocks[100];
+    for (int i = 0; i < 100; i++) blocks[i] = segalloc_malloc((size_t)(i * 37) % 3000 + 1);
+    for (int i = 0; i < 100; i += 2) segalloc_free(blocks[i]);
+    printf("healthy=%d\n", segalloc_check_heap());
+    fflush(stdout);
+    unsigned char *victim = (unsigned char *)blocks[10]; /* freed above */
+    memset(victim + 8, 0x41, 8); /* a write after free over its second word */
+    printf("corrupt=%d\n", segalloc_check_heap());
+  }
+  segalloc_free(keep);
+  return 0;
+}
