@@ -1218,20 +1218,64 @@ static struct {
   uint64_t releases;    /* madvise calls */
 } segalloc__os_stats;
 
-/* Map size bytes aligned to align (a power of two, at least the OS page). Over-maps by
-   align and trims both ends, so the result is exact. NULL when the OS says no. */
+/* Map size bytes aligned to align (a power of two). NULL when the OS says no. The kernel
+   often places a mapping right below the previous one, so first try exactly size bytes at
+   the aligned address below the last mapping, and only then over-map by align and trim
+   both ends: under a tight `ulimit -v` the over-mapped attempt may fail where an exact
+   one fits. */
+static void *segalloc__os_map_at(void *hint, size_t size) {
+  void *p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
 static void *segalloc__os_map(size_t size, size_t align) {
+  static uintptr_t last; /* where the last aligned mapping started: a hint, racy on purpose */
   size_t os_page = 4096;
   if (align < os_page) align = os_page;
   if (size > SIZE_MAX - align) return NULL;
-  size_t span = size + (align > os_page ? align : 0);
-  void *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return NULL;
-  uintptr_t start = (uintptr_t)p, aligned = (start + align - 1) & ~(uintptr_t)(align - 1);
-  if (aligned > start) munmap(p, aligned - start);
-  if (start + span > aligned + size) munmap((void *)(aligned + size), start + span - (aligned + size));
+  uintptr_t mask = (uintptr_t)align - 1;
+  void *p = NULL;
+  uintptr_t hint = __atomic_load_n(&last, __ATOMIC_RELAXED);
+  if (align > os_page && hint > size + align) {
+    uintptr_t want = (hint - size) & ~mask;
+    p = segalloc__os_map_at((void *)want, size);
+    if (p && ((uintptr_t)p & mask)) {
+      munmap(p, size);
+      p = NULL;
+    }
+  }
+  if (!p) {
+    size_t span = size + (align > os_page ? align : 0);
+    void *q = segalloc__os_map_at(NULL, span);
+    if (!q) {
+      /* no room to over-map: an exact mapping may still happen to be aligned */
+      q = segalloc__os_map_at(NULL, size);
+      if (!q) return NULL;
+      if ((uintptr_t)q & mask) {
+        /* not aligned: the aligned addresses just below and just above it may be free */
+        uintptr_t u = (uintptr_t)q;
+        munmap(q, size);
+        uintptr_t tries[2] = {u & ~mask, (u + mask) & ~mask};
+        q = NULL;
+        for (int i = 0; i < 2 && !q; i++) {
+          q = segalloc__os_map_at((void *)tries[i], size);
+          if (q && (uintptr_t)q != tries[i]) {
+            munmap(q, size);
+            q = NULL;
+          }
+        }
+        if (!q) return NULL;
+      }
+      span = size;
+    }
+    uintptr_t start = (uintptr_t)q, aligned = (start + mask) & ~mask;
+    if (aligned > start) munmap(q, aligned - start);
+    if (start + span > aligned + size) munmap((void *)(aligned + size), start + span - (aligned + size));
+    p = (void *)aligned;
+  }
+  if (align > os_page) __atomic_store_n(&last, (uintptr_t)p, __ATOMIC_RELAXED);
   segalloc__add_relaxed(&segalloc__os_stats.mapped, (uint64_t)size);
-  return (void *)aligned;
+  return p;
 }
 
 static void segalloc__os_unmap(void *p, size_t size) {
@@ -1431,8 +1475,8 @@ static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
    the program empties keeps only the allowance, while one that churns keeps room to churn
    in. The allowance adapts, as glibc's mmap threshold does: when the heap has to fault in
    pages it released earlier (a sign it released too eagerly), the allowance doubles, up to
-   the most the heap ever had in use; each release shrinks it by an eighth, back towards the
-   base. A program that frees everything once keeps the base; one that frees and
+   the base plus what is in use at that moment; each release shrinks it by an eighth, and
+   every second (looked at on every 64th free) it halves back towards the base. A program that frees everything once keeps the base; one that frees and
    reallocates the same memory in a loop stops releasing after a round or two. When a free pushes it past that, it releases whole
    free spans, smallest first, until it is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
    from paying an madvise each time). Released pages keep their mapping and come back as
@@ -1464,7 +1508,8 @@ static struct {
   size_t large_live;        /* bytes in large spans handed to the program */
   size_t small_spans;       /* bytes in spans owned by central lists */
   size_t retain;            /* the adaptive retain allowance (see above) */
-  size_t peak_in_use;       /* the most bytes ever in small spans and large blocks */
+  uint64_t decay_at;        /* when the allowance next halves back towards the base (ms) */
+  unsigned frees;           /* heap_free calls, to read the clock only now and then */
   segalloc__huge *huge, *huge_spare;
   uintptr_t huge_gone[SEGALLOC__HUGE_GONE];  /* addresses of the last huge blocks freed */
   unsigned huge_gone_next;
@@ -1658,7 +1703,7 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   segalloc__heap_remove(s);
   /* faulting in pages we released ourselves: we released too eagerly */
   if (s->released && !s->fresh) {
-    size_t cap = segalloc__heap.peak_in_use > SEGALLOC_RETAIN_BYTES ? segalloc__heap.peak_in_use : SEGALLOC_RETAIN_BYTES;
+    size_t cap = SEGALLOC_RETAIN_BYTES + segalloc__heap.small_spans + segalloc__heap.large_live + segalloc__span_bytes(s);
     segalloc__heap.retain = segalloc__heap.retain * 2 < cap ? segalloc__heap.retain * 2 : cap;
   }
   if (align_pages > 1) {
@@ -1683,8 +1728,6 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   s->released = 0;
   if (cls) segalloc__heap.small_spans += segalloc__span_bytes(s);
   else segalloc__heap.large_live += segalloc__span_bytes(s);
-  if (segalloc__heap.small_spans + segalloc__heap.large_live > segalloc__heap.peak_in_use)
-    segalloc__heap.peak_in_use = segalloc__heap.small_spans + segalloc__heap.large_live;
   segalloc__pagemap_set(s, cls != 0);
   segalloc__lock_release(&segalloc__heap.lock);
   return s;
@@ -1715,6 +1758,15 @@ static void segalloc__heap_free(segalloc__span *s) {
   s->fresh = 0;
   s->freelist = NULL;
   segalloc__heap_merge_insert(s);
+  if (segalloc__unlikely((++segalloc__heap.frees & 63) == 0) && segalloc__heap.retain > (size_t)SEGALLOC_RETAIN_BYTES) {
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (ms >= segalloc__heap.decay_at) {
+      if (segalloc__heap.decay_at) segalloc__heap.retain -= (segalloc__heap.retain - SEGALLOC_RETAIN_BYTES) / 2;
+      segalloc__heap.decay_at = ms + 1000;
+    }
+  }
   size_t keep = segalloc__heap_retain_limit();
   if (segalloc__unlikely(segalloc__heap.free_resident > keep)) segalloc__heap_release_locked(keep / 2);
   segalloc__lock_release(&segalloc__heap.lock);
@@ -1726,15 +1778,20 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
   size_t os_page = 4096;
   if (size > SEGALLOC__MAX_REQUEST) return NULL;
   size_t map = (size + os_page - 1) & ~(os_page - 1);
-  void *p = segalloc__os_map(map, align < SEGALLOC_PAGE_SIZE ? SEGALLOC_PAGE_SIZE : align);
-  if (!p) return NULL;
+  /* mapped under the lock, so the mapping and its record appear together (a fork's child
+     sees both or neither, and the statistics add up) */
   segalloc__lock_acquire(&segalloc__heap.lock);
+  void *p = segalloc__os_map(map, align < SEGALLOC_PAGE_SIZE ? SEGALLOC_PAGE_SIZE : align);
+  if (!p) {
+    segalloc__lock_release(&segalloc__heap.lock);
+    return NULL;
+  }
   segalloc__huge *h = segalloc__heap.huge_spare;
   if (h) segalloc__heap.huge_spare = h->next;
   else h = (segalloc__huge *)segalloc__meta_alloc(sizeof(segalloc__huge));
   if (!h) {
-    segalloc__lock_release(&segalloc__heap.lock);
     segalloc__os_unmap(p, map);
+    segalloc__lock_release(&segalloc__heap.lock);
     return NULL;
   }
   for (unsigned i = 0; i < SEGALLOC__HUGE_GONE; i++)
@@ -1785,8 +1842,8 @@ static int segalloc__huge_free(uintptr_t p) {
   size_t map = h->map_size;
   h->next = segalloc__heap.huge_spare; /* records are recycled, never unmapped */
   segalloc__heap.huge_spare = h;
-  segalloc__lock_release(&segalloc__heap.lock);
   segalloc__os_unmap((void *)base, map);
+  segalloc__lock_release(&segalloc__heap.lock);
   return 1;
 }
 
@@ -2106,6 +2163,34 @@ static void segalloc__tcache_exit(void *arg) {
   segalloc__tcache_flush_all(tc);
   segalloc__vg_loud();
   segalloc__tcache_unregister(tc);
+}
+
+/* fork's child: take back the objects in the cache of a thread that did not survive the
+   fork. That thread may have been stopped in the middle of a lock-free push or pop, so the
+   list is walked warily: at most `count` steps, stopping at NULL, and only objects that are
+   object boundaries of a span of the class and carry their free mark are given back. An
+   object caught in mid-operation is lost to the child, as it would be in any allocator. */
+static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
+    segalloc__tlist *l = &tc->lists[cls];
+    void *head = NULL;
+    int n = 0;
+    void **o = (void **)l->head;
+    for (uint32_t i = 0; o && i < l->count; i++) {
+      void **next = (void **)segalloc__link(o);
+      segalloc__arena *a = segalloc__arena_of((uintptr_t)o);
+      segalloc__span *s = a ? segalloc__pagemap_entry(a, (uintptr_t)o) : NULL;
+      if (!s || s->cls != cls || ((uintptr_t)o - s->start) % s->size || o[1] != segalloc__free_mark(segalloc__cookie, o)) break;
+      segalloc__set_link(o, head);
+      head = o;
+      n++;
+      o = next;
+    }
+    l->head = NULL;
+    l->count = 0;
+    l->max = 0;
+    if (n) segalloc__central_give(cls, head, n);
+  }
 }
 
 static void segalloc__global_init(void);
@@ -2681,7 +2766,7 @@ static void segalloc__fork_child(void) {
   while (tc && tc != &segalloc__tcaches.live) {
     segalloc__tcache *next = tc->next;
     if (tc != me) {
-      segalloc__tcache_flush_all(tc);
+      segalloc__tcache_adopt(tc);
       segalloc__tcache_unregister(tc);
     }
     tc = next;

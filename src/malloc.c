@@ -481,7 +481,7 @@ static void segalloc__fork_child(void) {
   while (tc && tc != &segalloc__tcaches.live) {
     segalloc__tcache *next = tc->next;
     if (tc != me) {
-      segalloc__tcache_flush_all(tc);
+      segalloc__tcache_adopt(tc);
       segalloc__tcache_unregister(tc);
     }
     tc = next;

@@ -103,20 +103,64 @@ static struct {
   uint64_t releases;    /* madvise calls */
 } segalloc__os_stats;
 
-/* Map size bytes aligned to align (a power of two, at least the OS page). Over-maps by
-   align and trims both ends, so the result is exact. NULL when the OS says no. */
+/* Map size bytes aligned to align (a power of two). NULL when the OS says no. The kernel
+   often places a mapping right below the previous one, so first try exactly size bytes at
+   the aligned address below the last mapping, and only then over-map by align and trim
+   both ends: under a tight `ulimit -v` the over-mapped attempt may fail where an exact
+   one fits. */
+static void *segalloc__os_map_at(void *hint, size_t size) {
+  void *p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
 static void *segalloc__os_map(size_t size, size_t align) {
+  static uintptr_t last; /* where the last aligned mapping started: a hint, racy on purpose */
   size_t os_page = 4096;
   if (align < os_page) align = os_page;
   if (size > SIZE_MAX - align) return NULL;
-  size_t span = size + (align > os_page ? align : 0);
-  void *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return NULL;
-  uintptr_t start = (uintptr_t)p, aligned = (start + align - 1) & ~(uintptr_t)(align - 1);
-  if (aligned > start) munmap(p, aligned - start);
-  if (start + span > aligned + size) munmap((void *)(aligned + size), start + span - (aligned + size));
+  uintptr_t mask = (uintptr_t)align - 1;
+  void *p = NULL;
+  uintptr_t hint = __atomic_load_n(&last, __ATOMIC_RELAXED);
+  if (align > os_page && hint > size + align) {
+    uintptr_t want = (hint - size) & ~mask;
+    p = segalloc__os_map_at((void *)want, size);
+    if (p && ((uintptr_t)p & mask)) {
+      munmap(p, size);
+      p = NULL;
+    }
+  }
+  if (!p) {
+    size_t span = size + (align > os_page ? align : 0);
+    void *q = segalloc__os_map_at(NULL, span);
+    if (!q) {
+      /* no room to over-map: an exact mapping may still happen to be aligned */
+      q = segalloc__os_map_at(NULL, size);
+      if (!q) return NULL;
+      if ((uintptr_t)q & mask) {
+        /* not aligned: the aligned addresses just below and just above it may be free */
+        uintptr_t u = (uintptr_t)q;
+        munmap(q, size);
+        uintptr_t tries[2] = {u & ~mask, (u + mask) & ~mask};
+        q = NULL;
+        for (int i = 0; i < 2 && !q; i++) {
+          q = segalloc__os_map_at((void *)tries[i], size);
+          if (q && (uintptr_t)q != tries[i]) {
+            munmap(q, size);
+            q = NULL;
+          }
+        }
+        if (!q) return NULL;
+      }
+      span = size;
+    }
+    uintptr_t start = (uintptr_t)q, aligned = (start + mask) & ~mask;
+    if (aligned > start) munmap(q, aligned - start);
+    if (start + span > aligned + size) munmap((void *)(aligned + size), start + span - (aligned + size));
+    p = (void *)aligned;
+  }
+  if (align > os_page) __atomic_store_n(&last, (uintptr_t)p, __ATOMIC_RELAXED);
   segalloc__add_relaxed(&segalloc__os_stats.mapped, (uint64_t)size);
-  return (void *)aligned;
+  return p;
 }
 
 static void segalloc__os_unmap(void *p, size_t size) {

@@ -20,8 +20,8 @@
    the program empties keeps only the allowance, while one that churns keeps room to churn
    in. The allowance adapts, as glibc's mmap threshold does: when the heap has to fault in
    pages it released earlier (a sign it released too eagerly), the allowance doubles, up to
-   the most the heap ever had in use; each release shrinks it by an eighth, back towards the
-   base. A program that frees everything once keeps the base; one that frees and
+   the base plus what is in use at that moment; each release shrinks it by an eighth, and
+   every second (looked at on every 64th free) it halves back towards the base. A program that frees everything once keeps the base; one that frees and
    reallocates the same memory in a loop stops releasing after a round or two. When a free pushes it past that, it releases whole
    free spans, smallest first, until it is down to half (the hysteresis keeps a loop that frees and reallocates the same sizes
    from paying an madvise each time). Released pages keep their mapping and come back as
@@ -53,7 +53,8 @@ static struct {
   size_t large_live;        /* bytes in large spans handed to the program */
   size_t small_spans;       /* bytes in spans owned by central lists */
   size_t retain;            /* the adaptive retain allowance (see above) */
-  size_t peak_in_use;       /* the most bytes ever in small spans and large blocks */
+  uint64_t decay_at;        /* when the allowance next halves back towards the base (ms) */
+  unsigned frees;           /* heap_free calls, to read the clock only now and then */
   segalloc__huge *huge, *huge_spare;
   uintptr_t huge_gone[SEGALLOC__HUGE_GONE];  /* addresses of the last huge blocks freed */
   unsigned huge_gone_next;
@@ -247,7 +248,7 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   segalloc__heap_remove(s);
   /* faulting in pages we released ourselves: we released too eagerly */
   if (s->released && !s->fresh) {
-    size_t cap = segalloc__heap.peak_in_use > SEGALLOC_RETAIN_BYTES ? segalloc__heap.peak_in_use : SEGALLOC_RETAIN_BYTES;
+    size_t cap = SEGALLOC_RETAIN_BYTES + segalloc__heap.small_spans + segalloc__heap.large_live + segalloc__span_bytes(s);
     segalloc__heap.retain = segalloc__heap.retain * 2 < cap ? segalloc__heap.retain * 2 : cap;
   }
   if (align_pages > 1) {
@@ -272,8 +273,6 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   s->released = 0;
   if (cls) segalloc__heap.small_spans += segalloc__span_bytes(s);
   else segalloc__heap.large_live += segalloc__span_bytes(s);
-  if (segalloc__heap.small_spans + segalloc__heap.large_live > segalloc__heap.peak_in_use)
-    segalloc__heap.peak_in_use = segalloc__heap.small_spans + segalloc__heap.large_live;
   segalloc__pagemap_set(s, cls != 0);
   segalloc__lock_release(&segalloc__heap.lock);
   return s;
@@ -304,6 +303,15 @@ static void segalloc__heap_free(segalloc__span *s) {
   s->fresh = 0;
   s->freelist = NULL;
   segalloc__heap_merge_insert(s);
+  if (segalloc__unlikely((++segalloc__heap.frees & 63) == 0) && segalloc__heap.retain > (size_t)SEGALLOC_RETAIN_BYTES) {
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (ms >= segalloc__heap.decay_at) {
+      if (segalloc__heap.decay_at) segalloc__heap.retain -= (segalloc__heap.retain - SEGALLOC_RETAIN_BYTES) / 2;
+      segalloc__heap.decay_at = ms + 1000;
+    }
+  }
   size_t keep = segalloc__heap_retain_limit();
   if (segalloc__unlikely(segalloc__heap.free_resident > keep)) segalloc__heap_release_locked(keep / 2);
   segalloc__lock_release(&segalloc__heap.lock);
@@ -315,15 +323,20 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
   size_t os_page = 4096;
   if (size > SEGALLOC__MAX_REQUEST) return NULL;
   size_t map = (size + os_page - 1) & ~(os_page - 1);
-  void *p = segalloc__os_map(map, align < SEGALLOC_PAGE_SIZE ? SEGALLOC_PAGE_SIZE : align);
-  if (!p) return NULL;
+  /* mapped under the lock, so the mapping and its record appear together (a fork's child
+     sees both or neither, and the statistics add up) */
   segalloc__lock_acquire(&segalloc__heap.lock);
+  void *p = segalloc__os_map(map, align < SEGALLOC_PAGE_SIZE ? SEGALLOC_PAGE_SIZE : align);
+  if (!p) {
+    segalloc__lock_release(&segalloc__heap.lock);
+    return NULL;
+  }
   segalloc__huge *h = segalloc__heap.huge_spare;
   if (h) segalloc__heap.huge_spare = h->next;
   else h = (segalloc__huge *)segalloc__meta_alloc(sizeof(segalloc__huge));
   if (!h) {
-    segalloc__lock_release(&segalloc__heap.lock);
     segalloc__os_unmap(p, map);
+    segalloc__lock_release(&segalloc__heap.lock);
     return NULL;
   }
   for (unsigned i = 0; i < SEGALLOC__HUGE_GONE; i++)
@@ -374,8 +387,8 @@ static int segalloc__huge_free(uintptr_t p) {
   size_t map = h->map_size;
   h->next = segalloc__heap.huge_spare; /* records are recycled, never unmapped */
   segalloc__heap.huge_spare = h;
-  segalloc__lock_release(&segalloc__heap.lock);
   segalloc__os_unmap((void *)base, map);
+  segalloc__lock_release(&segalloc__heap.lock);
   return 1;
 }
 

@@ -136,6 +136,34 @@ static void segalloc__tcache_exit(void *arg) {
   segalloc__tcache_unregister(tc);
 }
 
+/* fork's child: take back the objects in the cache of a thread that did not survive the
+   fork. That thread may have been stopped in the middle of a lock-free push or pop, so the
+   list is walked warily: at most `count` steps, stopping at NULL, and only objects that are
+   object boundaries of a span of the class and carry their free mark are given back. An
+   object caught in mid-operation is lost to the child, as it would be in any allocator. */
+static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
+    segalloc__tlist *l = &tc->lists[cls];
+    void *head = NULL;
+    int n = 0;
+    void **o = (void **)l->head;
+    for (uint32_t i = 0; o && i < l->count; i++) {
+      void **next = (void **)segalloc__link(o);
+      segalloc__arena *a = segalloc__arena_of((uintptr_t)o);
+      segalloc__span *s = a ? segalloc__pagemap_entry(a, (uintptr_t)o) : NULL;
+      if (!s || s->cls != cls || ((uintptr_t)o - s->start) % s->size || o[1] != segalloc__free_mark(segalloc__cookie, o)) break;
+      segalloc__set_link(o, head);
+      head = o;
+      n++;
+      o = next;
+    }
+    l->head = NULL;
+    l->count = 0;
+    l->max = 0;
+    if (n) segalloc__central_give(cls, head, n);
+  }
+}
+
 static void segalloc__global_init(void);
 
 /* Set up this thread's cache; NULL if it cannot be (no memory, or recursion during set-up),

@@ -130,7 +130,9 @@ if [ "${QUICK:-0}" != 1 ]; then
   build_run test_sizeclass asan "$SAN"
   build_run test_pageheap asan "$SAN"
   build_run test_api asan "$SAN"
-  build_run test_stress asan "$SAN" 4 5 40
+  # stb_ds's byte hash shifts into an int's sign bit (UB that UBSan reports): the stress
+  # test, which uses it for its shadow maps, is built without that one check
+  build_run test_stress asan "$SAN -fno-sanitize=shift-base" 4 5 40
   build_run test_stress tsan "-fsanitize=thread" 4 5 40
   build_run test_api tsan "-fsanitize=thread"
 fi
