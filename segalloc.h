@@ -488,7 +488,7 @@ static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages);
 static void segalloc__heap_free(segalloc__span *s);
 /* central.c */
 static int segalloc__central_take(unsigned cls, void **out, int want);
-static void segalloc__central_give(unsigned cls, void *head, int count);
+static void segalloc__central_give(unsigned cls, void *head, int count, int keep);
 /* malloc.c */
 static void *segalloc__malloc_slow(size_t size);
 /* ---- end src/internal.h ---- */
@@ -1870,12 +1870,14 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
    its limit. Each class has its own lock, so threads working on different classes never
    meet; the page heap lock may be taken while a central lock is held.
 
-   In front of the spans sits a transfer cache (TCMalloc's name): a small stack of whole
-   batches, each a NULL-terminated chain of exactly the class's batch count. A thread cache
-   that overflows hands a batch here and one that runs dry takes one, both in O(1) under
-   the lock, without touching the objects or their spans. Only when the stack is full (or
-   empty) do objects go back to (or come from) their spans one by one. Its size is bounded
-   in bytes per class, and segalloc_trim drains it.
+   In front of the spans sits a transfer cache (TCMalloc's name): a small stack of
+   NULL-terminated chains of objects with their lengths. A thread cache that overflows
+   hands its whole list here and one that runs dry takes a whole chain, both in O(1) under
+   the lock, without touching the objects or their spans (walking a list to cut a batch off
+   it costs a cache miss per object, and was the largest cost in producer/consumer
+   patterns). Only when the stack is full (or empty) do objects go back to (or come from)
+   their spans one by one. It holds at most SEGALLOC__TRANSFER_BYTES per class (at least
+   two chains), and segalloc_trim drains it.
 
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
@@ -1887,8 +1889,10 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
 
 typedef struct segalloc__central {
   segalloc__lock lock;
-  unsigned ntransfer;       /* batches in transfer[] */
+  unsigned ntransfer;       /* chains in transfer[] */
+  uint32_t transfer_objs;   /* objects in them */
   void *transfer[SEGALLOC__TRANSFER_SLOTS];
+  uint32_t transfer_n[SEGALLOC__TRANSFER_SLOTS];
   segalloc__span spans;     /* sentinel of the circular list of spans with free objects */
   uint64_t out;             /* objects handed to thread caches and not yet back */
   size_t nspans;            /* spans of this class, on the list or full */
@@ -1929,26 +1933,30 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
   return s;
 }
 
-/* How many whole batches class cls may keep in its transfer cache. */
-static unsigned segalloc__transfer_slots(unsigned cls) {
-  size_t batch_bytes = (size_t)segalloc__class_batch[cls] * segalloc__class_size[cls];
-  size_t n = SEGALLOC__TRANSFER_BYTES / batch_bytes;
-  return n < 1 ? 1 : n > SEGALLOC__TRANSFER_SLOTS ? SEGALLOC__TRANSFER_SLOTS : (unsigned)n;
+/* How many objects class cls may keep in its transfer cache. */
+static uint32_t segalloc__transfer_cap(unsigned cls) {
+  size_t n = SEGALLOC__TRANSFER_BYTES / segalloc__class_size[cls];
+  size_t two = (size_t)segalloc__class_batch[cls] * 2;
+  return (uint32_t)(n < two ? two : n);
 }
 
-/* Up to `want` objects of class cls as a NULL-terminated list through word 0; returns the
-   count (0 only when the OS is out of memory). */
+/* Objects of class cls as a NULL-terminated list through word 0: a whole chain from the
+   transfer cache if it has one (however long), else up to `want` from the spans. Returns
+   the count (0 only when the OS is out of memory). */
 static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int want) {
   segalloc__central *c = &segalloc__centrals[cls];
   void *head = NULL;
   int got = 0;
   segalloc__lock_acquire(&c->lock);
   if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
-  if (want == segalloc__class_batch[cls] && c->ntransfer) {
-    *out = c->transfer[--c->ntransfer];
-    c->out += (uint64_t)want;
+  if (c->ntransfer) {
+    c->ntransfer--;
+    int n = (int)c->transfer_n[c->ntransfer];
+    *out = c->transfer[c->ntransfer];
+    c->transfer_objs -= (uint32_t)n;
+    c->out += (uint64_t)n;
     segalloc__lock_release(&c->lock);
-    return want;
+    return n;
   }
   while (got < want) {
     segalloc__span *s = c->spans.next;
@@ -2001,16 +2009,21 @@ static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, voi
   }
 }
 
-/* Take back `count` objects of class cls, a NULL-terminated list through word 0. A whole
-   batch goes onto the transfer cache when there is room. */
-static void segalloc__central_give(unsigned cls, void *head, int count) {
+/* Take back `count` objects of class cls, a NULL-terminated list through word 0: onto the
+   transfer cache as one chain when there is room and the caller may want them back soon
+   (`keep`), else back to their spans, so that spans whose objects are all back can go to
+   the page heap: a thread that exits, or a trim, passes keep = 0, since objects parked in
+   the transfer cache pin their spans. */
+static void segalloc__central_give(unsigned cls, void *head, int count, int keep) {
   segalloc__central *c = &segalloc__centrals[cls];
   segalloc__lock_acquire(&c->lock);
   if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
   c->out -= (uint64_t)count;
-  if (count == segalloc__class_batch[cls] && c->ntransfer < segalloc__transfer_slots(cls))
-    c->transfer[c->ntransfer++] = head;
-  else
+  if (keep && c->ntransfer < SEGALLOC__TRANSFER_SLOTS && c->transfer_objs + (uint32_t)count <= segalloc__transfer_cap(cls)) {
+    c->transfer[c->ntransfer] = head;
+    c->transfer_n[c->ntransfer++] = (uint32_t)count;
+    c->transfer_objs += (uint32_t)count;
+  } else
     segalloc__central_to_spans(c, head, count);
   segalloc__lock_release(&c->lock);
 }
@@ -2021,7 +2034,11 @@ static void segalloc__central_drain(void) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
     segalloc__central *c = &segalloc__centrals[cls];
     segalloc__lock_acquire(&c->lock);
-    while (c->ntransfer) segalloc__central_to_spans(c, c->transfer[--c->ntransfer], segalloc__class_batch[cls]);
+    while (c->ntransfer) {
+      c->ntransfer--;
+      segalloc__central_to_spans(c, c->transfer[c->ntransfer], (int)c->transfer_n[c->ntransfer]);
+    }
+    c->transfer_objs = 0;
     segalloc__lock_release(&c->lock);
   }
 }
@@ -2042,6 +2059,9 @@ static void segalloc__central_drain(void) {
    empty cache whose lists all have room for nothing: the first malloc finds no object, the
    first free finds no room, and both fall into the slow path, which sets the real cache up.
    That keeps "is this thread initialised?" off the fast path.
+
+   A list that overflows goes to the central list whole, as one chain; a list that runs dry
+   takes a whole chain back (central.c's transfer cache), so neither walks the list.
 
    Bound: each list has a maximum length, which starts at the class's batch and grows by a
    batch each time the list overflows, up to a per-class cap (16 batches, and no more than a
@@ -2097,7 +2117,7 @@ static size_t segalloc__tlist_cap(unsigned cls) {
 }
 
 /* Give `n` objects from the head of list cls back to the central list. */
-static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n) {
+static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n, int keep) {
   segalloc__tlist *l = &tc->lists[cls];
   if (n > l->count) n = l->count;
   if (!n) return;
@@ -2106,7 +2126,7 @@ static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, un
   l->head = segalloc__link(o);
   segalloc__set_link(o, NULL); /* the batch is a NULL-terminated chain of its own */
   l->count -= n;
-  segalloc__central_give(cls, head, (int)n);
+  segalloc__central_give(cls, head, (int)n, keep);
 }
 
 /* Give list cls one more batch of room, up to its cap. */
@@ -2128,7 +2148,7 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
     segalloc__tlist *l = &tc->lists[cls];
     uint32_t batch = segalloc__class_batch[cls];
-    segalloc__tcache_flush_list(tc, cls, (l->count + 1) / 2);
+    segalloc__tcache_flush_list(tc, cls, (l->count + 1) / 2, 0);
     l->max = l->max / 2 < batch ? (l->max < batch ? l->max : batch) : l->max / 2;
   }
 }
@@ -2136,7 +2156,7 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
 /* Everything back to the central lists. */
 static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
-    segalloc__tcache_flush_list(tc, cls, tc->lists[cls].count);
+    segalloc__tcache_flush_list(tc, cls, tc->lists[cls].count, 0);
     tc->lists[cls].max = 0;
   }
 }
@@ -2189,7 +2209,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
     l->head = NULL;
     l->count = 0;
     l->max = 0;
-    if (n) segalloc__central_give(cls, head, n);
+    if (n) segalloc__central_give(cls, head, n, 0);
   }
 }
 
@@ -2252,6 +2272,7 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   void **o = (void **)head;
   l->head = segalloc__link(o);
   l->count = (uint32_t)got - 1;
+  if (l->count > l->max) l->max = l->count; /* a whole chain from another thread's list */
   return o;
 }
 
@@ -2262,10 +2283,12 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
   segalloc__tlist *l = tc ? &tc->lists[cls] : NULL;
   if (!tc) goto direct;
   segalloc__tcache_check_size(tc);
-  if (l->count >= l->max && !segalloc__tcache_grow(tc, cls)) {
-    /* keep the list at its limit: send a batch (the oldest objects are deeper; the head
-       ones are warm, but the list is singly linked, and TCMalloc makes the same choice) */
-    segalloc__tcache_flush_list(tc, cls, segalloc__class_batch[cls]);
+  if (l->count >= l->max && !segalloc__tcache_grow(tc, cls) && l->count) {
+    /* the list is full: hand all of it to the central list as one chain, in O(1) (cutting
+       a batch off would walk the list, a cache miss per object) */
+    segalloc__central_give(cls, l->head, (int)l->count, 1);
+    l->head = NULL;
+    l->count = 0;
   }
   if (l->count < l->max) {
     segalloc__set_link(o, l->head);
@@ -2278,7 +2301,7 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
 direct:
   segalloc__set_link(o, NULL);
   o[1] = segalloc__free_mark(segalloc__cookie, o);
-  segalloc__central_give(cls, p, 1);
+  segalloc__central_give(cls, p, 1, 1);
   segalloc__add_relaxed(&segalloc__tcaches.direct_frees, 1);
 }
 /* ---- end src/tcache.c ---- */
@@ -3079,7 +3102,7 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
         segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
         if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("transfer cache holds a bad object", (uintptr_t)o);
       }
-      if (!bad && n != segalloc__class_batch[c]) bad = segalloc__check_fail("transfer cache batch of the wrong length", 0);
+      if (!bad && (uint32_t)n != cen->transfer_n[t]) bad = segalloc__check_fail("transfer cache chain of the wrong length", 0);
     }
   }
   /* this thread's cache */

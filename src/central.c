@@ -8,12 +8,14 @@
    its limit. Each class has its own lock, so threads working on different classes never
    meet; the page heap lock may be taken while a central lock is held.
 
-   In front of the spans sits a transfer cache (TCMalloc's name): a small stack of whole
-   batches, each a NULL-terminated chain of exactly the class's batch count. A thread cache
-   that overflows hands a batch here and one that runs dry takes one, both in O(1) under
-   the lock, without touching the objects or their spans. Only when the stack is full (or
-   empty) do objects go back to (or come from) their spans one by one. Its size is bounded
-   in bytes per class, and segalloc_trim drains it.
+   In front of the spans sits a transfer cache (TCMalloc's name): a small stack of
+   NULL-terminated chains of objects with their lengths. A thread cache that overflows
+   hands its whole list here and one that runs dry takes a whole chain, both in O(1) under
+   the lock, without touching the objects or their spans (walking a list to cut a batch off
+   it costs a cache miss per object, and was the largest cost in producer/consumer
+   patterns). Only when the stack is full (or empty) do objects go back to (or come from)
+   their spans one by one. It holds at most SEGALLOC__TRANSFER_BYTES per class (at least
+   two chains), and segalloc_trim drains it.
 
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
@@ -25,8 +27,10 @@
 
 typedef struct segalloc__central {
   segalloc__lock lock;
-  unsigned ntransfer;       /* batches in transfer[] */
+  unsigned ntransfer;       /* chains in transfer[] */
+  uint32_t transfer_objs;   /* objects in them */
   void *transfer[SEGALLOC__TRANSFER_SLOTS];
+  uint32_t transfer_n[SEGALLOC__TRANSFER_SLOTS];
   segalloc__span spans;     /* sentinel of the circular list of spans with free objects */
   uint64_t out;             /* objects handed to thread caches and not yet back */
   size_t nspans;            /* spans of this class, on the list or full */
@@ -67,26 +71,30 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
   return s;
 }
 
-/* How many whole batches class cls may keep in its transfer cache. */
-static unsigned segalloc__transfer_slots(unsigned cls) {
-  size_t batch_bytes = (size_t)segalloc__class_batch[cls] * segalloc__class_size[cls];
-  size_t n = SEGALLOC__TRANSFER_BYTES / batch_bytes;
-  return n < 1 ? 1 : n > SEGALLOC__TRANSFER_SLOTS ? SEGALLOC__TRANSFER_SLOTS : (unsigned)n;
+/* How many objects class cls may keep in its transfer cache. */
+static uint32_t segalloc__transfer_cap(unsigned cls) {
+  size_t n = SEGALLOC__TRANSFER_BYTES / segalloc__class_size[cls];
+  size_t two = (size_t)segalloc__class_batch[cls] * 2;
+  return (uint32_t)(n < two ? two : n);
 }
 
-/* Up to `want` objects of class cls as a NULL-terminated list through word 0; returns the
-   count (0 only when the OS is out of memory). */
+/* Objects of class cls as a NULL-terminated list through word 0: a whole chain from the
+   transfer cache if it has one (however long), else up to `want` from the spans. Returns
+   the count (0 only when the OS is out of memory). */
 static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int want) {
   segalloc__central *c = &segalloc__centrals[cls];
   void *head = NULL;
   int got = 0;
   segalloc__lock_acquire(&c->lock);
   if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
-  if (want == segalloc__class_batch[cls] && c->ntransfer) {
-    *out = c->transfer[--c->ntransfer];
-    c->out += (uint64_t)want;
+  if (c->ntransfer) {
+    c->ntransfer--;
+    int n = (int)c->transfer_n[c->ntransfer];
+    *out = c->transfer[c->ntransfer];
+    c->transfer_objs -= (uint32_t)n;
+    c->out += (uint64_t)n;
     segalloc__lock_release(&c->lock);
-    return want;
+    return n;
   }
   while (got < want) {
     segalloc__span *s = c->spans.next;
@@ -139,16 +147,21 @@ static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, voi
   }
 }
 
-/* Take back `count` objects of class cls, a NULL-terminated list through word 0. A whole
-   batch goes onto the transfer cache when there is room. */
-static void segalloc__central_give(unsigned cls, void *head, int count) {
+/* Take back `count` objects of class cls, a NULL-terminated list through word 0: onto the
+   transfer cache as one chain when there is room and the caller may want them back soon
+   (`keep`), else back to their spans, so that spans whose objects are all back can go to
+   the page heap: a thread that exits, or a trim, passes keep = 0, since objects parked in
+   the transfer cache pin their spans. */
+static void segalloc__central_give(unsigned cls, void *head, int count, int keep) {
   segalloc__central *c = &segalloc__centrals[cls];
   segalloc__lock_acquire(&c->lock);
   if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
   c->out -= (uint64_t)count;
-  if (count == segalloc__class_batch[cls] && c->ntransfer < segalloc__transfer_slots(cls))
-    c->transfer[c->ntransfer++] = head;
-  else
+  if (keep && c->ntransfer < SEGALLOC__TRANSFER_SLOTS && c->transfer_objs + (uint32_t)count <= segalloc__transfer_cap(cls)) {
+    c->transfer[c->ntransfer] = head;
+    c->transfer_n[c->ntransfer++] = (uint32_t)count;
+    c->transfer_objs += (uint32_t)count;
+  } else
     segalloc__central_to_spans(c, head, count);
   segalloc__lock_release(&c->lock);
 }
@@ -159,7 +172,11 @@ static void segalloc__central_drain(void) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
     segalloc__central *c = &segalloc__centrals[cls];
     segalloc__lock_acquire(&c->lock);
-    while (c->ntransfer) segalloc__central_to_spans(c, c->transfer[--c->ntransfer], segalloc__class_batch[cls]);
+    while (c->ntransfer) {
+      c->ntransfer--;
+      segalloc__central_to_spans(c, c->transfer[c->ntransfer], (int)c->transfer_n[c->ntransfer]);
+    }
+    c->transfer_objs = 0;
     segalloc__lock_release(&c->lock);
   }
 }

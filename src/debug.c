@@ -302,7 +302,7 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
         segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
         if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("transfer cache holds a bad object", (uintptr_t)o);
       }
-      if (!bad && n != segalloc__class_batch[c]) bad = segalloc__check_fail("transfer cache batch of the wrong length", 0);
+      if (!bad && (uint32_t)n != cen->transfer_n[t]) bad = segalloc__check_fail("transfer cache chain of the wrong length", 0);
     }
   }
   /* this thread's cache */

@@ -14,6 +14,9 @@
    first free finds no room, and both fall into the slow path, which sets the real cache up.
    That keeps "is this thread initialised?" off the fast path.
 
+   A list that overflows goes to the central list whole, as one chain; a list that runs dry
+   takes a whole chain back (central.c's transfer cache), so neither walks the list.
+
    Bound: each list has a maximum length, which starts at the class's batch and grows by a
    batch each time the list overflows, up to a per-class cap (16 batches, and no more than a
    quarter of the thread's byte bound). Every 8th slow-path event the cache adds up what it
@@ -68,7 +71,7 @@ static size_t segalloc__tlist_cap(unsigned cls) {
 }
 
 /* Give `n` objects from the head of list cls back to the central list. */
-static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n) {
+static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n, int keep) {
   segalloc__tlist *l = &tc->lists[cls];
   if (n > l->count) n = l->count;
   if (!n) return;
@@ -77,7 +80,7 @@ static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, un
   l->head = segalloc__link(o);
   segalloc__set_link(o, NULL); /* the batch is a NULL-terminated chain of its own */
   l->count -= n;
-  segalloc__central_give(cls, head, (int)n);
+  segalloc__central_give(cls, head, (int)n, keep);
 }
 
 /* Give list cls one more batch of room, up to its cap. */
@@ -99,7 +102,7 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
     segalloc__tlist *l = &tc->lists[cls];
     uint32_t batch = segalloc__class_batch[cls];
-    segalloc__tcache_flush_list(tc, cls, (l->count + 1) / 2);
+    segalloc__tcache_flush_list(tc, cls, (l->count + 1) / 2, 0);
     l->max = l->max / 2 < batch ? (l->max < batch ? l->max : batch) : l->max / 2;
   }
 }
@@ -107,7 +110,7 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
 /* Everything back to the central lists. */
 static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
-    segalloc__tcache_flush_list(tc, cls, tc->lists[cls].count);
+    segalloc__tcache_flush_list(tc, cls, tc->lists[cls].count, 0);
     tc->lists[cls].max = 0;
   }
 }
@@ -160,7 +163,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
     l->head = NULL;
     l->count = 0;
     l->max = 0;
-    if (n) segalloc__central_give(cls, head, n);
+    if (n) segalloc__central_give(cls, head, n, 0);
   }
 }
 
@@ -223,6 +226,7 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   void **o = (void **)head;
   l->head = segalloc__link(o);
   l->count = (uint32_t)got - 1;
+  if (l->count > l->max) l->max = l->count; /* a whole chain from another thread's list */
   return o;
 }
 
@@ -233,10 +237,12 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
   segalloc__tlist *l = tc ? &tc->lists[cls] : NULL;
   if (!tc) goto direct;
   segalloc__tcache_check_size(tc);
-  if (l->count >= l->max && !segalloc__tcache_grow(tc, cls)) {
-    /* keep the list at its limit: send a batch (the oldest objects are deeper; the head
-       ones are warm, but the list is singly linked, and TCMalloc makes the same choice) */
-    segalloc__tcache_flush_list(tc, cls, segalloc__class_batch[cls]);
+  if (l->count >= l->max && !segalloc__tcache_grow(tc, cls) && l->count) {
+    /* the list is full: hand all of it to the central list as one chain, in O(1) (cutting
+       a batch off would walk the list, a cache miss per object) */
+    segalloc__central_give(cls, l->head, (int)l->count, 1);
+    l->head = NULL;
+    l->count = 0;
   }
   if (l->count < l->max) {
     segalloc__set_link(o, l->head);
@@ -249,6 +255,6 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
 direct:
   segalloc__set_link(o, NULL);
   o[1] = segalloc__free_mark(segalloc__cookie, o);
-  segalloc__central_give(cls, p, 1);
+  segalloc__central_give(cls, p, 1, 1);
   segalloc__add_relaxed(&segalloc__tcaches.direct_frees, 1);
 }
