@@ -2836,11 +2836,21 @@ static segalloc__nosan size_t *segalloc__dbg_size_word(void *p, size_t usable) {
   return (size_t *)((char *)p + usable - sizeof(size_t));
 }
 
+/* ASan keeps shadow memory for every address it was told about, and a huge block's
+   mapping is gone after free: poisoning those would leave megabytes of shadow behind for
+   each one (the fuzzer ran out of memory that way). Huge blocks are left unpoisoned; a use
+   after free of one faults anyway, since its pages are unmapped. */
+static int segalloc__dbg_poisonable(const void *p) {
+  return segalloc__arena_of((uintptr_t)p) != NULL;
+}
+
 /* Mark [p, p+n) usable and [p+n, p+usable) not, for the tools; n is what the program asked. */
 static segalloc__nosan void segalloc__dbg_mark_live(void *p, size_t n, size_t usable, int is_new, int zeroed) {
 #if SEGALLOC__ASAN
-  __asan_unpoison_memory_region(p, n);
-  __asan_poison_memory_region((char *)p + n, usable - n);
+  if (segalloc__dbg_poisonable(p)) {
+    __asan_unpoison_memory_region(p, n);
+    __asan_poison_memory_region((char *)p + n, usable - n);
+  }
 #endif
 #if SEGALLOC_VALGRIND
   if (is_new) VALGRIND_MALLOCLIKE_BLOCK(p, n, 0, zeroed);
@@ -2853,7 +2863,7 @@ static segalloc__nosan void segalloc__dbg_mark_live(void *p, size_t n, size_t us
 static segalloc__nosan void *segalloc__dbg_setup(void *p, size_t n, size_t keep, int is_new, int zeroed) {
   size_t usable = segalloc__block_size(p);
 #if SEGALLOC__ASAN
-  __asan_unpoison_memory_region(p, usable);
+  if (segalloc__dbg_poisonable(p)) __asan_unpoison_memory_region(p, usable);
 #endif
   *segalloc__dbg_size_word(p, usable) = n;
 #if SEGALLOC_DEBUG
@@ -2918,7 +2928,7 @@ SEGALLOCDEF segalloc__nosan void segalloc_free(void *ptr) {
 #endif
 #if SEGALLOC__ASAN
   /* before the core free: once the block is on a list another thread may take it */
-  __asan_poison_memory_region(ptr, usable);
+  if (segalloc__dbg_poisonable(ptr)) __asan_poison_memory_region(ptr, usable);
 #endif
   segalloc__core_free(ptr);
   segalloc__vg_loud();
