@@ -124,7 +124,11 @@
 #include <stdint.h>
 
 #ifdef SEGALLOC_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define SEGALLOCDEF static __attribute__((unused)) /* a program need not call them all */
+#else
 #define SEGALLOCDEF static
+#endif
 #else
 #define SEGALLOCDEF extern
 #endif

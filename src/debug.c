@@ -40,9 +40,11 @@ static segalloc__nosan size_t *segalloc__dbg_size_word(void *p, size_t usable) {
    mapping is gone after free: poisoning those would leave megabytes of shadow behind for
    each one (the fuzzer ran out of memory that way). Huge blocks are left unpoisoned; a use
    after free of one faults anyway, since its pages are unmapped. */
+#if SEGALLOC__ASAN
 static int segalloc__dbg_poisonable(const void *p) {
   return segalloc__arena_of((uintptr_t)p) != NULL;
 }
+#endif
 
 /* Mark [p, p+n) usable and [p+n, p+usable) not, for the tools; n is what the program asked. */
 static segalloc__nosan void segalloc__dbg_mark_live(void *p, size_t n, size_t usable, int is_new, int zeroed) {

@@ -87,6 +87,14 @@ for cc in gcc clang; do
     check "compile $cc $impl" $cc -std=c11 -Wall -Wextra -Wpedantic -Werror $impl -c tests/compile_only.c -o "$B/c.o"
   done
 done
+# and every option that changes what is compiled
+for opt in -DSEGALLOC_DEBUG=1 -DSEGALLOC_VALGRIND=1 -DSEGALLOC_CHECKS=0 -DSEGALLOC_MADV_FREE -DSEGALLOC_STATIC \
+           -DSEGALLOC_OVERRIDE "-DSEGALLOC_PAGE_SIZE=65536 -DSEGALLOC_ARENA_SIZE=1048576"; do
+  for cc in gcc clang; do
+    check "compile $cc $opt" $cc -std=c11 -Wall -Wextra -Wpedantic -Werror -DWITH_IMPLEMENTATION $opt -c tests/compile_only.c -o "$B/c.o"
+  done
+  check "compile g++ $opt" g++ -std=c++17 -Wall -Wextra -Werror -DWITH_IMPLEMENTATION $opt -c tests/compile_only.cpp -o "$B/cpp.o"
+done
 for cxx in g++ clang++; do
   for impl in "" -DWITH_IMPLEMENTATION "-DWITH_IMPLEMENTATION -DSEGALLOC_OVERRIDE"; do
     check "compile $cxx $impl" $cxx -std=c++17 -Wall -Wextra -Werror $impl -c tests/compile_only.cpp -o "$B/cpp.o"
