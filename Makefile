@@ -18,9 +18,9 @@ $(B):
 
 preload: $(B)/libsegalloc.so
 
-$(B)/libsegalloc.so: segalloc.h examples/preload.cpp | $(B)
-	$(CXX) -std=c++17 $(CFLAGS) -Wall -Wextra -fPIC -shared -fno-semantic-interposition \
-	  -DSEGALLOC_TLS_MODEL='"initial-exec"' -o $@ examples/preload.cpp -pthread
+$(B)/libsegalloc.so: segalloc.h examples/preload.c | $(B)
+	$(CC) $(CFLAGS) -Wall -Wextra -fPIC -shared -fno-semantic-interposition \
+	  -DSEGALLOC_TLS_MODEL='"initial-exec"' -o $@ examples/preload.c -pthread
 
 demo: | $(B)
 	$(CC) $(CFLAGS) -o $(B)/basic examples/basic.c -pthread && ./$(B)/basic
