@@ -39,7 +39,7 @@
       SEGALLOC_OVERRIDE       also define the standard names: malloc, free, calloc, realloc,
                               aligned_alloc, posix_memalign, memalign, valloc, pvalloc,
                               malloc_usable_size, reallocarray, free_sized,
-                              free_aligned_sized, malloc_trim, mallinfo2, the glibc __libc_*
+                              free_aligned_sized, malloc_trim, malloc_stats, mallinfo2, the glibc __libc_*
                               entry points, and (in a C++ file) operator new/delete. This is
                               how build/libsegalloc.so replaces the system allocator.
       SEGALLOC_CHECKS         default 1. Detect double free, free of a pointer segalloc does
@@ -3335,6 +3335,7 @@ SEGALLOC__EXPORT void free_aligned_sized(void *ptr, size_t alignment, size_t siz
   segalloc_free_aligned_sized(ptr, alignment, size);
 }
 SEGALLOC__EXPORT void cfree(void *ptr) SEGALLOC__NOEXCEPT { segalloc_free(ptr); }
+SEGALLOC__EXPORT void malloc_stats(void) SEGALLOC__NOEXCEPT { segalloc_print_stats(2); }
 SEGALLOC__EXPORT int malloc_trim(size_t pad) SEGALLOC__NOEXCEPT {
   (void)pad;
   return segalloc_trim() > 0;

@@ -38,7 +38,7 @@
       SEGALLOC_OVERRIDE       also define the standard names: malloc, free, calloc, realloc,
                               aligned_alloc, posix_memalign, memalign, valloc, pvalloc,
                               malloc_usable_size, reallocarray, free_sized,
-                              free_aligned_sized, malloc_trim, mallinfo2, the glibc __libc_*
+                              free_aligned_sized, malloc_trim, malloc_stats, mallinfo2, the glibc __libc_*
                               entry points, and (in a C++ file) operator new/delete. This is
                               how build/libsegalloc.so replaces the system allocator.
       SEGALLOC_CHECKS         default 1. Detect double free, free of a pointer segalloc does

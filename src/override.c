@@ -58,6 +58,7 @@ SEGALLOC__EXPORT void free_aligned_sized(void *ptr, size_t alignment, size_t siz
   segalloc_free_aligned_sized(ptr, alignment, size);
 }
 SEGALLOC__EXPORT void cfree(void *ptr) SEGALLOC__NOEXCEPT { segalloc_free(ptr); }
+SEGALLOC__EXPORT void malloc_stats(void) SEGALLOC__NOEXCEPT { segalloc_print_stats(2); }
 SEGALLOC__EXPORT int malloc_trim(size_t pad) SEGALLOC__NOEXCEPT {
   (void)pad;
   return segalloc_trim() > 0;
