@@ -1140,7 +1140,14 @@ static segalloc__thread_local char segalloc__self_byte segalloc__tls_attr;
 
 static segalloc__inline uintptr_t segalloc__self(void) { return (uintptr_t)&segalloc__self_byte; }
 
+static segalloc__cold void segalloc__fatal(const char *what, const void *ptr);
+
 static segalloc__noinline void segalloc__lock_spin(segalloc__lock *l, uintptr_t self) {
+  /* This thread holds it already: a signal handler (or a fork's child made from one) called
+     into segalloc while the interrupted code was inside it. Waiting would never end; say so
+     instead, as glibc does. */
+  if (segalloc__load_relaxed(&l->owner) == self)
+    segalloc__fatal("called from a signal handler that interrupted segalloc (malloc is not async-signal-safe)", l);
   for (unsigned spins = 0;; spins++) {
     uintptr_t expect = 0;
     if (segalloc__load_relaxed(&l->owner) == 0 &&
@@ -2219,6 +2226,16 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
 
 static void segalloc__global_init(void);
 
+/* A library carrying segalloc that is dlclose'd takes the key destructor's code with it: a
+   thread that exits afterwards must not call it. (The caches of live threads then stay as
+   they are; the library's memory is not returned either way.) */
+__attribute__((destructor)) static void segalloc__tcache_unload(void) {
+  if (segalloc__tcaches.key_ok) {
+    segalloc__tcaches.key_ok = 0;
+    pthread_key_delete(segalloc__tcaches.key);
+  }
+}
+
 /* Set up this thread's cache; NULL if it cannot be (no memory, or recursion during set-up),
    in which case the caller serves the request from the central list directly. */
 static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
@@ -2723,9 +2740,14 @@ SEGALLOCDEF const char *segalloc_version(void) { return "segalloc 0.1"; }
    consistent structures; parent and child release them. If fork is called from a signal
    handler that interrupted this thread inside segalloc, this thread already holds a lock
    and waiting for the rest could deadlock: then prepare takes nothing, and the child resets
-   the locks other threads held (they do not exist in the child). */
+   the locks other threads held (they do not exist in the child). If that child then calls
+   malloc while the interrupted code still holds a lock, it stops with a message (see
+   segalloc__lock_spin) rather than wait for itself forever. */
 
-static int segalloc__fork_skipped;
+/* One bit per fork in progress on this thread, innermost lowest: 1 when that fork's
+   prepare took no locks. A stack, not a flag, because a signal handler can fork between an
+   outer fork's prepare and its parent handler. */
+static segalloc__thread_local uint32_t segalloc__fork_skips segalloc__tls_attr;
 
 static int segalloc__fork_held_by_me(void) {
   if (segalloc__lock_held_by_me(&segalloc__heap.lock) || segalloc__lock_held_by_me(&segalloc__meta.lock) ||
@@ -2740,8 +2762,9 @@ static void segalloc__fork_prepare(void) {
 #if defined(__GLIBC__)
   if (_IO_list_lock) _IO_list_lock();
 #endif
-  segalloc__fork_skipped = segalloc__fork_held_by_me();
-  if (segalloc__fork_skipped) return;
+  int skip = segalloc__fork_held_by_me();
+  segalloc__fork_skips = segalloc__fork_skips << 1 | (uint32_t)skip;
+  if (skip) return;
   segalloc__lock_acquire(&segalloc__global.lock);
   for (unsigned c = 0; c < SEGALLOC__NCLASSES; c++) segalloc__lock_acquire(&segalloc__centrals[c].lock);
   segalloc__lock_acquire(&segalloc__heap.lock);
@@ -2758,7 +2781,9 @@ static void segalloc__fork_release_all(void) {
 }
 
 static void segalloc__fork_parent(void) {
-  if (!segalloc__fork_skipped) segalloc__fork_release_all();
+  int skipped = (int)(segalloc__fork_skips & 1);
+  segalloc__fork_skips >>= 1;
+  if (!skipped) segalloc__fork_release_all();
 #if defined(__GLIBC__)
   if (_IO_list_unlock) _IO_list_unlock();
 #endif
@@ -2770,7 +2795,9 @@ static void segalloc__fork_reset(segalloc__lock *l) {
 }
 
 static void segalloc__fork_child(void) {
-  if (!segalloc__fork_skipped) {
+  int skipped = (int)(segalloc__fork_skips & 1);
+  segalloc__fork_skips >>= 1;
+  if (!skipped) {
     segalloc__fork_release_all();
   } else {
     segalloc__fork_reset(&segalloc__tcaches.lock);
@@ -2786,7 +2813,7 @@ static void segalloc__fork_child(void) {
 #endif
   /* The caches of threads that did not survive the fork hold objects no one will free:
      take them back (a thread's exit would have done the same). */
-  if (segalloc__fork_skipped) return;
+  if (skipped) return;
   segalloc__vg_quiet();
   segalloc__tcache *me = segalloc__tc;
   segalloc__tcache *tc = segalloc__tcaches.live.next;

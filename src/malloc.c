@@ -411,9 +411,14 @@ SEGALLOCDEF const char *segalloc_version(void) { return "segalloc 0.1"; }
    consistent structures; parent and child release them. If fork is called from a signal
    handler that interrupted this thread inside segalloc, this thread already holds a lock
    and waiting for the rest could deadlock: then prepare takes nothing, and the child resets
-   the locks other threads held (they do not exist in the child). */
+   the locks other threads held (they do not exist in the child). If that child then calls
+   malloc while the interrupted code still holds a lock, it stops with a message (see
+   segalloc__lock_spin) rather than wait for itself forever. */
 
-static int segalloc__fork_skipped;
+/* One bit per fork in progress on this thread, innermost lowest: 1 when that fork's
+   prepare took no locks. A stack, not a flag, because a signal handler can fork between an
+   outer fork's prepare and its parent handler. */
+static segalloc__thread_local uint32_t segalloc__fork_skips segalloc__tls_attr;
 
 static int segalloc__fork_held_by_me(void) {
   if (segalloc__lock_held_by_me(&segalloc__heap.lock) || segalloc__lock_held_by_me(&segalloc__meta.lock) ||
@@ -428,8 +433,9 @@ static void segalloc__fork_prepare(void) {
 #if defined(__GLIBC__)
   if (_IO_list_lock) _IO_list_lock();
 #endif
-  segalloc__fork_skipped = segalloc__fork_held_by_me();
-  if (segalloc__fork_skipped) return;
+  int skip = segalloc__fork_held_by_me();
+  segalloc__fork_skips = segalloc__fork_skips << 1 | (uint32_t)skip;
+  if (skip) return;
   segalloc__lock_acquire(&segalloc__global.lock);
   for (unsigned c = 0; c < SEGALLOC__NCLASSES; c++) segalloc__lock_acquire(&segalloc__centrals[c].lock);
   segalloc__lock_acquire(&segalloc__heap.lock);
@@ -446,7 +452,9 @@ static void segalloc__fork_release_all(void) {
 }
 
 static void segalloc__fork_parent(void) {
-  if (!segalloc__fork_skipped) segalloc__fork_release_all();
+  int skipped = (int)(segalloc__fork_skips & 1);
+  segalloc__fork_skips >>= 1;
+  if (!skipped) segalloc__fork_release_all();
 #if defined(__GLIBC__)
   if (_IO_list_unlock) _IO_list_unlock();
 #endif
@@ -458,7 +466,9 @@ static void segalloc__fork_reset(segalloc__lock *l) {
 }
 
 static void segalloc__fork_child(void) {
-  if (!segalloc__fork_skipped) {
+  int skipped = (int)(segalloc__fork_skips & 1);
+  segalloc__fork_skips >>= 1;
+  if (!skipped) {
     segalloc__fork_release_all();
   } else {
     segalloc__fork_reset(&segalloc__tcaches.lock);
@@ -474,7 +484,7 @@ static void segalloc__fork_child(void) {
 #endif
   /* The caches of threads that did not survive the fork hold objects no one will free:
      take them back (a thread's exit would have done the same). */
-  if (segalloc__fork_skipped) return;
+  if (skipped) return;
   segalloc__vg_quiet();
   segalloc__tcache *me = segalloc__tc;
   segalloc__tcache *tc = segalloc__tcaches.live.next;

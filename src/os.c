@@ -21,7 +21,14 @@ static segalloc__thread_local char segalloc__self_byte segalloc__tls_attr;
 
 static segalloc__inline uintptr_t segalloc__self(void) { return (uintptr_t)&segalloc__self_byte; }
 
+static segalloc__cold void segalloc__fatal(const char *what, const void *ptr);
+
 static segalloc__noinline void segalloc__lock_spin(segalloc__lock *l, uintptr_t self) {
+  /* This thread holds it already: a signal handler (or a fork's child made from one) called
+     into segalloc while the interrupted code was inside it. Waiting would never end; say so
+     instead, as glibc does. */
+  if (segalloc__load_relaxed(&l->owner) == self)
+    segalloc__fatal("called from a signal handler that interrupted segalloc (malloc is not async-signal-safe)", l);
   for (unsigned spins = 0;; spins++) {
     uintptr_t expect = 0;
     if (segalloc__load_relaxed(&l->owner) == 0 &&

@@ -169,6 +169,16 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
 
 static void segalloc__global_init(void);
 
+/* A library carrying segalloc that is dlclose'd takes the key destructor's code with it: a
+   thread that exits afterwards must not call it. (The caches of live threads then stay as
+   they are; the library's memory is not returned either way.) */
+__attribute__((destructor)) static void segalloc__tcache_unload(void) {
+  if (segalloc__tcaches.key_ok) {
+    segalloc__tcaches.key_ok = 0;
+    pthread_key_delete(segalloc__tcaches.key);
+  }
+}
+
 /* Set up this thread's cache; NULL if it cannot be (no memory, or recursion during set-up),
    in which case the caller serves the request from the central list directly. */
 static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
