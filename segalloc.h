@@ -1600,18 +1600,26 @@ static segalloc__span *segalloc__heap_find(size_t n) {
   return NULL;
 }
 
-/* Cut the first n pages off free span s (already removed from its list); the rest goes
-   back to the free lists. */
-static int segalloc__heap_carve(segalloc__span *s, size_t n) {
-  if (s->npages == n) return 1;
+/* Split free span s (in no list) after its first n pages: s keeps them, and the rest, in
+   the same state, is returned as a new span (NULL if no record could be had). */
+static segalloc__span *segalloc__span_split(segalloc__span *s, size_t n) {
   segalloc__span *rest = segalloc__span_new();
-  if (!rest) return 0;
+  if (!rest) return NULL;
   rest->start = s->start + (n << SEGALLOC__PAGE_SHIFT);
   rest->npages = s->npages - n;
   rest->released = s->released;
   rest->zeroed = s->zeroed;
   rest->fresh = s->fresh;
   s->npages = n;
+  return rest;
+}
+
+/* Cut the first n pages off free span s (already removed from its list); the rest goes
+   back to the free lists. */
+static int segalloc__heap_carve(segalloc__span *s, size_t n) {
+  if (s->npages == n) return 1;
+  segalloc__span *rest = segalloc__span_split(s, n);
+  if (!rest) return 0;
   segalloc__heap_insert(rest);
   return 1;
 }
@@ -1720,16 +1728,10 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   if (align_pages > 1) {
     uintptr_t mask = (align_pages << SEGALLOC__PAGE_SHIFT) - 1;
     size_t lead = (((s->start + mask) & ~mask) - s->start) >> SEGALLOC__PAGE_SHIFT;
-    if (lead) {
-      segalloc__span *body = segalloc__span_new();
-      if (!body) { segalloc__heap_insert(s); goto fail; }
-      body->start = s->start + (lead << SEGALLOC__PAGE_SHIFT);
-      body->npages = s->npages - lead;
-      body->released = s->released;
-      body->zeroed = s->zeroed;
-      body->fresh = s->fresh;
-      s->npages = lead;
+    if (lead) { /* the pages before the aligned start go back free */
+      segalloc__span *body = segalloc__span_split(s, lead);
       segalloc__heap_insert(s);
+      if (!body) goto fail;
       s = body;
     }
   }
@@ -2622,7 +2624,16 @@ static size_t segalloc__os_page_size(void) {
   return segalloc__global.os_page;
 }
 
-#if !SEGALLOC__WRAPPED
+/* The entry points below check their arguments and then allocate through
+   SEGALLOC__ALIGNED: the core's aligned path, or the debug wrapper's (debug.c) when the
+   public functions are wrapped, so both builds share this code. */
+#if SEGALLOC__WRAPPED
+static void *segalloc__dbg_alloc(size_t align, size_t n, int zeroed);
+#define SEGALLOC__ALIGNED(align, n) segalloc__dbg_alloc((align), (n), 0)
+#else
+#define SEGALLOC__ALIGNED(align, n) segalloc__aligned((align), (n))
+#endif
+
 SEGALLOCDEF void segalloc_free_sized(void *ptr, size_t size) {
   (void)size;
   segalloc_free(ptr);
@@ -2634,6 +2645,62 @@ SEGALLOCDEF void segalloc_free_aligned_sized(void *ptr, size_t alignment, size_t
   segalloc_free(ptr);
 }
 
+SEGALLOCDEF void *segalloc_reallocarray(void *ptr, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc_realloc(ptr, total);
+}
+
+SEGALLOCDEF void *segalloc_aligned_alloc(size_t alignment, size_t size) {
+  if (alignment == 0 || (alignment & (alignment - 1))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return SEGALLOC__ALIGNED(alignment, size);
+}
+
+SEGALLOCDEF int segalloc_posix_memalign(void **out, size_t alignment, size_t size) {
+  if (alignment < sizeof(void *) || (alignment & (alignment - 1))) return EINVAL;
+  int saved = errno;
+  void *p = SEGALLOC__ALIGNED(alignment, size);
+  if (!p) {
+    errno = saved;
+    return ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+/* glibc's memalign rounds an alignment that is not a power of two up to one; so do we. */
+SEGALLOCDEF void *segalloc_memalign(size_t alignment, size_t size) {
+  if (alignment > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  size_t a = alignment ? alignment : 1;
+  while (a & (a - 1)) a = (a | (a - 1)) + 1;
+  return SEGALLOC__ALIGNED(a, size);
+}
+
+
+SEGALLOCDEF void *segalloc_valloc(size_t size) {
+  return SEGALLOC__ALIGNED(segalloc__os_page_size(), size);
+}
+
+SEGALLOCDEF void *segalloc_pvalloc(size_t size) {
+  size_t pg = segalloc__os_page_size();
+  if (size > SEGALLOC__MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return SEGALLOC__ALIGNED(pg, size ? (size + pg - 1) & ~(pg - 1) : pg);
+}
+
+
+#if !SEGALLOC__WRAPPED
 /* ---- sizes and realloc ---- */
 
 SEGALLOCDEF size_t segalloc_usable_size(const void *ptr) {
@@ -2655,60 +2722,6 @@ SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
   memcpy(q, ptr, size < old ? size : old);
   segalloc_free(ptr);
   return q;
-}
-
-SEGALLOCDEF void *segalloc_reallocarray(void *ptr, size_t count, size_t size) {
-  size_t total;
-  if (__builtin_mul_overflow(count, size, &total)) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  return segalloc_realloc(ptr, total);
-}
-
-SEGALLOCDEF void *segalloc_aligned_alloc(size_t alignment, size_t size) {
-  if (alignment == 0 || (alignment & (alignment - 1))) {
-    errno = EINVAL;
-    return NULL;
-  }
-  return segalloc__aligned(alignment, size);
-}
-
-SEGALLOCDEF int segalloc_posix_memalign(void **out, size_t alignment, size_t size) {
-  if (alignment < sizeof(void *) || (alignment & (alignment - 1))) return EINVAL;
-  int saved = errno;
-  void *p = segalloc__aligned(alignment, size);
-  if (!p) {
-    errno = saved;
-    return ENOMEM;
-  }
-  *out = p;
-  return 0;
-}
-
-/* glibc's memalign rounds an alignment that is not a power of two up to one; so do we. */
-SEGALLOCDEF void *segalloc_memalign(size_t alignment, size_t size) {
-  if (alignment > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
-    errno = EINVAL;
-    return NULL;
-  }
-  size_t a = alignment ? alignment : 1;
-  while (a & (a - 1)) a = (a | (a - 1)) + 1;
-  return segalloc__aligned(a, size);
-}
-
-
-SEGALLOCDEF void *segalloc_valloc(size_t size) {
-  return segalloc__aligned(segalloc__os_page_size(), size);
-}
-
-SEGALLOCDEF void *segalloc_pvalloc(size_t size) {
-  size_t pg = segalloc__os_page_size();
-  if (size > SEGALLOC__MAX_REQUEST) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  return segalloc__aligned(pg, size ? (size + pg - 1) & ~(pg - 1) : pg);
 }
 
 #endif /* !SEGALLOC__WRAPPED */
@@ -2967,17 +2980,6 @@ SEGALLOCDEF segalloc__nosan void segalloc_free(void *ptr) {
   segalloc__vg_loud();
 }
 
-SEGALLOCDEF void segalloc_free_sized(void *ptr, size_t size) {
-  (void)size;
-  segalloc_free(ptr);
-}
-
-SEGALLOCDEF void segalloc_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
-  (void)alignment;
-  (void)size;
-  segalloc_free(ptr);
-}
-
 SEGALLOCDEF size_t segalloc_usable_size(const void *ptr) {
   if (!ptr) return 0;
   segalloc__vg_quiet();
@@ -3009,56 +3011,6 @@ SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
   memcpy(q, ptr, old < size ? old : size);
   segalloc_free(ptr);
   return q;
-}
-
-SEGALLOCDEF void *segalloc_reallocarray(void *ptr, size_t count, size_t size) {
-  size_t total;
-  if (__builtin_mul_overflow(count, size, &total)) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  return segalloc_realloc(ptr, total);
-}
-
-SEGALLOCDEF void *segalloc_aligned_alloc(size_t alignment, size_t size) {
-  if (alignment == 0 || (alignment & (alignment - 1))) {
-    errno = EINVAL;
-    return NULL;
-  }
-  return segalloc__dbg_alloc(alignment, size, 0);
-}
-
-SEGALLOCDEF int segalloc_posix_memalign(void **out, size_t alignment, size_t size) {
-  if (alignment < sizeof(void *) || (alignment & (alignment - 1))) return EINVAL;
-  int saved = errno;
-  void *p = segalloc__dbg_alloc(alignment, size, 0);
-  if (!p) {
-    errno = saved;
-    return ENOMEM;
-  }
-  *out = p;
-  return 0;
-}
-
-SEGALLOCDEF void *segalloc_memalign(size_t alignment, size_t size) {
-  if (alignment > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
-    errno = EINVAL;
-    return NULL;
-  }
-  size_t a = alignment ? alignment : 1;
-  while (a & (a - 1)) a = (a | (a - 1)) + 1;
-  return segalloc__dbg_alloc(a, size, 0);
-}
-
-SEGALLOCDEF void *segalloc_valloc(size_t size) { return segalloc__dbg_alloc(segalloc__os_page_size(), size, 0); }
-
-SEGALLOCDEF void *segalloc_pvalloc(size_t size) {
-  size_t pg = segalloc__os_page_size();
-  if (size > SEGALLOC__MAX_REQUEST) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  return segalloc__dbg_alloc(pg, size ? (size + pg - 1) & ~(pg - 1) : pg, 0);
 }
 
 #endif /* SEGALLOC__WRAPPED */

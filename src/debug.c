@@ -136,17 +136,6 @@ SEGALLOCDEF segalloc__nosan void segalloc_free(void *ptr) {
   segalloc__vg_loud();
 }
 
-SEGALLOCDEF void segalloc_free_sized(void *ptr, size_t size) {
-  (void)size;
-  segalloc_free(ptr);
-}
-
-SEGALLOCDEF void segalloc_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
-  (void)alignment;
-  (void)size;
-  segalloc_free(ptr);
-}
-
 SEGALLOCDEF size_t segalloc_usable_size(const void *ptr) {
   if (!ptr) return 0;
   segalloc__vg_quiet();
@@ -178,56 +167,6 @@ SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
   memcpy(q, ptr, old < size ? old : size);
   segalloc_free(ptr);
   return q;
-}
-
-SEGALLOCDEF void *segalloc_reallocarray(void *ptr, size_t count, size_t size) {
-  size_t total;
-  if (__builtin_mul_overflow(count, size, &total)) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  return segalloc_realloc(ptr, total);
-}
-
-SEGALLOCDEF void *segalloc_aligned_alloc(size_t alignment, size_t size) {
-  if (alignment == 0 || (alignment & (alignment - 1))) {
-    errno = EINVAL;
-    return NULL;
-  }
-  return segalloc__dbg_alloc(alignment, size, 0);
-}
-
-SEGALLOCDEF int segalloc_posix_memalign(void **out, size_t alignment, size_t size) {
-  if (alignment < sizeof(void *) || (alignment & (alignment - 1))) return EINVAL;
-  int saved = errno;
-  void *p = segalloc__dbg_alloc(alignment, size, 0);
-  if (!p) {
-    errno = saved;
-    return ENOMEM;
-  }
-  *out = p;
-  return 0;
-}
-
-SEGALLOCDEF void *segalloc_memalign(size_t alignment, size_t size) {
-  if (alignment > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
-    errno = EINVAL;
-    return NULL;
-  }
-  size_t a = alignment ? alignment : 1;
-  while (a & (a - 1)) a = (a | (a - 1)) + 1;
-  return segalloc__dbg_alloc(a, size, 0);
-}
-
-SEGALLOCDEF void *segalloc_valloc(size_t size) { return segalloc__dbg_alloc(segalloc__os_page_size(), size, 0); }
-
-SEGALLOCDEF void *segalloc_pvalloc(size_t size) {
-  size_t pg = segalloc__os_page_size();
-  if (size > SEGALLOC__MAX_REQUEST) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  return segalloc__dbg_alloc(pg, size ? (size + pg - 1) & ~(pg - 1) : pg, 0);
 }
 
 #endif /* SEGALLOC__WRAPPED */

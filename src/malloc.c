@@ -293,7 +293,16 @@ static size_t segalloc__os_page_size(void) {
   return segalloc__global.os_page;
 }
 
-#if !SEGALLOC__WRAPPED
+/* The entry points below check their arguments and then allocate through
+   SEGALLOC__ALIGNED: the core's aligned path, or the debug wrapper's (debug.c) when the
+   public functions are wrapped, so both builds share this code. */
+#if SEGALLOC__WRAPPED
+static void *segalloc__dbg_alloc(size_t align, size_t n, int zeroed);
+#define SEGALLOC__ALIGNED(align, n) segalloc__dbg_alloc((align), (n), 0)
+#else
+#define SEGALLOC__ALIGNED(align, n) segalloc__aligned((align), (n))
+#endif
+
 SEGALLOCDEF void segalloc_free_sized(void *ptr, size_t size) {
   (void)size;
   segalloc_free(ptr);
@@ -305,6 +314,62 @@ SEGALLOCDEF void segalloc_free_aligned_sized(void *ptr, size_t alignment, size_t
   segalloc_free(ptr);
 }
 
+SEGALLOCDEF void *segalloc_reallocarray(void *ptr, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return segalloc_realloc(ptr, total);
+}
+
+SEGALLOCDEF void *segalloc_aligned_alloc(size_t alignment, size_t size) {
+  if (alignment == 0 || (alignment & (alignment - 1))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return SEGALLOC__ALIGNED(alignment, size);
+}
+
+SEGALLOCDEF int segalloc_posix_memalign(void **out, size_t alignment, size_t size) {
+  if (alignment < sizeof(void *) || (alignment & (alignment - 1))) return EINVAL;
+  int saved = errno;
+  void *p = SEGALLOC__ALIGNED(alignment, size);
+  if (!p) {
+    errno = saved;
+    return ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+/* glibc's memalign rounds an alignment that is not a power of two up to one; so do we. */
+SEGALLOCDEF void *segalloc_memalign(size_t alignment, size_t size) {
+  if (alignment > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  size_t a = alignment ? alignment : 1;
+  while (a & (a - 1)) a = (a | (a - 1)) + 1;
+  return SEGALLOC__ALIGNED(a, size);
+}
+
+
+SEGALLOCDEF void *segalloc_valloc(size_t size) {
+  return SEGALLOC__ALIGNED(segalloc__os_page_size(), size);
+}
+
+SEGALLOCDEF void *segalloc_pvalloc(size_t size) {
+  size_t pg = segalloc__os_page_size();
+  if (size > SEGALLOC__MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return SEGALLOC__ALIGNED(pg, size ? (size + pg - 1) & ~(pg - 1) : pg);
+}
+
+
+#if !SEGALLOC__WRAPPED
 /* ---- sizes and realloc ---- */
 
 SEGALLOCDEF size_t segalloc_usable_size(const void *ptr) {
@@ -326,60 +391,6 @@ SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
   memcpy(q, ptr, size < old ? size : old);
   segalloc_free(ptr);
   return q;
-}
-
-SEGALLOCDEF void *segalloc_reallocarray(void *ptr, size_t count, size_t size) {
-  size_t total;
-  if (__builtin_mul_overflow(count, size, &total)) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  return segalloc_realloc(ptr, total);
-}
-
-SEGALLOCDEF void *segalloc_aligned_alloc(size_t alignment, size_t size) {
-  if (alignment == 0 || (alignment & (alignment - 1))) {
-    errno = EINVAL;
-    return NULL;
-  }
-  return segalloc__aligned(alignment, size);
-}
-
-SEGALLOCDEF int segalloc_posix_memalign(void **out, size_t alignment, size_t size) {
-  if (alignment < sizeof(void *) || (alignment & (alignment - 1))) return EINVAL;
-  int saved = errno;
-  void *p = segalloc__aligned(alignment, size);
-  if (!p) {
-    errno = saved;
-    return ENOMEM;
-  }
-  *out = p;
-  return 0;
-}
-
-/* glibc's memalign rounds an alignment that is not a power of two up to one; so do we. */
-SEGALLOCDEF void *segalloc_memalign(size_t alignment, size_t size) {
-  if (alignment > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
-    errno = EINVAL;
-    return NULL;
-  }
-  size_t a = alignment ? alignment : 1;
-  while (a & (a - 1)) a = (a | (a - 1)) + 1;
-  return segalloc__aligned(a, size);
-}
-
-
-SEGALLOCDEF void *segalloc_valloc(size_t size) {
-  return segalloc__aligned(segalloc__os_page_size(), size);
-}
-
-SEGALLOCDEF void *segalloc_pvalloc(size_t size) {
-  size_t pg = segalloc__os_page_size();
-  if (size > SEGALLOC__MAX_REQUEST) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  return segalloc__aligned(pg, size ? (size + pg - 1) & ~(pg - 1) : pg);
 }
 
 #endif /* !SEGALLOC__WRAPPED */

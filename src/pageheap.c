@@ -134,18 +134,26 @@ static segalloc__span *segalloc__heap_find(size_t n) {
   return NULL;
 }
 
-/* Cut the first n pages off free span s (already removed from its list); the rest goes
-   back to the free lists. */
-static int segalloc__heap_carve(segalloc__span *s, size_t n) {
-  if (s->npages == n) return 1;
+/* Split free span s (in no list) after its first n pages: s keeps them, and the rest, in
+   the same state, is returned as a new span (NULL if no record could be had). */
+static segalloc__span *segalloc__span_split(segalloc__span *s, size_t n) {
   segalloc__span *rest = segalloc__span_new();
-  if (!rest) return 0;
+  if (!rest) return NULL;
   rest->start = s->start + (n << SEGALLOC__PAGE_SHIFT);
   rest->npages = s->npages - n;
   rest->released = s->released;
   rest->zeroed = s->zeroed;
   rest->fresh = s->fresh;
   s->npages = n;
+  return rest;
+}
+
+/* Cut the first n pages off free span s (already removed from its list); the rest goes
+   back to the free lists. */
+static int segalloc__heap_carve(segalloc__span *s, size_t n) {
+  if (s->npages == n) return 1;
+  segalloc__span *rest = segalloc__span_split(s, n);
+  if (!rest) return 0;
   segalloc__heap_insert(rest);
   return 1;
 }
@@ -254,16 +262,10 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   if (align_pages > 1) {
     uintptr_t mask = (align_pages << SEGALLOC__PAGE_SHIFT) - 1;
     size_t lead = (((s->start + mask) & ~mask) - s->start) >> SEGALLOC__PAGE_SHIFT;
-    if (lead) {
-      segalloc__span *body = segalloc__span_new();
-      if (!body) { segalloc__heap_insert(s); goto fail; }
-      body->start = s->start + (lead << SEGALLOC__PAGE_SHIFT);
-      body->npages = s->npages - lead;
-      body->released = s->released;
-      body->zeroed = s->zeroed;
-      body->fresh = s->fresh;
-      s->npages = lead;
+    if (lead) { /* the pages before the aligned start go back free */
+      segalloc__span *body = segalloc__span_split(s, lead);
       segalloc__heap_insert(s);
+      if (!body) goto fail;
       s = body;
     }
   }
