@@ -1,0 +1,357 @@
+/* misuse.c: one heap error per run, which segalloc must stop.
+
+     misuse CASE        commit the error CASE (see the table at the end); "list" prints them
+
+   Before the bad call the program prints "pointer 0x..." (the address handed to the bad
+   call) on stdout and flushes it. segalloc is expected to print
+     segalloc: error: <what>: pointer 0x<hex>
+   on stderr and abort(); tests/run_misuse.sh checks the signal, the message and the address.
+   If the bad call returns, the program prints "survived" and exits 3. The control cases
+   (control*) are correct programs: they must print "control: ok" and exit 0.
+
+   Built two ways:
+     cc tests/misuse.c                      the header compiled in, segalloc_* names
+     cc -DUSE_STD_NAMES tests/misuse.c      malloc/free/realloc, to run with
+                                            LD_PRELOAD=build/libsegalloc.so
+   The USE_STD_NAMES build can only run the cases that need nothing beyond the standard
+   names (the table marks them). */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifdef USE_STD_NAMES
+#define M_malloc malloc
+#define M_free free
+#define M_realloc realloc
+#define M_flush() ((void)0)
+#define HAVE_FLUSH 0
+#else
+#define SEGALLOC_IMPLEMENTATION
+#include "../segalloc.h"
+#define M_malloc segalloc_malloc
+#define M_free segalloc_free
+#define M_realloc segalloc_realloc
+#define M_flush() segalloc_thread_flush()
+#define HAVE_FLUSH 1
+#endif
+
+#define KiB ((size_t)1 << 10)
+#define MiB ((size_t)1 << 20)
+
+/* Hide where a pointer came from, so the compiler neither warns about (nor optimises away)
+   the deliberate error. */
+static void *launder(void *p) {
+  __asm__ volatile("" : "+r"(p) : : "memory");
+  return p;
+}
+
+static void *must_malloc(size_t n) {
+  unsigned char *p = (unsigned char *)M_malloc(n);
+  if (!p) {
+    fprintf(stderr, "misuse: malloc(%zu) failed\n", n);
+    exit(2);
+  }
+  /* touch both ends: the blocks are real */
+  p[0] = 1;
+  p[n - 1] = 2;
+  return launder(p);
+}
+
+/* The address the next call will get wrong, for the script to find in segalloc's message. */
+static void announce(const void *p) {
+  printf("pointer %p\n", p);
+  fflush(stdout);
+}
+
+/* A correct free of a block used again later: through a volatile copy, so the compiler's
+   use-after-free warning (which knows free's meaning under USE_STD_NAMES) stays quiet. */
+static void free_once(void *p) {
+  void *volatile v = p;
+  M_free(v);
+}
+
+static void bad_free(void *p) {
+  announce(p);
+  M_free(launder(p));
+}
+
+/* The second free of a double free. The address is announced before the first free: the
+   first printf may allocate (under LD_PRELOAD stdio uses segalloc), and an allocation
+   between the frees could reuse the freed memory, turning the double free into the free
+   of someone else's live block, which no allocator can tell from a correct free. */
+static void free_again(void *p) {
+  M_free(launder(p));
+}
+
+static void bad_realloc(void *p, size_t n) {
+  announce(p);
+  void *q = M_realloc(launder(p), n);
+  launder(q);
+}
+
+/* ---- the cases ---- */
+
+static void c_control(void) {
+  /* every kind of block, used and freed correctly: must exit 0 */
+  size_t sizes[] = {0, 1, 16, 48, 64, 1000, 32 * KiB, 100 * KiB, 2 * MiB, 64 * MiB};
+  void *p[sizeof sizes / sizeof *sizes];
+  for (unsigned i = 0; i < sizeof sizes / sizeof *sizes; i++) p[i] = must_malloc(sizes[i] ? sizes[i] : 1);
+  for (unsigned i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+    void *q = M_realloc(p[i], sizes[i] / 2 + 1);
+    if (!q) exit(2);
+    p[i] = q;
+  }
+  for (unsigned i = 0; i < sizeof sizes / sizeof *sizes; i++) M_free(p[i]);
+  M_free(NULL);
+}
+
+/* Correct programs the checks must not stop. */
+
+static void *free_null_thread(void *arg) {
+  M_free(arg); /* NULL, as this thread's first call */
+  return NULL;
+}
+
+static void c_control_free_null_first(void) {
+  /* free(NULL) as the first call of the process and of a new thread: a no-op */
+  M_free(launder(NULL));
+  pthread_t t;
+  if (pthread_create(&t, NULL, free_null_thread, NULL) != 0) exit(2);
+  pthread_join(t, NULL);
+  void *p = must_malloc(10);
+  M_free(p);
+  M_free(launder(NULL));
+}
+
+/* A large block the program wrote only a little of, shrunk with realloc and freed. Its
+   pages once held small blocks that were freed (which leaves segalloc's free-block mark
+   in them); realloc copies the block's first bytes, mark included, into the new small
+   block, whose free must still be accepted. */
+static void c_control_realloc_stale(void) {
+  enum { N = 2000 };
+  static void *small[N];
+  for (int i = 0; i < N; i++) small[i] = must_malloc(4096); /* two per 8 KiB page */
+  for (int i = 0; i < N; i++) M_free(small[i]);
+  M_flush(); /* wholly free spans go back to the page heap, their pages resident */
+  for (int k = 0; k < 20; k++) {
+    char *big = (char *)M_malloc(100 * KiB);
+    if (!big) exit(2);
+    big[0] = 1; /* the only byte the program uses */
+    char *q = (char *)M_realloc(launder(big), 100);
+    if (!q || q[0] != 1) exit(2);
+    M_free(q);
+  }
+}
+
+static void c_double_free_small(void) {
+  void *p = must_malloc(64);
+  announce(p);
+  free_once(p);
+  free_again(p);
+}
+
+static void c_double_free_small_16(void) {
+  void *p = must_malloc(16); /* the smallest class: the free-block mark is in its last word */
+  announce(p);
+  free_once(p);
+  free_again(p);
+}
+
+/* Double free with other traffic in between: frees of other blocks (some of the same
+   class, which go on the same thread-cache list above p) and mallocs of other sizes. */
+static void c_double_free_small_busy(void) {
+  void *same[20], *other[40];
+  for (int i = 0; i < 20; i++) same[i] = must_malloc(48);
+  void *p = must_malloc(48);
+  for (int i = 0; i < 40; i++) other[i] = must_malloc((size_t)(i % 8 + 1) * 100);
+  announce(p);
+  free_once(p);
+  for (int i = 0; i < 20; i += 2) M_free(same[i]);
+  for (int i = 0; i < 40; i += 3) M_free(other[i]);
+  void *more[30];
+  for (int i = 0; i < 30; i++) more[i] = must_malloc((size_t)(i % 5 + 1) * 1000 + 7);
+  void *big = must_malloc(200 * KiB);
+  M_free(big);
+  for (int i = 0; i < 30; i += 2) M_free(more[i]);
+  free_again(p);
+}
+
+/* Double free after the block left the thread cache for the central list (the span stays
+   in use, so the block is still a free object of a live span). */
+static void c_double_free_small_flushed(void) {
+  void *keep = must_malloc(64);
+  void *p = must_malloc(64);
+  announce(p);
+  free_once(p);
+  M_flush();
+  free_again(p);
+  M_free(keep);
+}
+
+static void c_double_free_large(void) {
+  void *p = must_malloc(100 * KiB);
+  announce(p);
+  free_once(p);
+  free_again(p);
+}
+
+/* The freed block merged with a free neighbour in the page heap before the second free. */
+static void c_double_free_large_merged(void) {
+  void *a = must_malloc(100 * KiB);
+  void *p = must_malloc(100 * KiB);
+  void *c = must_malloc(100 * KiB); /* keeps p off the arena's untouched tail */
+  M_free(a);
+  announce(p);
+  free_once(p);
+  free_again(p);
+  M_free(c);
+}
+
+static void c_double_free_huge(void) {
+  void *p = must_malloc(64 * MiB);
+  announce(p);
+  free_once(p);
+  free_again(p);
+}
+
+static void c_free_stack(void) {
+  char buf[64];
+  memset(buf, 1, sizeof buf);
+  bad_free(buf);
+}
+
+static void c_free_mmap(void) {
+  unsigned char *m = (unsigned char *)mmap(NULL, 64 * KiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) exit(2);
+  m[0] = 1;
+  bad_free(m);
+}
+
+static void c_free_mmap_inner(void) {
+  unsigned char *m = (unsigned char *)mmap(NULL, 64 * KiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) exit(2);
+  m[0] = 1;
+  bad_free(m + 4096 + 16);
+}
+
+static void c_free_inside_small_16(void) {
+  char *p = (char *)must_malloc(64);
+  bad_free(p + 16);
+}
+
+static void c_free_inside_small_8(void) {
+  char *p = (char *)must_malloc(64);
+  bad_free(p + 8);
+}
+
+static void c_free_inside_large(void) {
+  char *p = (char *)must_malloc(100 * KiB);
+  bad_free(p + 4096); /* in the block's first page */
+}
+
+static void c_free_inside_large_deep(void) {
+  char *p = (char *)must_malloc(100 * KiB);
+  bad_free(p + 60 * KiB + 16); /* a page in the middle */
+}
+
+static void c_free_inside_huge(void) {
+  char *p = (char *)must_malloc(64 * MiB);
+  bad_free(p + 4096);
+}
+
+static void c_realloc_stack(void) {
+  char buf[64];
+  memset(buf, 1, sizeof buf);
+  bad_realloc(buf, 200);
+}
+
+/* realloc of an interior pointer, growing (the block would move) */
+static void c_realloc_inside_small(void) {
+  char *p = (char *)must_malloc(64);
+  bad_realloc(p + 16, 1000);
+}
+
+/* realloc of an interior pointer to a size that would fit in place */
+static void c_realloc_inside_small_fits(void) {
+  char *p = (char *)must_malloc(64);
+  bad_realloc(p + 16, 40);
+}
+
+static void c_realloc_inside_large(void) {
+  char *p = (char *)must_malloc(100 * KiB);
+  bad_realloc(p + 8 * KiB, 300 * KiB);
+}
+
+static void c_realloc_freed_small(void) {
+  void *p = must_malloc(64);
+  announce(p);
+  free_once(p);
+  launder(M_realloc(launder(p), 64));
+}
+
+static const struct {
+  const char *name;
+  void (*fn)(void);
+  int std_ok; /* can run in the USE_STD_NAMES build */
+} cases[] = {
+  {"control", c_control, 1},
+  {"control-free-null-first", c_control_free_null_first, 1},
+  {"control-realloc-stale", c_control_realloc_stale, HAVE_FLUSH},
+  {"double-free-small", c_double_free_small, 1},
+  {"double-free-small-16", c_double_free_small_16, 1},
+  {"double-free-small-busy", c_double_free_small_busy, 1},
+  {"double-free-small-flushed", c_double_free_small_flushed, HAVE_FLUSH},
+  {"double-free-large", c_double_free_large, 1},
+  {"double-free-large-merged", c_double_free_large_merged, 1},
+  {"double-free-huge", c_double_free_huge, 1},
+  {"free-stack", c_free_stack, 1},
+  {"free-mmap", c_free_mmap, 1},
+  {"free-mmap-inner", c_free_mmap_inner, 1},
+  {"free-inside-small-16", c_free_inside_small_16, 1},
+  {"free-inside-small-8", c_free_inside_small_8, 1},
+  {"free-inside-large", c_free_inside_large, 1},
+  {"free-inside-large-deep", c_free_inside_large_deep, 1},
+  {"free-inside-huge", c_free_inside_huge, 1},
+  {"realloc-stack", c_realloc_stack, 1},
+  {"realloc-inside-small", c_realloc_inside_small, 1},
+  {"realloc-inside-small-fits", c_realloc_inside_small_fits, 1},
+  {"realloc-inside-large", c_realloc_inside_large, 1},
+  {"realloc-freed-small", c_realloc_freed_small, 1},
+};
+
+int main(int argc, char **argv) {
+  unsigned n = sizeof cases / sizeof *cases;
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s CASE|list\n", argv[0]);
+    return 2;
+  }
+  if (strcmp(argv[1], "list") == 0) {
+    for (unsigned i = 0; i < n; i++)
+      if (cases[i].std_ok) printf("%s\n", cases[i].name);
+    return 0;
+  }
+  /* stdout's buffer is allocated now, not between the steps of a case */
+  printf("misuse: %s\n", argv[1]);
+  fflush(stdout);
+  for (unsigned i = 0; i < n; i++) {
+    if (strcmp(argv[1], cases[i].name) != 0) continue;
+    if (!cases[i].std_ok) {
+      fprintf(stderr, "misuse: case %s needs the segalloc_* build\n", argv[1]);
+      return 2;
+    }
+    cases[i].fn();
+    if (strncmp(argv[1], "control", 7) == 0) {
+      printf("control: ok\n");
+      return 0;
+    }
+    printf("survived\n");
+    return 3;
+  }
+  fprintf(stderr, "misuse: no case %s\n", argv[1]);
+  return 2;
+}
