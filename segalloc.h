@@ -1890,7 +1890,7 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
    it costs a cache miss per object, and was the largest cost in producer/consumer
    patterns). Only when the stack is full (or empty) do objects go back to (or come from)
    their spans one by one. It holds at most SEGALLOC__TRANSFER_BYTES per class (at least
-   two chains), and segalloc_trim drains it.
+   four batches), and segalloc_trim drains it.
 
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
@@ -1949,8 +1949,8 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
 /* How many objects class cls may keep in its transfer cache. */
 static uint32_t segalloc__transfer_cap(unsigned cls) {
   size_t n = SEGALLOC__TRANSFER_BYTES / segalloc__class_size[cls];
-  size_t two = (size_t)segalloc__class_batch[cls] * 2;
-  return (uint32_t)(n < two ? two : n);
+  size_t four = (size_t)segalloc__class_batch[cls] * 4;
+  return (uint32_t)(n < four ? four : n);
 }
 
 /* Objects of class cls as a NULL-terminated list through word 0: a whole chain from the
@@ -2307,11 +2307,17 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
   if (!tc) goto direct;
   segalloc__tcache_check_size(tc);
   if (l->count >= l->max && !segalloc__tcache_grow(tc, cls) && l->count) {
-    /* the list is full: hand all of it to the central list as one chain, in O(1) (cutting
-       a batch off would walk the list, a cache miss per object) */
-    segalloc__central_give(cls, l->head, (int)l->count, 1);
-    l->head = NULL;
-    l->count = 0;
+    if (l->count <= segalloc__transfer_cap(cls)) {
+      /* the list is full: hand all of it to the central list as one chain, in O(1)
+         (cutting a batch off would walk the list, a cache miss per object) */
+      segalloc__central_give(cls, l->head, (int)l->count, 1);
+      l->head = NULL;
+      l->count = 0;
+    } else {
+      /* more than the transfer cache could take whole (large classes): a batch, which it
+         can, rather than the whole list to the spans one object at a time */
+      segalloc__tcache_flush_list(tc, cls, segalloc__class_batch[cls], 1);
+    }
   }
   if (l->count < l->max) {
     segalloc__set_link(o, l->head);

@@ -15,7 +15,7 @@
    it costs a cache miss per object, and was the largest cost in producer/consumer
    patterns). Only when the stack is full (or empty) do objects go back to (or come from)
    their spans one by one. It holds at most SEGALLOC__TRANSFER_BYTES per class (at least
-   two chains), and segalloc_trim drains it.
+   four batches), and segalloc_trim drains it.
 
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
@@ -74,8 +74,8 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
 /* How many objects class cls may keep in its transfer cache. */
 static uint32_t segalloc__transfer_cap(unsigned cls) {
   size_t n = SEGALLOC__TRANSFER_BYTES / segalloc__class_size[cls];
-  size_t two = (size_t)segalloc__class_batch[cls] * 2;
-  return (uint32_t)(n < two ? two : n);
+  size_t four = (size_t)segalloc__class_batch[cls] * 4;
+  return (uint32_t)(n < four ? four : n);
 }
 
 /* Objects of class cls as a NULL-terminated list through word 0: a whole chain from the

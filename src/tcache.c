@@ -248,11 +248,17 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
   if (!tc) goto direct;
   segalloc__tcache_check_size(tc);
   if (l->count >= l->max && !segalloc__tcache_grow(tc, cls) && l->count) {
-    /* the list is full: hand all of it to the central list as one chain, in O(1) (cutting
-       a batch off would walk the list, a cache miss per object) */
-    segalloc__central_give(cls, l->head, (int)l->count, 1);
-    l->head = NULL;
-    l->count = 0;
+    if (l->count <= segalloc__transfer_cap(cls)) {
+      /* the list is full: hand all of it to the central list as one chain, in O(1)
+         (cutting a batch off would walk the list, a cache miss per object) */
+      segalloc__central_give(cls, l->head, (int)l->count, 1);
+      l->head = NULL;
+      l->count = 0;
+    } else {
+      /* more than the transfer cache could take whole (large classes): a batch, which it
+         can, rather than the whole list to the spans one object at a time */
+      segalloc__tcache_flush_list(tc, cls, segalloc__class_batch[cls], 1);
+    }
   }
   if (l->count < l->max) {
     segalloc__set_link(o, l->head);
