@@ -448,8 +448,7 @@ typedef struct segalloc__span {
   uint8_t released;                /* free span: its pages were given back to the OS */
   uint8_t zeroed;                  /* its pages are known to be zero (fresh or released) */
   uint8_t fresh;                   /* free span: never used since the arena was mapped */
-  uint32_t list;                   /* central: which list the span is on */
-  uint64_t freed_at;               /* page heap: release epoch when it became free */
+  uint32_t list;                   /* central: 1 while on its class's list of spans */
 } segalloc__span;
 
 enum {
@@ -2279,13 +2278,7 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   segalloc__tcache *tc = segalloc__tcache_get();
   void *head;
   if (!tc) return segalloc__central_take(cls, &head, 1) ? head : NULL;
-  segalloc__tlist *l = &tc->lists[cls];
-  if (l->head) { /* the set-up just happened and found objects? (spare caches start empty) */
-    void **o = (void **)l->head;
-    l->head = segalloc__link(o);
-    l->count--;
-    return o;
-  }
+  segalloc__tlist *l = &tc->lists[cls]; /* empty: caches of exited threads are reused empty */
   segalloc__tcache_check_size(tc);
   if (l->max == 0) segalloc__tcache_grow(tc, cls);
   uint32_t want = l->max < segalloc__class_batch[cls] ? l->max : segalloc__class_batch[cls];

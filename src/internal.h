@@ -246,8 +246,7 @@ typedef struct segalloc__span {
   uint8_t released;                /* free span: its pages were given back to the OS */
   uint8_t zeroed;                  /* its pages are known to be zero (fresh or released) */
   uint8_t fresh;                   /* free span: never used since the arena was mapped */
-  uint32_t list;                   /* central: which list the span is on */
-  uint64_t freed_at;               /* page heap: release epoch when it became free */
+  uint32_t list;                   /* central: 1 while on its class's list of spans */
 } segalloc__span;
 
 enum {
