@@ -30,10 +30,12 @@
    malloc(n), n > 32 KiB: a span of whole pages from the page heap (4-5 above); above half an
      arena, a mapping of its own (os.c).
    free(p)
-     1. p -> arena (radix map) -> span (page map) -> class, all from the address.
-     2. Small: push on this thread's list, whatever thread allocated it. The list too long:
-        give a batch back to the central list; a span whose objects are all back goes to
-        the page heap.
+     1. p -> arena (the arena this thread freed into last: a mask and a compare; else the
+        radix map) -> span (page map) -> class, all from the address. Two checks: p is an
+        object boundary, and p does not carry the free mark (a double free).
+     2. Small: push on this thread's list, whatever thread allocated it. The list full:
+        hand it whole to the class's transfer cache (central.c), or when that is full,
+        back to the spans; a span whose objects are all back goes to the page heap.
      3. Large: the span goes back to the page heap and merges with free neighbours.
    Back to the OS
      thread cache (bounded, SEGALLOC_TCACHE_BYTES) -> central list (hands wholly free spans
