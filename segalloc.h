@@ -1786,6 +1786,36 @@ static void segalloc__heap_free(segalloc__span *s) {
   segalloc__lock_release(&segalloc__heap.lock);
 }
 
+/* Grow large block s to n pages where it stands, taking the pages from the free span that
+   follows it; 1 on success, 0 (nothing changed) when that span is not free or too short.
+   realloc uses it so a growing buffer need not be copied (the core's realloc; the debug
+   wrappers copy a growing block, hence "unused" in those builds). */
+static __attribute__((unused)) int segalloc__heap_grow_in_place(segalloc__span *s, size_t n) {
+  int ok = 0;
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  segalloc__arena *a = segalloc__arena_of(s->start);
+  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT, after = first + s->npages, need = n - s->npages;
+  segalloc__span *r = after < SEGALLOC__ARENA_PAGES ? a->pagemap[after] : &segalloc__no_span;
+  if (s->state == SEGALLOC__SPAN_LARGE && r != &segalloc__no_span && r->state == SEGALLOC__SPAN_FREE &&
+      r->start == s->start + segalloc__span_bytes(s) && r->npages >= need) {
+    segalloc__heap_remove(r);
+    segalloc__span *rest = r->npages > need ? segalloc__span_split(r, need) : NULL;
+    if (r->npages > need) { /* no record for the rest: put r back as it was */
+      segalloc__heap_insert(r);
+    } else {
+      if (rest) segalloc__heap_insert(rest);
+      if (s->npages > 1) a->pagemap[after - 1] = &segalloc__no_span; /* the old last page is inner now */
+      s->npages = n;
+      segalloc__pagemap_set(s, 0);
+      segalloc__heap.large_live += need << SEGALLOC__PAGE_SHIFT;
+      segalloc__span_delete(r);
+      ok = 1;
+    }
+  }
+  segalloc__lock_release(&segalloc__heap.lock);
+  return ok;
+}
+
 /* ---- huge blocks: a mapping each ---- */
 
 static void *segalloc__huge_alloc(size_t size, size_t align) {
@@ -2718,6 +2748,13 @@ SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
   /* In place when it fits and would not waste more than half the block. */
   if (size <= old && (size >= old / 2 || (old <= SEGALLOC__SMALL_MAX && segalloc__size_class(size) == segalloc__size_class(old))))
     return ptr;
+  /* A large block that grows: into the free pages right after it, if there are enough. */
+  if (size > old && old > SEGALLOC__SMALL_MAX && size < SEGALLOC__HUGE_MIN) {
+    segalloc__span *s = segalloc__span_of((uintptr_t)ptr);
+    if (s && s->state == SEGALLOC__SPAN_LARGE &&
+        segalloc__heap_grow_in_place(s, (size + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT))
+      return ptr;
+  }
   void *q = segalloc_malloc(size);
   if (!q) return NULL;
   memcpy(q, ptr, size < old ? size : old);

@@ -386,6 +386,13 @@ SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
   /* In place when it fits and would not waste more than half the block. */
   if (size <= old && (size >= old / 2 || (old <= SEGALLOC__SMALL_MAX && segalloc__size_class(size) == segalloc__size_class(old))))
     return ptr;
+  /* A large block that grows: into the free pages right after it, if there are enough. */
+  if (size > old && old > SEGALLOC__SMALL_MAX && size < SEGALLOC__HUGE_MIN) {
+    segalloc__span *s = segalloc__span_of((uintptr_t)ptr);
+    if (s && s->state == SEGALLOC__SPAN_LARGE &&
+        segalloc__heap_grow_in_place(s, (size + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT))
+      return ptr;
+  }
   void *q = segalloc_malloc(size);
   if (!q) return NULL;
   memcpy(q, ptr, size < old ? size : old);

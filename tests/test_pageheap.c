@@ -80,6 +80,28 @@ int main(void) {
   segalloc__heap_free(big);
   segalloc__heap_free(big2);
 
+  /* growing in place: a large span takes the free pages right after it, and no more */
+  segalloc__span *g = segalloc__heap_alloc(3, 1);
+  segalloc__span *g2 = segalloc__heap_alloc(4, 1);
+  segalloc__span *g3 = segalloc__heap_alloc(1, 1);
+  CHECK(g && g2 && g3 && g2->start == g->start + 3 * PG && g3->start == g2->start + 4 * PG);
+  uintptr_t g_start = g->start;
+  size_t live_before = segalloc__heap.large_live;
+  segalloc__heap_free(g2);
+  CHECK(segalloc__heap_grow_in_place(g, 5));         /* 2 of the 4 free pages */
+  CHECK(g->npages == 5 && g->start == g_start);
+  CHECK(segalloc__span_of(g_start + 5 * PG - 1) == g); /* the new last page */
+  CHECK(segalloc__span_of(g_start + 3 * PG - 1) == NULL); /* the old last page is inner now */
+  segalloc__span *left = segalloc__span_of(g_start + 5 * PG);
+  CHECK(left && left->state == SEGALLOC__SPAN_FREE && left->npages == 2); /* the rest stays free */
+  CHECK(segalloc__heap.large_live == live_before - 4 * PG + 2 * PG);
+  CHECK(segalloc__heap_grow_in_place(g, 7));         /* exactly the rest */
+  CHECK(g->npages == 7 && segalloc__span_of(g_start + 7 * PG - 1) == g);
+  CHECK(!segalloc__heap_grow_in_place(g, 8));        /* g3 is in the way: nothing changes */
+  CHECK(g->npages == 7);
+  segalloc__heap_free(g);
+  segalloc__heap_free(g3);
+
   /* the bytes add up: free + released + headers = arenas */
   CHECK(segalloc__heap.free_resident + segalloc__heap.free_released + segalloc__heap.header_bytes ==
         segalloc__heap.narenas * (size_t)SEGALLOC_ARENA_SIZE);
