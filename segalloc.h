@@ -2133,6 +2133,25 @@ typedef struct segalloc__tcache {
   struct segalloc__tcache *next, *prev; /* the registry of live caches */
 } segalloc__tcache;
 
+/* The two operations of the fast paths, here once: take the head object of a list (NULL
+   when empty), and put a freed object on a list that has room, marking it free. */
+static segalloc__inline segalloc__nosan void **segalloc__tlist_pop(segalloc__tlist *l) {
+  void **o = (void **)l->head;
+  if (segalloc__likely(o != NULL)) {
+    l->head = segalloc__link(o);
+    l->count--;
+  }
+  return o;
+}
+
+static segalloc__inline segalloc__nosan void segalloc__tlist_push(segalloc__tcache *tc, segalloc__tlist *l, void **o) {
+  segalloc__set_link(o, l->head);
+  o[1] = segalloc__free_mark(tc->cookie, o);
+  l->head = o;
+  l->count++;
+  tc->frees++;
+}
+
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
    value no freed block carries, and its arena hint matches no address. */
 static segalloc__tcache segalloc__tc_empty = {1, {{NULL, 0, 0}}, 0, 0, 0, NULL, NULL};
@@ -2346,11 +2365,7 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
     }
   }
   if (l->count < l->max) {
-    segalloc__set_link(o, l->head);
-    o[1] = segalloc__free_mark(tc->cookie, o);
-    l->head = o;
-    l->count++;
-    tc->frees++;
+    segalloc__tlist_push(tc, l, o);
     return;
   }
 direct:
@@ -2522,13 +2537,8 @@ static void *segalloc__large_alloc(size_t size, size_t align, int zero) {
 
 /* A small block of class cls: the cache's list, refilled when empty. */
 static segalloc__inline segalloc__nosan void *segalloc__small_alloc(unsigned cls) {
-  segalloc__tlist *l = &segalloc__tc->lists[cls];
-  void **o = (void **)l->head;
-  if (segalloc__likely(o != NULL)) {
-    l->head = segalloc__link(o);
-    l->count--;
-    return segalloc__handout(o);
-  }
+  void **o = segalloc__tlist_pop(&segalloc__tc->lists[cls]);
+  if (segalloc__likely(o != NULL)) return segalloc__handout(o);
   o = (void **)segalloc__tcache_refill(cls);
   if (segalloc__unlikely(!o)) {
     errno = ENOMEM;
@@ -2546,13 +2556,8 @@ SEGALLOC__CORE segalloc__nosan void *SEGALLOC__FN(malloc)(size_t size) {
   /* the inline path serves up to 1 KiB with one compare and one table lookup; larger small
      sizes take the same list from the (equally lock-free) slow function */
   if (segalloc__likely(size <= 1024)) {
-    segalloc__tlist *l = &segalloc__tc->lists[segalloc__class_index[(size + 15) >> 4]];
-    void **o = (void **)l->head;
-    if (segalloc__likely(o != NULL)) {
-      l->head = segalloc__link(o);
-      l->count--;
-      return segalloc__handout(o);
-    }
+    void **o = segalloc__tlist_pop(&segalloc__tc->lists[segalloc__class_index[(size + 15) >> 4]]);
+    if (segalloc__likely(o != NULL)) return segalloc__handout(o);
   }
   return segalloc__malloc_slow(size);
 }
@@ -2632,11 +2637,7 @@ SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
 #else
   if (segalloc__likely(cls != 0 && l->count < l->max)) {
 #endif
-    segalloc__set_link(o, l->head);
-    o[1] = segalloc__free_mark(tc->cookie, o);
-    l->head = o;
-    l->count++;
-    tc->frees++;
+    segalloc__tlist_push(tc, l, o);
     return;
   }
   segalloc__free_slow(ptr);

@@ -159,13 +159,8 @@ static void *segalloc__large_alloc(size_t size, size_t align, int zero) {
 
 /* A small block of class cls: the cache's list, refilled when empty. */
 static segalloc__inline segalloc__nosan void *segalloc__small_alloc(unsigned cls) {
-  segalloc__tlist *l = &segalloc__tc->lists[cls];
-  void **o = (void **)l->head;
-  if (segalloc__likely(o != NULL)) {
-    l->head = segalloc__link(o);
-    l->count--;
-    return segalloc__handout(o);
-  }
+  void **o = segalloc__tlist_pop(&segalloc__tc->lists[cls]);
+  if (segalloc__likely(o != NULL)) return segalloc__handout(o);
   o = (void **)segalloc__tcache_refill(cls);
   if (segalloc__unlikely(!o)) {
     errno = ENOMEM;
@@ -183,13 +178,8 @@ SEGALLOC__CORE segalloc__nosan void *SEGALLOC__FN(malloc)(size_t size) {
   /* the inline path serves up to 1 KiB with one compare and one table lookup; larger small
      sizes take the same list from the (equally lock-free) slow function */
   if (segalloc__likely(size <= 1024)) {
-    segalloc__tlist *l = &segalloc__tc->lists[segalloc__class_index[(size + 15) >> 4]];
-    void **o = (void **)l->head;
-    if (segalloc__likely(o != NULL)) {
-      l->head = segalloc__link(o);
-      l->count--;
-      return segalloc__handout(o);
-    }
+    void **o = segalloc__tlist_pop(&segalloc__tc->lists[segalloc__class_index[(size + 15) >> 4]]);
+    if (segalloc__likely(o != NULL)) return segalloc__handout(o);
   }
   return segalloc__malloc_slow(size);
 }
@@ -269,11 +259,7 @@ SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
 #else
   if (segalloc__likely(cls != 0 && l->count < l->max)) {
 #endif
-    segalloc__set_link(o, l->head);
-    o[1] = segalloc__free_mark(tc->cookie, o);
-    l->head = o;
-    l->count++;
-    tc->frees++;
+    segalloc__tlist_push(tc, l, o);
     return;
   }
   segalloc__free_slow(ptr);

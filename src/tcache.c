@@ -42,6 +42,25 @@ typedef struct segalloc__tcache {
   struct segalloc__tcache *next, *prev; /* the registry of live caches */
 } segalloc__tcache;
 
+/* The two operations of the fast paths, here once: take the head object of a list (NULL
+   when empty), and put a freed object on a list that has room, marking it free. */
+static segalloc__inline segalloc__nosan void **segalloc__tlist_pop(segalloc__tlist *l) {
+  void **o = (void **)l->head;
+  if (segalloc__likely(o != NULL)) {
+    l->head = segalloc__link(o);
+    l->count--;
+  }
+  return o;
+}
+
+static segalloc__inline segalloc__nosan void segalloc__tlist_push(segalloc__tcache *tc, segalloc__tlist *l, void **o) {
+  segalloc__set_link(o, l->head);
+  o[1] = segalloc__free_mark(tc->cookie, o);
+  l->head = o;
+  l->count++;
+  tc->frees++;
+}
+
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
    value no freed block carries, and its arena hint matches no address. */
 static segalloc__tcache segalloc__tc_empty = {1, {{NULL, 0, 0}}, 0, 0, 0, NULL, NULL};
@@ -255,11 +274,7 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
     }
   }
   if (l->count < l->max) {
-    segalloc__set_link(o, l->head);
-    o[1] = segalloc__free_mark(tc->cookie, o);
-    l->head = o;
-    l->count++;
-    tc->frees++;
+    segalloc__tlist_push(tc, l, o);
     return;
   }
 direct:
