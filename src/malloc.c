@@ -497,6 +497,7 @@ static void segalloc__fork_child(void) {
     if (tc != me) {
       segalloc__tcache_adopt(tc);
       segalloc__tcache_unregister(tc);
+      segalloc__tcache_retire(tc);
     }
     tc = next;
   }

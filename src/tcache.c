@@ -134,6 +134,7 @@ static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
   }
 }
 
+/* Take tc out of the registry, so segalloc_stats no longer reads it. */
 static void segalloc__tcache_unregister(segalloc__tcache *tc) {
   segalloc__lock_acquire(&segalloc__tcaches.lock);
   tc->prev->next = tc->next;
@@ -141,6 +142,12 @@ static void segalloc__tcache_unregister(segalloc__tcache *tc) {
   segalloc__tcaches.nthreads--;
   segalloc__tcaches.dead_frees += tc->frees;
   tc->frees = 0;
+  segalloc__lock_release(&segalloc__tcaches.lock);
+}
+
+/* An unregistered, emptied cache goes on the spare list for the next new thread. */
+static void segalloc__tcache_retire(segalloc__tcache *tc) {
+  segalloc__lock_acquire(&segalloc__tcaches.lock);
   tc->next = segalloc__tcaches.spare;
   segalloc__tcaches.spare = tc;
   segalloc__lock_release(&segalloc__tcaches.lock);
@@ -152,10 +159,14 @@ static void segalloc__tcache_exit(void *arg) {
   segalloc__tcache *tc = (segalloc__tcache *)arg;
   segalloc__tc = &segalloc__tc_empty;
   segalloc__tc_state = 3;
+  /* out of the registry before emptying it: a concurrent segalloc_stats must not read the
+     counts while this thread rewrites them (until the flush ends, its objects count as
+     live) */
+  segalloc__tcache_unregister(tc);
   segalloc__vg_quiet();
   segalloc__tcache_flush_all(tc);
   segalloc__vg_loud();
-  segalloc__tcache_unregister(tc);
+  segalloc__tcache_retire(tc);
 }
 
 /* fork's child: take back the objects in the cache of a thread that did not survive the
