@@ -241,7 +241,8 @@ SEGALLOCDEF const char *segalloc_version(void);
         back to the spans; a span whose objects are all back goes to the page heap.
      3. Large: the span goes back to the page heap and merges with free neighbours.
    Back to the OS
-     thread cache (bounded, SEGALLOC_TCACHE_BYTES) -> central list (hands wholly free spans
+     thread cache (lists that sat unused for a tick of 4096 frees give half back; bounded by
+     SEGALLOC_TCACHE_BYTES) -> central list (hands wholly free spans
      back) -> page heap (keeps SEGALLOC_RETAIN_BYTES of free pages resident, releases the rest
      with madvise, oldest first) -> OS. Released pages stay mapped and are reused.
 
@@ -435,7 +436,7 @@ static uintptr_t segalloc__cookie; /* chosen once, at the first slow-path call; 
 /* A span: a run of pages. All spans live in the metadata area, never inside the pages
    they describe, so a user's overflow cannot corrupt them. */
 typedef struct segalloc__span {
-  uintptr_t start;                 /* address of the first page */
+  uintptr_t start_code;            /* address of the first page (segalloc__span_start) */
   size_t npages;
   struct segalloc__span *next;     /* in a page-heap free list or a central list */
   struct segalloc__span *prev;
@@ -453,6 +454,18 @@ typedef struct segalloc__span {
   uint8_t fresh;                   /* free span: never used since the arena was mapped */
   uint32_t list;                   /* central: 1 while on its class's list of spans */
 } segalloc__span;
+
+/* Valgrind's leak check calls a block reachable when any word it scans holds the block's
+   address, our metadata included. A span's start is its first object's address (or its
+   large block's), so SEGALLOC_VALGRIND builds keep such addresses complemented: a leaked
+   block is then reported as lost. Other builds store them as they are. */
+#if SEGALLOC_VALGRIND
+#define SEGALLOC__ADDR_CODE(x) (~(uintptr_t)(x))
+#else
+#define SEGALLOC__ADDR_CODE(x) ((uintptr_t)(x))
+#endif
+#define segalloc__span_start(s) SEGALLOC__ADDR_CODE((s)->start_code)
+#define segalloc__span_set_start(s, x) ((s)->start_code = SEGALLOC__ADDR_CODE(x))
 
 enum {
   SEGALLOC__SPAN_FREE = 1,   /* in the page heap */
@@ -1242,13 +1255,15 @@ static void *segalloc__os_map_at(void *hint, size_t size) {
 }
 
 static void *segalloc__os_map(size_t size, size_t align) {
-  static uintptr_t last; /* where the last aligned mapping started: a hint, racy on purpose */
+  static uintptr_t last; /* where the last aligned mapping started (SEGALLOC__ADDR_CODE'd):
+                            a hint, racy on purpose */
   size_t os_page = 4096;
   if (align < os_page) align = os_page;
   if (size > SIZE_MAX - align) return NULL;
   uintptr_t mask = (uintptr_t)align - 1;
   void *p = NULL;
   uintptr_t hint = __atomic_load_n(&last, __ATOMIC_RELAXED);
+  if (hint) hint = SEGALLOC__ADDR_CODE(hint);
   if (align > os_page && hint > size + align) {
     uintptr_t want = (hint - size) & ~mask;
     p = segalloc__os_map_at((void *)want, size);
@@ -1286,7 +1301,7 @@ static void *segalloc__os_map(size_t size, size_t align) {
     if (start + span > aligned + size) munmap((void *)(aligned + size), start + span - (aligned + size));
     p = (void *)aligned;
   }
-  if (align > os_page) __atomic_store_n(&last, (uintptr_t)p, __ATOMIC_RELAXED);
+  if (align > os_page) __atomic_store_n(&last, SEGALLOC__ADDR_CODE(p), __ATOMIC_RELAXED);
   segalloc__add_relaxed(&segalloc__os_stats.mapped, (uint64_t)size);
   return p;
 }
@@ -1443,8 +1458,8 @@ static int segalloc__pagemap_add_arena(segalloc__arena *a) {
 
 /* Record s in the page map: every page for a small span, the ends otherwise. */
 static void segalloc__pagemap_set(segalloc__span *s, int all_pages) {
-  segalloc__arena *a = segalloc__arena_of(s->start);
-  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
+  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
   if (all_pages) {
     for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = s;
   } else {
@@ -1455,8 +1470,8 @@ static void segalloc__pagemap_set(segalloc__span *s, int all_pages) {
 
 /* Forget the pages of s (its first and last are enough unless it was small). */
 static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
-  segalloc__arena *a = segalloc__arena_of(s->start);
-  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
+  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
   if (all_pages) {
     for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = &segalloc__no_span;
   } else {
@@ -1502,7 +1517,7 @@ static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
 #define SEGALLOC__HUGE_GONE 64 /* exact lists for 1..127 pages; bin 0 holds every longer span */
 
 typedef struct segalloc__huge {
-  uintptr_t block;   /* what the program got */
+  uintptr_t block;   /* what the program got (SEGALLOC__ADDR_CODE'd, as is base) */
   uintptr_t base;    /* the mapping */
   size_t map_size;
   size_t size;       /* usable bytes from block */
@@ -1583,7 +1598,7 @@ static unsigned segalloc__heap_next_bin(int r, unsigned from) {
 static segalloc__span *segalloc__heap_best_long(int r, size_t n) {
   segalloc__span *head = &segalloc__heap.bins[r][0], *best = NULL;
   for (segalloc__span *s = head->next; s != head; s = s->next)
-    if (s->npages >= n && (!best || s->npages < best->npages || (s->npages == best->npages && s->start < best->start)))
+    if (s->npages >= n && (!best || s->npages < best->npages || (s->npages == best->npages && segalloc__span_start(s) < segalloc__span_start(best))))
       best = s;
   return best;
 }
@@ -1607,7 +1622,7 @@ static segalloc__span *segalloc__heap_find(size_t n) {
 static segalloc__span *segalloc__span_split(segalloc__span *s, size_t n) {
   segalloc__span *rest = segalloc__span_new();
   if (!rest) return NULL;
-  rest->start = s->start + (n << SEGALLOC__PAGE_SHIFT);
+  segalloc__span_set_start(rest, segalloc__span_start(s) + (n << SEGALLOC__PAGE_SHIFT));
   rest->npages = s->npages - n;
   rest->released = s->released;
   rest->zeroed = s->zeroed;
@@ -1645,7 +1660,7 @@ static int segalloc__heap_grow(void) {
   segalloc__heap.arenas = a;
   segalloc__heap.narenas++;
   segalloc__heap.header_bytes += a->header_pages << SEGALLOC__PAGE_SHIFT;
-  s->start = base + (a->header_pages << SEGALLOC__PAGE_SHIFT);
+  segalloc__span_set_start(s, base + (a->header_pages << SEGALLOC__PAGE_SHIFT));
   s->npages = SEGALLOC__ARENA_PAGES - a->header_pages;
   s->released = 1;
   s->zeroed = 1;
@@ -1657,18 +1672,18 @@ static int segalloc__heap_grow(void) {
 /* Put free span s in the lists, first merging it with free neighbours in the same state
    (resident or released). s is in no list and not in the page map. */
 static void segalloc__heap_merge_insert(segalloc__span *s) {
-  segalloc__arena *a = segalloc__arena_of(s->start);
-  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
+  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
   if (first > a->header_pages) {
     segalloc__span *left = a->pagemap[first - 1];
     if (left && left->state == SEGALLOC__SPAN_FREE && left->released == s->released) {
       segalloc__heap_remove(left);
-      s->start = left->start;
+      segalloc__span_set_start(s, segalloc__span_start(left));
       s->npages += left->npages;
       s->zeroed &= left->zeroed;
       s->fresh &= left->fresh;
       segalloc__span_delete(left);
-      first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+      first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
     }
   }
   size_t after = first + s->npages;
@@ -1696,7 +1711,7 @@ static size_t segalloc__heap_release_locked(size_t keep) {
     segalloc__span *s = b ? segalloc__heap.bins[0][b].next : segalloc__heap_best_long(0, SEGALLOC__BINS);
     if (!s) break;
     segalloc__heap_remove(s);
-    segalloc__os_release((void *)s->start, segalloc__span_bytes(s));
+    segalloc__os_release((void *)segalloc__span_start(s), segalloc__span_bytes(s));
     released += segalloc__span_bytes(s);
 #ifndef SEGALLOC_MADV_FREE
     s->zeroed = 1;
@@ -1729,7 +1744,7 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   }
   if (align_pages > 1) {
     uintptr_t mask = (align_pages << SEGALLOC__PAGE_SHIFT) - 1;
-    size_t lead = (((s->start + mask) & ~mask) - s->start) >> SEGALLOC__PAGE_SHIFT;
+    size_t lead = (((segalloc__span_start(s) + mask) & ~mask) - segalloc__span_start(s)) >> SEGALLOC__PAGE_SHIFT;
     if (lead) { /* the pages before the aligned start go back free */
       segalloc__span *body = segalloc__span_split(s, lead);
       segalloc__heap_insert(s);
@@ -1794,11 +1809,11 @@ static void segalloc__heap_free(segalloc__span *s) {
 static __attribute__((unused)) int segalloc__heap_grow_in_place(segalloc__span *s, size_t n) {
   int ok = 0;
   segalloc__lock_acquire(&segalloc__heap.lock);
-  segalloc__arena *a = segalloc__arena_of(s->start);
-  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT, after = first + s->npages, need = n - s->npages;
+  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
+  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT, after = first + s->npages, need = n - s->npages;
   segalloc__span *r = after < SEGALLOC__ARENA_PAGES ? a->pagemap[after] : &segalloc__no_span;
   if (s->state == SEGALLOC__SPAN_LARGE && r != &segalloc__no_span && r->state == SEGALLOC__SPAN_FREE &&
-      r->start == s->start + segalloc__span_bytes(s) && r->npages >= need) {
+      segalloc__span_start(r) == segalloc__span_start(s) + segalloc__span_bytes(s) && r->npages >= need) {
     segalloc__heap_remove(r);
     segalloc__span *rest = r->npages > need ? segalloc__span_split(r, need) : NULL;
     if (r->npages > need) { /* no record for the rest: put r back as it was */
@@ -1841,7 +1856,7 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
   }
   for (unsigned i = 0; i < SEGALLOC__HUGE_GONE; i++)
     if (segalloc__heap.huge_gone[i] == (uintptr_t)p) segalloc__heap.huge_gone[i] = 0;
-  h->base = h->block = (uintptr_t)p;
+  h->base = h->block = SEGALLOC__ADDR_CODE(p);
   h->map_size = map;
   h->size = map;
   h->next = segalloc__heap.huge;
@@ -1856,7 +1871,8 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
 static segalloc__huge **segalloc__huge_find_locked(uintptr_t p, int exact) {
   for (segalloc__huge **link = &segalloc__heap.huge; *link; link = &(*link)->next) {
     segalloc__huge *h = *link;
-    if (exact ? h->block == p : (p >= h->base && p < h->base + h->map_size)) return link;
+    uintptr_t block = SEGALLOC__ADDR_CODE(h->block), base = SEGALLOC__ADDR_CODE(h->base);
+    if (exact ? block == p : (p >= base && p < base + h->map_size)) return link;
   }
   return NULL;
 }
@@ -1883,7 +1899,7 @@ static int segalloc__huge_free(uintptr_t p) {
   segalloc__huge *h = *link;
   *link = h->next;
   segalloc__heap.huge_live -= h->map_size;
-  uintptr_t base = h->base;
+  uintptr_t base = SEGALLOC__ADDR_CODE(h->base);
   size_t map = h->map_size;
   h->next = segalloc__heap.huge_spare; /* records are recycled, never unmapped */
   segalloc__heap.huge_spare = h;
@@ -1970,8 +1986,8 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
   s->nobjs = (uint32_t)(segalloc__class_span_bytes(cls) / size);
   s->nalloc = 0;
   s->freelist = NULL;
-  s->bump = s->start;
-  s->limit = s->start + (uintptr_t)s->nobjs * size;
+  s->bump = segalloc__span_start(s);
+  s->limit = segalloc__span_start(s) + (uintptr_t)s->nobjs * size;
   s->div_magic = UINT64_MAX / size + 1;
   c->nspans++;
   segalloc__central_link(c, s);
@@ -2108,13 +2124,18 @@ static void segalloc__central_drain(void) {
    A list that overflows goes to the central list whole, as one chain; a list that runs dry
    takes a whole chain back (central.c's transfer cache), so neither walks the list.
 
-   Bound: each list has a maximum length, which starts at the class's batch and grows by a
-   batch each time the list overflows, up to a per-class cap (16 batches, and no more than a
-   quarter of the thread's byte bound). Every 8th slow-path event the cache adds up what it
-   holds (sum of count * size over the lists, a few dozen multiply-adds); past
-   SEGALLOC_TCACHE_BYTES it scavenges: every list gives back half of what it holds and
-   halves its maximum. So a thread holds at most the bound plus the few batches that can
-   arrive between two checks, and an idle class's list shrinks instead of hoarding. */
+   Bound: each list has a maximum length. It starts at 1 and doubles each time the list runs
+   dry or overflows, up to the class's batch (slow start: a class the thread barely uses
+   costs it a few objects, not a batch). Past a batch only running dry grows it, by a batch,
+   at most once per tick, up to a per-class cap (16 batches, and no more than a quarter of the
+   thread's byte bound); an overflow then hands objects on instead. A tick comes every
+   SEGALLOC__TICK_FREES frees (a countdown on the free path, which also counts frees for the
+   statistics): every list that has not run dry since the last one gives half its objects
+   back to their spans and halves its maximum, so lists shrink to what the thread cycles
+   through rather than the most they ever held. Every 8th slow-path event the cache also adds
+   up what it holds (sum of count * size over the lists); past SEGALLOC_TCACHE_BYTES it
+   scavenges: every list gives back half of what it holds and halves its maximum. So a thread
+   holds at most the bound plus the few batches that can arrive between two checks. */
 
 typedef struct segalloc__tlist {
   void *head;        /* objects linked through word 0 */
@@ -2128,13 +2149,18 @@ typedef struct segalloc__tcache {
   uintptr_t arena_hint;
   segalloc__tlist lists[SEGALLOC__NCLASSES];
   uintptr_t cookie;            /* copy of segalloc__cookie, at hand in the fast path */
-  uint64_t frees;              /* small frees by this thread */
+  uint32_t tick_left;          /* frees until the next tick (segalloc__tcache_tick) */
   unsigned events;             /* slow-path events, for the periodic size check */
+  uint64_t frees;              /* small frees by this thread, up to its last tick */
+  unsigned char dry[SEGALLOC__NCLASSES]; /* the list ran dry since the last tick */
   struct segalloc__tcache *next, *prev; /* the registry of live caches */
 } segalloc__tcache;
 
 /* The two operations of the fast paths, here once: take the head object of a list (NULL
    when empty), and put a freed object on a list that has room, marking it free. */
+/* frees between two ticks of a cache (see segalloc__tcache_tick) */
+#define SEGALLOC__TICK_FREES 4096u
+
 static segalloc__inline segalloc__nosan void **segalloc__tlist_pop(segalloc__tlist *l) {
   void **o = (void **)l->head;
   if (segalloc__likely(o != NULL)) {
@@ -2144,17 +2170,19 @@ static segalloc__inline segalloc__nosan void **segalloc__tlist_pop(segalloc__tli
   return o;
 }
 
+static void segalloc__tcache_tick(segalloc__tcache *tc);
+
 static segalloc__inline segalloc__nosan void segalloc__tlist_push(segalloc__tcache *tc, segalloc__tlist *l, void **o) {
   segalloc__set_link(o, l->head);
   o[1] = segalloc__free_mark(tc->cookie, o);
   l->head = o;
   l->count++;
-  tc->frees++;
+  if (segalloc__unlikely(--tc->tick_left == 0)) segalloc__tcache_tick(tc);
 }
 
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
    value no freed block carries, and its arena hint matches no address. */
-static segalloc__tcache segalloc__tc_empty = {1, {{NULL, 0, 0}}, 0, 0, 0, NULL, NULL};
+static segalloc__tcache segalloc__tc_empty = {1, {{NULL, 0, 0}}, 0, 0, 0, 0, {0}, NULL, NULL};
 
 static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
 /* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
@@ -2193,10 +2221,15 @@ static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, un
   segalloc__central_give(cls, head, (int)n, keep);
 }
 
-/* Give list cls one more batch of room, up to its cap. */
+/* Give list cls more room: slow start, doubling from 1 up to a batch, then a batch at a
+   time up to its cap. 0 when it is at its cap. */
 static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
   segalloc__tlist *l = &tc->lists[cls];
   uint32_t batch = segalloc__class_batch[cls];
+  if (l->max < batch) {
+    l->max = l->max ? (l->max * 2 < batch ? l->max * 2 : batch) : 1;
+    return 1;
+  }
   if (l->max + batch > segalloc__tlist_cap(cls)) return 0;
   l->max += batch;
   return 1;
@@ -2217,6 +2250,30 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
   }
 }
 
+/* Every SEGALLOC__TICK_FREES frees: a list that has not run dry since the last tick held
+   objects the thread did not need all that time, so it gives half of them back to their
+   spans and, above a batch, half of its room. Lists in use keep what they have. Without
+   this a list would keep the most it ever held, and a thread that uses many classes in turn
+   would hold the sum of those peaks. */
+static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__tcache *tc) {
+  tc->frees += SEGALLOC__TICK_FREES;
+  tc->tick_left = SEGALLOC__TICK_FREES;
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
+    segalloc__tlist *l = &tc->lists[cls];
+    if (tc->dry[cls]) {
+      tc->dry[cls] = 0;
+      continue;
+    }
+    if (l->count > 1) segalloc__tcache_flush_list(tc, cls, l->count / 2, 0);
+    if (l->max > 1) l->max /= 2;
+  }
+}
+
+/* Frees by tc's thread so far. */
+static uint64_t segalloc__tcache_frees(segalloc__tcache *tc) {
+  return segalloc__load_relaxed(&tc->frees) + (SEGALLOC__TICK_FREES - segalloc__load_relaxed(&tc->tick_left));
+}
+
 /* Everything back to the central lists. */
 static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
@@ -2231,8 +2288,9 @@ static void segalloc__tcache_unregister(segalloc__tcache *tc) {
   tc->prev->next = tc->next;
   tc->next->prev = tc->prev;
   segalloc__tcaches.nthreads--;
-  segalloc__tcaches.dead_frees += tc->frees;
+  segalloc__tcaches.dead_frees += segalloc__tcache_frees(tc);
   tc->frees = 0;
+  tc->tick_left = SEGALLOC__TICK_FREES;
   segalloc__lock_release(&segalloc__tcaches.lock);
 }
 
@@ -2275,7 +2333,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
       void **next = (void **)segalloc__link(o);
       segalloc__arena *a = segalloc__arena_of((uintptr_t)o);
       segalloc__span *s = a ? segalloc__pagemap_entry(a, (uintptr_t)o) : NULL;
-      if (!s || s->cls != cls || ((uintptr_t)o - s->start) % s->size || o[1] != segalloc__free_mark(segalloc__cookie, o)) break;
+      if (!s || s->cls != cls || ((uintptr_t)o - segalloc__span_start(s)) % s->size || o[1] != segalloc__free_mark(segalloc__cookie, o)) break;
       segalloc__set_link(o, head);
       head = o;
       n++;
@@ -2316,6 +2374,7 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
   }
   tc->cookie = segalloc__cookie;
   tc->arena_hint = 1;
+  tc->tick_left = SEGALLOC__TICK_FREES;
   if (segalloc__tcaches.key_ok) pthread_setspecific(segalloc__tcaches.key, tc);
   segalloc__lock_acquire(&segalloc__tcaches.lock);
   tc->next = segalloc__tcaches.live.next;
@@ -2343,7 +2402,10 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   if (!tc) return segalloc__central_take(cls, &head, 1) ? head : NULL;
   segalloc__tlist *l = &tc->lists[cls]; /* empty: caches of exited threads are reused empty */
   segalloc__tcache_check_size(tc);
-  if (l->max == 0) segalloc__tcache_grow(tc, cls);
+  /* the list ran dry: it may hold more next time (below a batch at once; above, once per
+     tick, so that ticks and dry spells balance) */
+  if (l->max < segalloc__class_batch[cls] || !tc->dry[cls]) segalloc__tcache_grow(tc, cls);
+  tc->dry[cls] = 1;
   uint32_t want = l->max < segalloc__class_batch[cls] ? l->max : segalloc__class_batch[cls];
   if (want == 0) want = 1;
   int got = segalloc__central_take(cls, &head, (int)want);
@@ -2362,7 +2424,9 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
   segalloc__tlist *l = tc ? &tc->lists[cls] : NULL;
   if (!tc) goto direct;
   segalloc__tcache_check_size(tc);
-  if (l->count >= l->max && !segalloc__tcache_grow(tc, cls) && l->count) {
+  /* full: below a batch the list grows (slow start); at a batch or more it hands objects
+     on (only running dry grows it further) */
+  if (l->count >= l->max && !(l->max < segalloc__class_batch[cls] && segalloc__tcache_grow(tc, cls)) && l->count) {
     if (l->count <= segalloc__transfer_cap(cls)) {
       /* the list is full: hand all of it to the central list as one chain, in O(1)
          (cutting a batch off would walk the list, a cache miss per object) */
@@ -2478,7 +2542,7 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
   segalloc__span *s = NULL;
   for (size_t i = page + 1; i-- > a->header_pages;) {
     segalloc__span *t = a->pagemap[i] == &segalloc__no_span ? NULL : a->pagemap[i];
-    if (t && t->start <= p && p < t->start + segalloc__span_bytes(t)) { s = t; break; }
+    if (t && segalloc__span_start(t) <= p && p < segalloc__span_start(t) + segalloc__span_bytes(t)) { s = t; break; }
     if (t) break;
   }
   segalloc__lock_release(&segalloc__heap.lock);
@@ -2496,14 +2560,14 @@ static segalloc__nosan size_t segalloc__block_size(const void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
   segalloc__span *s = segalloc__span_of(p);
   if (s && s->state == SEGALLOC__SPAN_SMALL) {
-    if ((uint64_t)(p - s->start) * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
+    if ((uint64_t)(p - segalloc__span_start(s)) * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
     if (p >= segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
 #if SEGALLOC_CHECKS
     if (((void *const *)ptr)[1] == segalloc__free_mark(segalloc__cookie, ptr)) segalloc__fatal("double free", ptr);
 #endif
     return s->size;
   }
-  if (s && s->state == SEGALLOC__SPAN_LARGE && p == s->start) return segalloc__span_bytes(s);
+  if (s && s->state == SEGALLOC__SPAN_LARGE && p == segalloc__span_start(s)) return segalloc__span_bytes(s);
   if (!s) {
     size_t n = segalloc__huge_size(p, NULL);
     if (n) return n;
@@ -2535,7 +2599,7 @@ static void *segalloc__large_alloc(size_t size, size_t align, int zero) {
     p = segalloc__huge_alloc(size, align); /* fresh pages: already zero */
   } else {
     segalloc__span *s = segalloc__heap_alloc(npages, align_pages);
-    p = s ? (void *)s->start : NULL;
+    p = s ? (void *)segalloc__span_start(s) : NULL;
     if (p && zero && !s->zeroed) memset(p, 0, npages << SEGALLOC__PAGE_SHIFT);
   }
   if (segalloc__unlikely(!p)) {
@@ -2608,7 +2672,7 @@ static segalloc__noinline segalloc__nosan void segalloc__free_slow(void *ptr) {
     segalloc__tcache_overflow(ptr, s->cls);
     return;
   }
-  if (s->state != SEGALLOC__SPAN_LARGE || p != s->start) segalloc__bad_free(ptr);
+  if (s->state != SEGALLOC__SPAN_LARGE || p != segalloc__span_start(s)) segalloc__bad_free(ptr);
   segalloc__heap_free(s);
   segalloc__add_relaxed(&segalloc__global.large_frees, 1);
 }
@@ -2643,7 +2707,7 @@ SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
 #if SEGALLOC_CHECKS
   /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test)
      and must not carry the cookie that marks a free block */
-  if (segalloc__likely(cls != 0 && (uint64_t)((uintptr_t)ptr - s->start) * s->div_magic < s->div_magic &&
+  if (segalloc__likely(cls != 0 && (uint64_t)((uintptr_t)ptr - segalloc__span_start(s)) * s->div_magic < s->div_magic &&
                        o[1] != segalloc__free_mark(tc->cookie, o) && l->count < l->max)) {
 #else
   if (segalloc__likely(cls != 0 && l->count < l->max)) {
@@ -3081,7 +3145,7 @@ static segalloc__cold int segalloc__check_fail(const char *what, uintptr_t where
 
 /* Is o an object boundary of small span s that has been handed out of the bump region? */
 static int segalloc__check_object(segalloc__span *s, uintptr_t o) {
-  return s && s->state == SEGALLOC__SPAN_SMALL && o >= s->start && o < s->bump && (o - s->start) % s->size == 0;
+  return s && s->state == SEGALLOC__SPAN_SMALL && o >= segalloc__span_start(s) && o < s->bump && (o - segalloc__span_start(s)) % s->size == 0;
 }
 
 /* One arena: every page belongs to exactly one span, walked in address order. */
@@ -3091,7 +3155,7 @@ static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *fre
     uintptr_t addr = a->base + (i << SEGALLOC__PAGE_SHIFT);
     segalloc__span *s = a->pagemap[i];
     if (s == &segalloc__no_span || !s) return segalloc__check_fail("page belongs to no span", addr);
-    if (s->start != addr) return segalloc__check_fail("span does not start at its first page", addr);
+    if (segalloc__span_start(s) != addr) return segalloc__check_fail("span does not start at its first page", addr);
     if (s->npages == 0 || i + s->npages > SEGALLOC__ARENA_PAGES) return segalloc__check_fail("span length out of its arena", addr);
     if (a->pagemap[i + s->npages - 1] != s) return segalloc__check_fail("span's last page does not map to it", addr);
     size_t bytes = segalloc__span_bytes(s);
@@ -3111,7 +3175,7 @@ static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *fre
         if (!segalloc__check_object(s, (uintptr_t)o)) return segalloc__check_fail("span free list holds a bad object", (uintptr_t)o);
         if (++nfree > s->nobjs) return segalloc__check_fail("span free list loops", addr);
       }
-      uint32_t carved = (uint32_t)((s->bump - s->start) / s->size);
+      uint32_t carved = (uint32_t)((s->bump - segalloc__span_start(s)) / s->size);
       if (nfree + s->nalloc != carved) return segalloc__check_fail("span object counts do not add up", addr);
     } else {
       return segalloc__check_fail("span in an unknown state", addr);
@@ -3141,7 +3205,7 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
     if (!cen->spans.next) continue;
     for (segalloc__span *s = cen->spans.next; s != &cen->spans && !bad; s = s->next)
       if (s->state != SEGALLOC__SPAN_SMALL || s->cls != c || s->nalloc >= s->nobjs)
-        bad = segalloc__check_fail("central list holds a span that does not belong", s->start);
+        bad = segalloc__check_fail("central list holds a span that does not belong", segalloc__span_start(s));
     for (unsigned t = 0; t < cen->ntransfer && !bad; t++) {
       int n = 0;
       for (void **o = (void **)cen->transfer[t]; o && !bad; o = (void **)segalloc__link(o), n++) {
@@ -3195,7 +3259,7 @@ SEGALLOCDEF void segalloc_stats(segalloc_stats_t *out) {
   if (segalloc__tcaches.live.next) {
     for (segalloc__tcache *tc = segalloc__tcaches.live.next; tc != &segalloc__tcaches.live; tc = tc->next) {
       for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) cached[c] += __atomic_load_n(&tc->lists[c].count, __ATOMIC_RELAXED);
-      small_frees += __atomic_load_n(&tc->frees, __ATOMIC_RELAXED);
+      small_frees += segalloc__tcache_frees(tc);
     }
   }
   small_frees += segalloc__tcaches.dead_frees;

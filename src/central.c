@@ -63,8 +63,8 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
   s->nobjs = (uint32_t)(segalloc__class_span_bytes(cls) / size);
   s->nalloc = 0;
   s->freelist = NULL;
-  s->bump = s->start;
-  s->limit = s->start + (uintptr_t)s->nobjs * size;
+  s->bump = segalloc__span_start(s);
+  s->limit = segalloc__span_start(s) + (uintptr_t)s->nobjs * size;
   s->div_magic = UINT64_MAX / size + 1;
   c->nspans++;
   segalloc__central_link(c, s);

@@ -185,7 +185,7 @@ static segalloc__cold int segalloc__check_fail(const char *what, uintptr_t where
 
 /* Is o an object boundary of small span s that has been handed out of the bump region? */
 static int segalloc__check_object(segalloc__span *s, uintptr_t o) {
-  return s && s->state == SEGALLOC__SPAN_SMALL && o >= s->start && o < s->bump && (o - s->start) % s->size == 0;
+  return s && s->state == SEGALLOC__SPAN_SMALL && o >= segalloc__span_start(s) && o < s->bump && (o - segalloc__span_start(s)) % s->size == 0;
 }
 
 /* One arena: every page belongs to exactly one span, walked in address order. */
@@ -195,7 +195,7 @@ static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *fre
     uintptr_t addr = a->base + (i << SEGALLOC__PAGE_SHIFT);
     segalloc__span *s = a->pagemap[i];
     if (s == &segalloc__no_span || !s) return segalloc__check_fail("page belongs to no span", addr);
-    if (s->start != addr) return segalloc__check_fail("span does not start at its first page", addr);
+    if (segalloc__span_start(s) != addr) return segalloc__check_fail("span does not start at its first page", addr);
     if (s->npages == 0 || i + s->npages > SEGALLOC__ARENA_PAGES) return segalloc__check_fail("span length out of its arena", addr);
     if (a->pagemap[i + s->npages - 1] != s) return segalloc__check_fail("span's last page does not map to it", addr);
     size_t bytes = segalloc__span_bytes(s);
@@ -215,7 +215,7 @@ static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *fre
         if (!segalloc__check_object(s, (uintptr_t)o)) return segalloc__check_fail("span free list holds a bad object", (uintptr_t)o);
         if (++nfree > s->nobjs) return segalloc__check_fail("span free list loops", addr);
       }
-      uint32_t carved = (uint32_t)((s->bump - s->start) / s->size);
+      uint32_t carved = (uint32_t)((s->bump - segalloc__span_start(s)) / s->size);
       if (nfree + s->nalloc != carved) return segalloc__check_fail("span object counts do not add up", addr);
     } else {
       return segalloc__check_fail("span in an unknown state", addr);
@@ -245,7 +245,7 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
     if (!cen->spans.next) continue;
     for (segalloc__span *s = cen->spans.next; s != &cen->spans && !bad; s = s->next)
       if (s->state != SEGALLOC__SPAN_SMALL || s->cls != c || s->nalloc >= s->nobjs)
-        bad = segalloc__check_fail("central list holds a span that does not belong", s->start);
+        bad = segalloc__check_fail("central list holds a span that does not belong", segalloc__span_start(s));
     for (unsigned t = 0; t < cen->ntransfer && !bad; t++) {
       int n = 0;
       for (void **o = (void **)cen->transfer[t]; o && !bad; o = (void **)segalloc__link(o), n++) {

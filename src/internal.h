@@ -38,7 +38,8 @@
         back to the spans; a span whose objects are all back goes to the page heap.
      3. Large: the span goes back to the page heap and merges with free neighbours.
    Back to the OS
-     thread cache (bounded, SEGALLOC_TCACHE_BYTES) -> central list (hands wholly free spans
+     thread cache (lists that sat unused for a tick of 4096 frees give half back; bounded by
+     SEGALLOC_TCACHE_BYTES) -> central list (hands wholly free spans
      back) -> page heap (keeps SEGALLOC_RETAIN_BYTES of free pages resident, releases the rest
      with madvise, oldest first) -> OS. Released pages stay mapped and are reused.
 
@@ -232,7 +233,7 @@ static uintptr_t segalloc__cookie; /* chosen once, at the first slow-path call; 
 /* A span: a run of pages. All spans live in the metadata area, never inside the pages
    they describe, so a user's overflow cannot corrupt them. */
 typedef struct segalloc__span {
-  uintptr_t start;                 /* address of the first page */
+  uintptr_t start_code;            /* address of the first page (segalloc__span_start) */
   size_t npages;
   struct segalloc__span *next;     /* in a page-heap free list or a central list */
   struct segalloc__span *prev;
@@ -250,6 +251,18 @@ typedef struct segalloc__span {
   uint8_t fresh;                   /* free span: never used since the arena was mapped */
   uint32_t list;                   /* central: 1 while on its class's list of spans */
 } segalloc__span;
+
+/* Valgrind's leak check calls a block reachable when any word it scans holds the block's
+   address, our metadata included. A span's start is its first object's address (or its
+   large block's), so SEGALLOC_VALGRIND builds keep such addresses complemented: a leaked
+   block is then reported as lost. Other builds store them as they are. */
+#if SEGALLOC_VALGRIND
+#define SEGALLOC__ADDR_CODE(x) (~(uintptr_t)(x))
+#else
+#define SEGALLOC__ADDR_CODE(x) ((uintptr_t)(x))
+#endif
+#define segalloc__span_start(s) SEGALLOC__ADDR_CODE((s)->start_code)
+#define segalloc__span_set_start(s, x) ((s)->start_code = SEGALLOC__ADDR_CODE(x))
 
 enum {
   SEGALLOC__SPAN_FREE = 1,   /* in the page heap */

@@ -89,7 +89,7 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
   segalloc__span *s = NULL;
   for (size_t i = page + 1; i-- > a->header_pages;) {
     segalloc__span *t = a->pagemap[i] == &segalloc__no_span ? NULL : a->pagemap[i];
-    if (t && t->start <= p && p < t->start + segalloc__span_bytes(t)) { s = t; break; }
+    if (t && segalloc__span_start(t) <= p && p < segalloc__span_start(t) + segalloc__span_bytes(t)) { s = t; break; }
     if (t) break;
   }
   segalloc__lock_release(&segalloc__heap.lock);
@@ -107,14 +107,14 @@ static segalloc__nosan size_t segalloc__block_size(const void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
   segalloc__span *s = segalloc__span_of(p);
   if (s && s->state == SEGALLOC__SPAN_SMALL) {
-    if ((uint64_t)(p - s->start) * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
+    if ((uint64_t)(p - segalloc__span_start(s)) * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
     if (p >= segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
 #if SEGALLOC_CHECKS
     if (((void *const *)ptr)[1] == segalloc__free_mark(segalloc__cookie, ptr)) segalloc__fatal("double free", ptr);
 #endif
     return s->size;
   }
-  if (s && s->state == SEGALLOC__SPAN_LARGE && p == s->start) return segalloc__span_bytes(s);
+  if (s && s->state == SEGALLOC__SPAN_LARGE && p == segalloc__span_start(s)) return segalloc__span_bytes(s);
   if (!s) {
     size_t n = segalloc__huge_size(p, NULL);
     if (n) return n;
@@ -146,7 +146,7 @@ static void *segalloc__large_alloc(size_t size, size_t align, int zero) {
     p = segalloc__huge_alloc(size, align); /* fresh pages: already zero */
   } else {
     segalloc__span *s = segalloc__heap_alloc(npages, align_pages);
-    p = s ? (void *)s->start : NULL;
+    p = s ? (void *)segalloc__span_start(s) : NULL;
     if (p && zero && !s->zeroed) memset(p, 0, npages << SEGALLOC__PAGE_SHIFT);
   }
   if (segalloc__unlikely(!p)) {
@@ -219,7 +219,7 @@ static segalloc__noinline segalloc__nosan void segalloc__free_slow(void *ptr) {
     segalloc__tcache_overflow(ptr, s->cls);
     return;
   }
-  if (s->state != SEGALLOC__SPAN_LARGE || p != s->start) segalloc__bad_free(ptr);
+  if (s->state != SEGALLOC__SPAN_LARGE || p != segalloc__span_start(s)) segalloc__bad_free(ptr);
   segalloc__heap_free(s);
   segalloc__add_relaxed(&segalloc__global.large_frees, 1);
 }
@@ -254,7 +254,7 @@ SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
 #if SEGALLOC_CHECKS
   /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test)
      and must not carry the cookie that marks a free block */
-  if (segalloc__likely(cls != 0 && (uint64_t)((uintptr_t)ptr - s->start) * s->div_magic < s->div_magic &&
+  if (segalloc__likely(cls != 0 && (uint64_t)((uintptr_t)ptr - segalloc__span_start(s)) * s->div_magic < s->div_magic &&
                        o[1] != segalloc__free_mark(tc->cookie, o) && l->count < l->max)) {
 #else
   if (segalloc__likely(cls != 0 && l->count < l->max)) {

@@ -121,13 +121,15 @@ static void *segalloc__os_map_at(void *hint, size_t size) {
 }
 
 static void *segalloc__os_map(size_t size, size_t align) {
-  static uintptr_t last; /* where the last aligned mapping started: a hint, racy on purpose */
+  static uintptr_t last; /* where the last aligned mapping started (SEGALLOC__ADDR_CODE'd):
+                            a hint, racy on purpose */
   size_t os_page = 4096;
   if (align < os_page) align = os_page;
   if (size > SIZE_MAX - align) return NULL;
   uintptr_t mask = (uintptr_t)align - 1;
   void *p = NULL;
   uintptr_t hint = __atomic_load_n(&last, __ATOMIC_RELAXED);
+  if (hint) hint = SEGALLOC__ADDR_CODE(hint);
   if (align > os_page && hint > size + align) {
     uintptr_t want = (hint - size) & ~mask;
     p = segalloc__os_map_at((void *)want, size);
@@ -165,7 +167,7 @@ static void *segalloc__os_map(size_t size, size_t align) {
     if (start + span > aligned + size) munmap((void *)(aligned + size), start + span - (aligned + size));
     p = (void *)aligned;
   }
-  if (align > os_page) __atomic_store_n(&last, (uintptr_t)p, __ATOMIC_RELAXED);
+  if (align > os_page) __atomic_store_n(&last, SEGALLOC__ADDR_CODE(p), __ATOMIC_RELAXED);
   segalloc__add_relaxed(&segalloc__os_stats.mapped, (uint64_t)size);
   return p;
 }

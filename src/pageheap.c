@@ -34,7 +34,7 @@
 #define SEGALLOC__HUGE_GONE 64 /* exact lists for 1..127 pages; bin 0 holds every longer span */
 
 typedef struct segalloc__huge {
-  uintptr_t block;   /* what the program got */
+  uintptr_t block;   /* what the program got (SEGALLOC__ADDR_CODE'd, as is base) */
   uintptr_t base;    /* the mapping */
   size_t map_size;
   size_t size;       /* usable bytes from block */
@@ -115,7 +115,7 @@ static unsigned segalloc__heap_next_bin(int r, unsigned from) {
 static segalloc__span *segalloc__heap_best_long(int r, size_t n) {
   segalloc__span *head = &segalloc__heap.bins[r][0], *best = NULL;
   for (segalloc__span *s = head->next; s != head; s = s->next)
-    if (s->npages >= n && (!best || s->npages < best->npages || (s->npages == best->npages && s->start < best->start)))
+    if (s->npages >= n && (!best || s->npages < best->npages || (s->npages == best->npages && segalloc__span_start(s) < segalloc__span_start(best))))
       best = s;
   return best;
 }
@@ -139,7 +139,7 @@ static segalloc__span *segalloc__heap_find(size_t n) {
 static segalloc__span *segalloc__span_split(segalloc__span *s, size_t n) {
   segalloc__span *rest = segalloc__span_new();
   if (!rest) return NULL;
-  rest->start = s->start + (n << SEGALLOC__PAGE_SHIFT);
+  segalloc__span_set_start(rest, segalloc__span_start(s) + (n << SEGALLOC__PAGE_SHIFT));
   rest->npages = s->npages - n;
   rest->released = s->released;
   rest->zeroed = s->zeroed;
@@ -177,7 +177,7 @@ static int segalloc__heap_grow(void) {
   segalloc__heap.arenas = a;
   segalloc__heap.narenas++;
   segalloc__heap.header_bytes += a->header_pages << SEGALLOC__PAGE_SHIFT;
-  s->start = base + (a->header_pages << SEGALLOC__PAGE_SHIFT);
+  segalloc__span_set_start(s, base + (a->header_pages << SEGALLOC__PAGE_SHIFT));
   s->npages = SEGALLOC__ARENA_PAGES - a->header_pages;
   s->released = 1;
   s->zeroed = 1;
@@ -189,18 +189,18 @@ static int segalloc__heap_grow(void) {
 /* Put free span s in the lists, first merging it with free neighbours in the same state
    (resident or released). s is in no list and not in the page map. */
 static void segalloc__heap_merge_insert(segalloc__span *s) {
-  segalloc__arena *a = segalloc__arena_of(s->start);
-  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
+  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
   if (first > a->header_pages) {
     segalloc__span *left = a->pagemap[first - 1];
     if (left && left->state == SEGALLOC__SPAN_FREE && left->released == s->released) {
       segalloc__heap_remove(left);
-      s->start = left->start;
+      segalloc__span_set_start(s, segalloc__span_start(left));
       s->npages += left->npages;
       s->zeroed &= left->zeroed;
       s->fresh &= left->fresh;
       segalloc__span_delete(left);
-      first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+      first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
     }
   }
   size_t after = first + s->npages;
@@ -228,7 +228,7 @@ static size_t segalloc__heap_release_locked(size_t keep) {
     segalloc__span *s = b ? segalloc__heap.bins[0][b].next : segalloc__heap_best_long(0, SEGALLOC__BINS);
     if (!s) break;
     segalloc__heap_remove(s);
-    segalloc__os_release((void *)s->start, segalloc__span_bytes(s));
+    segalloc__os_release((void *)segalloc__span_start(s), segalloc__span_bytes(s));
     released += segalloc__span_bytes(s);
 #ifndef SEGALLOC_MADV_FREE
     s->zeroed = 1;
@@ -261,7 +261,7 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   }
   if (align_pages > 1) {
     uintptr_t mask = (align_pages << SEGALLOC__PAGE_SHIFT) - 1;
-    size_t lead = (((s->start + mask) & ~mask) - s->start) >> SEGALLOC__PAGE_SHIFT;
+    size_t lead = (((segalloc__span_start(s) + mask) & ~mask) - segalloc__span_start(s)) >> SEGALLOC__PAGE_SHIFT;
     if (lead) { /* the pages before the aligned start go back free */
       segalloc__span *body = segalloc__span_split(s, lead);
       segalloc__heap_insert(s);
@@ -326,11 +326,11 @@ static void segalloc__heap_free(segalloc__span *s) {
 static __attribute__((unused)) int segalloc__heap_grow_in_place(segalloc__span *s, size_t n) {
   int ok = 0;
   segalloc__lock_acquire(&segalloc__heap.lock);
-  segalloc__arena *a = segalloc__arena_of(s->start);
-  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT, after = first + s->npages, need = n - s->npages;
+  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
+  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT, after = first + s->npages, need = n - s->npages;
   segalloc__span *r = after < SEGALLOC__ARENA_PAGES ? a->pagemap[after] : &segalloc__no_span;
   if (s->state == SEGALLOC__SPAN_LARGE && r != &segalloc__no_span && r->state == SEGALLOC__SPAN_FREE &&
-      r->start == s->start + segalloc__span_bytes(s) && r->npages >= need) {
+      segalloc__span_start(r) == segalloc__span_start(s) + segalloc__span_bytes(s) && r->npages >= need) {
     segalloc__heap_remove(r);
     segalloc__span *rest = r->npages > need ? segalloc__span_split(r, need) : NULL;
     if (r->npages > need) { /* no record for the rest: put r back as it was */
@@ -373,7 +373,7 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
   }
   for (unsigned i = 0; i < SEGALLOC__HUGE_GONE; i++)
     if (segalloc__heap.huge_gone[i] == (uintptr_t)p) segalloc__heap.huge_gone[i] = 0;
-  h->base = h->block = (uintptr_t)p;
+  h->base = h->block = SEGALLOC__ADDR_CODE(p);
   h->map_size = map;
   h->size = map;
   h->next = segalloc__heap.huge;
@@ -388,7 +388,8 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
 static segalloc__huge **segalloc__huge_find_locked(uintptr_t p, int exact) {
   for (segalloc__huge **link = &segalloc__heap.huge; *link; link = &(*link)->next) {
     segalloc__huge *h = *link;
-    if (exact ? h->block == p : (p >= h->base && p < h->base + h->map_size)) return link;
+    uintptr_t block = SEGALLOC__ADDR_CODE(h->block), base = SEGALLOC__ADDR_CODE(h->base);
+    if (exact ? block == p : (p >= base && p < base + h->map_size)) return link;
   }
   return NULL;
 }
@@ -415,7 +416,7 @@ static int segalloc__huge_free(uintptr_t p) {
   segalloc__huge *h = *link;
   *link = h->next;
   segalloc__heap.huge_live -= h->map_size;
-  uintptr_t base = h->base;
+  uintptr_t base = SEGALLOC__ADDR_CODE(h->base);
   size_t map = h->map_size;
   h->next = segalloc__heap.huge_spare; /* records are recycled, never unmapped */
   segalloc__heap.huge_spare = h;

@@ -79,8 +79,8 @@ static int segalloc__pagemap_add_arena(segalloc__arena *a) {
 
 /* Record s in the page map: every page for a small span, the ends otherwise. */
 static void segalloc__pagemap_set(segalloc__span *s, int all_pages) {
-  segalloc__arena *a = segalloc__arena_of(s->start);
-  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
+  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
   if (all_pages) {
     for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = s;
   } else {
@@ -91,8 +91,8 @@ static void segalloc__pagemap_set(segalloc__span *s, int all_pages) {
 
 /* Forget the pages of s (its first and last are enough unless it was small). */
 static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
-  segalloc__arena *a = segalloc__arena_of(s->start);
-  size_t first = (s->start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
+  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
   if (all_pages) {
     for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = &segalloc__no_span;
   } else {

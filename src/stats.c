@@ -21,7 +21,7 @@ SEGALLOCDEF void segalloc_stats(segalloc_stats_t *out) {
   if (segalloc__tcaches.live.next) {
     for (segalloc__tcache *tc = segalloc__tcaches.live.next; tc != &segalloc__tcaches.live; tc = tc->next) {
       for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) cached[c] += __atomic_load_n(&tc->lists[c].count, __ATOMIC_RELAXED);
-      small_frees += __atomic_load_n(&tc->frees, __ATOMIC_RELAXED);
+      small_frees += segalloc__tcache_frees(tc);
     }
   }
   small_frees += segalloc__tcaches.dead_frees;

@@ -17,13 +17,18 @@
    A list that overflows goes to the central list whole, as one chain; a list that runs dry
    takes a whole chain back (central.c's transfer cache), so neither walks the list.
 
-   Bound: each list has a maximum length, which starts at the class's batch and grows by a
-   batch each time the list overflows, up to a per-class cap (16 batches, and no more than a
-   quarter of the thread's byte bound). Every 8th slow-path event the cache adds up what it
-   holds (sum of count * size over the lists, a few dozen multiply-adds); past
-   SEGALLOC_TCACHE_BYTES it scavenges: every list gives back half of what it holds and
-   halves its maximum. So a thread holds at most the bound plus the few batches that can
-   arrive between two checks, and an idle class's list shrinks instead of hoarding. */
+   Bound: each list has a maximum length. It starts at 1 and doubles each time the list runs
+   dry or overflows, up to the class's batch (slow start: a class the thread barely uses
+   costs it a few objects, not a batch). Past a batch only running dry grows it, by a batch,
+   at most once per tick, up to a per-class cap (16 batches, and no more than a quarter of the
+   thread's byte bound); an overflow then hands objects on instead. A tick comes every
+   SEGALLOC__TICK_FREES frees (a countdown on the free path, which also counts frees for the
+   statistics): every list that has not run dry since the last one gives half its objects
+   back to their spans and halves its maximum, so lists shrink to what the thread cycles
+   through rather than the most they ever held. Every 8th slow-path event the cache also adds
+   up what it holds (sum of count * size over the lists); past SEGALLOC_TCACHE_BYTES it
+   scavenges: every list gives back half of what it holds and halves its maximum. So a thread
+   holds at most the bound plus the few batches that can arrive between two checks. */
 
 typedef struct segalloc__tlist {
   void *head;        /* objects linked through word 0 */
@@ -37,13 +42,18 @@ typedef struct segalloc__tcache {
   uintptr_t arena_hint;
   segalloc__tlist lists[SEGALLOC__NCLASSES];
   uintptr_t cookie;            /* copy of segalloc__cookie, at hand in the fast path */
-  uint64_t frees;              /* small frees by this thread */
+  uint32_t tick_left;          /* frees until the next tick (segalloc__tcache_tick) */
   unsigned events;             /* slow-path events, for the periodic size check */
+  uint64_t frees;              /* small frees by this thread, up to its last tick */
+  unsigned char dry[SEGALLOC__NCLASSES]; /* the list ran dry since the last tick */
   struct segalloc__tcache *next, *prev; /* the registry of live caches */
 } segalloc__tcache;
 
 /* The two operations of the fast paths, here once: take the head object of a list (NULL
    when empty), and put a freed object on a list that has room, marking it free. */
+/* frees between two ticks of a cache (see segalloc__tcache_tick) */
+#define SEGALLOC__TICK_FREES 4096u
+
 static segalloc__inline segalloc__nosan void **segalloc__tlist_pop(segalloc__tlist *l) {
   void **o = (void **)l->head;
   if (segalloc__likely(o != NULL)) {
@@ -53,17 +63,19 @@ static segalloc__inline segalloc__nosan void **segalloc__tlist_pop(segalloc__tli
   return o;
 }
 
+static void segalloc__tcache_tick(segalloc__tcache *tc);
+
 static segalloc__inline segalloc__nosan void segalloc__tlist_push(segalloc__tcache *tc, segalloc__tlist *l, void **o) {
   segalloc__set_link(o, l->head);
   o[1] = segalloc__free_mark(tc->cookie, o);
   l->head = o;
   l->count++;
-  tc->frees++;
+  if (segalloc__unlikely(--tc->tick_left == 0)) segalloc__tcache_tick(tc);
 }
 
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
    value no freed block carries, and its arena hint matches no address. */
-static segalloc__tcache segalloc__tc_empty = {1, {{NULL, 0, 0}}, 0, 0, 0, NULL, NULL};
+static segalloc__tcache segalloc__tc_empty = {1, {{NULL, 0, 0}}, 0, 0, 0, 0, {0}, NULL, NULL};
 
 static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
 /* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
@@ -102,10 +114,15 @@ static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, un
   segalloc__central_give(cls, head, (int)n, keep);
 }
 
-/* Give list cls one more batch of room, up to its cap. */
+/* Give list cls more room: slow start, doubling from 1 up to a batch, then a batch at a
+   time up to its cap. 0 when it is at its cap. */
 static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
   segalloc__tlist *l = &tc->lists[cls];
   uint32_t batch = segalloc__class_batch[cls];
+  if (l->max < batch) {
+    l->max = l->max ? (l->max * 2 < batch ? l->max * 2 : batch) : 1;
+    return 1;
+  }
   if (l->max + batch > segalloc__tlist_cap(cls)) return 0;
   l->max += batch;
   return 1;
@@ -126,6 +143,30 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
   }
 }
 
+/* Every SEGALLOC__TICK_FREES frees: a list that has not run dry since the last tick held
+   objects the thread did not need all that time, so it gives half of them back to their
+   spans and, above a batch, half of its room. Lists in use keep what they have. Without
+   this a list would keep the most it ever held, and a thread that uses many classes in turn
+   would hold the sum of those peaks. */
+static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__tcache *tc) {
+  tc->frees += SEGALLOC__TICK_FREES;
+  tc->tick_left = SEGALLOC__TICK_FREES;
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
+    segalloc__tlist *l = &tc->lists[cls];
+    if (tc->dry[cls]) {
+      tc->dry[cls] = 0;
+      continue;
+    }
+    if (l->count > 1) segalloc__tcache_flush_list(tc, cls, l->count / 2, 0);
+    if (l->max > 1) l->max /= 2;
+  }
+}
+
+/* Frees by tc's thread so far. */
+static uint64_t segalloc__tcache_frees(segalloc__tcache *tc) {
+  return segalloc__load_relaxed(&tc->frees) + (SEGALLOC__TICK_FREES - segalloc__load_relaxed(&tc->tick_left));
+}
+
 /* Everything back to the central lists. */
 static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
@@ -140,8 +181,9 @@ static void segalloc__tcache_unregister(segalloc__tcache *tc) {
   tc->prev->next = tc->next;
   tc->next->prev = tc->prev;
   segalloc__tcaches.nthreads--;
-  segalloc__tcaches.dead_frees += tc->frees;
+  segalloc__tcaches.dead_frees += segalloc__tcache_frees(tc);
   tc->frees = 0;
+  tc->tick_left = SEGALLOC__TICK_FREES;
   segalloc__lock_release(&segalloc__tcaches.lock);
 }
 
@@ -184,7 +226,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
       void **next = (void **)segalloc__link(o);
       segalloc__arena *a = segalloc__arena_of((uintptr_t)o);
       segalloc__span *s = a ? segalloc__pagemap_entry(a, (uintptr_t)o) : NULL;
-      if (!s || s->cls != cls || ((uintptr_t)o - s->start) % s->size || o[1] != segalloc__free_mark(segalloc__cookie, o)) break;
+      if (!s || s->cls != cls || ((uintptr_t)o - segalloc__span_start(s)) % s->size || o[1] != segalloc__free_mark(segalloc__cookie, o)) break;
       segalloc__set_link(o, head);
       head = o;
       n++;
@@ -225,6 +267,7 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
   }
   tc->cookie = segalloc__cookie;
   tc->arena_hint = 1;
+  tc->tick_left = SEGALLOC__TICK_FREES;
   if (segalloc__tcaches.key_ok) pthread_setspecific(segalloc__tcaches.key, tc);
   segalloc__lock_acquire(&segalloc__tcaches.lock);
   tc->next = segalloc__tcaches.live.next;
@@ -252,7 +295,10 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   if (!tc) return segalloc__central_take(cls, &head, 1) ? head : NULL;
   segalloc__tlist *l = &tc->lists[cls]; /* empty: caches of exited threads are reused empty */
   segalloc__tcache_check_size(tc);
-  if (l->max == 0) segalloc__tcache_grow(tc, cls);
+  /* the list ran dry: it may hold more next time (below a batch at once; above, once per
+     tick, so that ticks and dry spells balance) */
+  if (l->max < segalloc__class_batch[cls] || !tc->dry[cls]) segalloc__tcache_grow(tc, cls);
+  tc->dry[cls] = 1;
   uint32_t want = l->max < segalloc__class_batch[cls] ? l->max : segalloc__class_batch[cls];
   if (want == 0) want = 1;
   int got = segalloc__central_take(cls, &head, (int)want);
@@ -271,7 +317,9 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
   segalloc__tlist *l = tc ? &tc->lists[cls] : NULL;
   if (!tc) goto direct;
   segalloc__tcache_check_size(tc);
-  if (l->count >= l->max && !segalloc__tcache_grow(tc, cls) && l->count) {
+  /* full: below a batch the list grows (slow start); at a batch or more it hands objects
+     on (only running dry grows it further) */
+  if (l->count >= l->max && !(l->max < segalloc__class_batch[cls] && segalloc__tcache_grow(tc, cls)) && l->count) {
     if (l->count <= segalloc__transfer_cap(cls)) {
       /* the list is full: hand all of it to the central list as one chain, in O(1)
          (cutting a batch off would walk the list, a cache miss per object) */

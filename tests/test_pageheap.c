@@ -16,16 +16,16 @@ int main(void) {
   segalloc__span *c = segalloc__heap_alloc(2, 1);
   CHECK(a && b && c);
   CHECK(a->npages == 3 && b->npages == 5 && c->npages == 2);
-  CHECK(b->start == a->start + 3 * PG);
-  CHECK(c->start == b->start + 5 * PG);
-  CHECK(a->start % PG == 0);
+  CHECK(segalloc__span_start(b) == segalloc__span_start(a) + 3 * PG);
+  CHECK(segalloc__span_start(c) == segalloc__span_start(b) + 5 * PG);
+  CHECK(segalloc__span_start(a) % PG == 0);
   CHECK(a->state == SEGALLOC__SPAN_LARGE);
   CHECK(a->zeroed); /* fresh pages */
 
   /* lookup: first and last page of a large span find it; the arena is registered */
-  CHECK(segalloc__span_of(b->start) == b);
-  CHECK(segalloc__span_of(b->start + 5 * PG - 1) == b);
-  CHECK(segalloc__arena_of(b->start + 2 * PG) == segalloc__heap.arenas);
+  CHECK(segalloc__span_of(segalloc__span_start(b)) == b);
+  CHECK(segalloc__span_of(segalloc__span_start(b) + 5 * PG - 1) == b);
+  CHECK(segalloc__arena_of(segalloc__span_start(b) + 2 * PG) == segalloc__heap.arenas);
   int local;
   CHECK(segalloc__arena_of((uintptr_t)&local) == NULL);
   CHECK(segalloc__arena_of((uintptr_t)&test_passed) == NULL);
@@ -33,7 +33,7 @@ int main(void) {
   CHECK(segalloc__arena_of(~(uintptr_t)0) == NULL);
 
   /* merge: free b then a; they coalesce into one free span of 8 pages at a's start */
-  uintptr_t a_start = a->start;
+  uintptr_t a_start = segalloc__span_start(a);
   segalloc__heap_free(b);
   segalloc__heap_free(a);
   segalloc__span *m = segalloc__span_of(a_start);
@@ -41,7 +41,7 @@ int main(void) {
   CHECK(segalloc__span_of(a_start + 8 * PG - 1) == m);
   /* the merged span serves an 8-page request exactly, in place */
   segalloc__span *d = segalloc__heap_alloc(8, 1);
-  CHECK(d && d->start == a_start);
+  CHECK(d && segalloc__span_start(d) == a_start);
   segalloc__heap_free(d);
 
   /* free c too, trim: everything is released and merges with the untouched tail into
@@ -58,7 +58,7 @@ int main(void) {
 
   /* aligned spans: the start is aligned and the lead pages go back free */
   segalloc__span *al = segalloc__heap_alloc(2, 16);
-  CHECK(al && al->start % (16 * PG) == 0);
+  CHECK(al && segalloc__span_start(al) % (16 * PG) == 0);
   segalloc__heap_free(al);
 
   /* small span: every page is in the page map, with its class */
@@ -66,7 +66,7 @@ int main(void) {
   segalloc__span *s = segalloc__heap_alloc_cls(segalloc__class_pages[cls], 1, cls);
   CHECK(s && s->cls == cls && s->state == SEGALLOC__SPAN_SMALL);
   int all = 1;
-  for (size_t i = 0; i < s->npages; i++) all &= segalloc__span_of(s->start + i * PG + 17) == s;
+  for (size_t i = 0; i < s->npages; i++) all &= segalloc__span_of(segalloc__span_start(s) + i * PG + 17) == s;
   CHECK(all);
   s->state = SEGALLOC__SPAN_SMALL;
   segalloc__heap_free(s);
@@ -84,12 +84,12 @@ int main(void) {
   segalloc__span *g = segalloc__heap_alloc(3, 1);
   segalloc__span *g2 = segalloc__heap_alloc(4, 1);
   segalloc__span *g3 = segalloc__heap_alloc(1, 1);
-  CHECK(g && g2 && g3 && g2->start == g->start + 3 * PG && g3->start == g2->start + 4 * PG);
-  uintptr_t g_start = g->start;
+  CHECK(g && g2 && g3 && segalloc__span_start(g2) == segalloc__span_start(g) + 3 * PG && segalloc__span_start(g3) == segalloc__span_start(g2) + 4 * PG);
+  uintptr_t g_start = segalloc__span_start(g);
   size_t live_before = segalloc__heap.large_live;
   segalloc__heap_free(g2);
   CHECK(segalloc__heap_grow_in_place(g, 5));         /* 2 of the 4 free pages */
-  CHECK(g->npages == 5 && g->start == g_start);
+  CHECK(g->npages == 5 && segalloc__span_start(g) == g_start);
   CHECK(segalloc__span_of(g_start + 5 * PG - 1) == g); /* the new last page */
   CHECK(segalloc__span_of(g_start + 3 * PG - 1) == NULL); /* the old last page is inner now */
   segalloc__span *left = segalloc__span_of(g_start + 5 * PG);
