@@ -444,6 +444,7 @@ typedef struct segalloc__span {
   uintptr_t bump;                  /* small spans: the next never-used object */
   uintptr_t limit;                 /* small spans: end of the last whole object */
   uint64_t div_magic;              /* small spans: ceil(2^64 / size), for the boundary test */
+  uint64_t start_magic;            /* small spans: start * div_magic (mod 2^64) */
   uint32_t size;                   /* small spans: object size */
   uint32_t nalloc;                 /* small spans: objects out (in caches or live) */
   uint32_t nobjs;                  /* small spans: objects the span holds */
@@ -453,7 +454,16 @@ typedef struct segalloc__span {
   uint8_t zeroed;                  /* its pages are known to be zero (fresh or released) */
   uint8_t fresh;                   /* free span: never used since the arena was mapped */
   uint32_t list;                   /* central: 1 while on its class's list of spans */
+  uint16_t list_off;               /* cls * sizeof(segalloc__tlist): free's index into a
+                                      thread cache's lists, scaled in advance */
 } segalloc__span;
+
+/* A thread cache's list of free objects of one class (tcache.c). */
+typedef struct segalloc__tlist {
+  void *head;        /* objects linked through word 0 */
+  uint32_t count;
+  uint32_t max;      /* a push onto a list this long goes to the slow path */
+} segalloc__tlist;
 
 /* Valgrind's leak check calls a block reachable when any word it scans holds the block's
    address, our metadata included. A span's start is its first object's address (or its
@@ -1561,6 +1571,7 @@ static void segalloc__heap_insert(segalloc__span *s) {
   segalloc__span *head = &segalloc__heap.bins[s->released][bin];
   s->state = SEGALLOC__SPAN_FREE;
   s->cls = 0;
+  s->list_off = 0;
   s->next = head->next;
   s->prev = head;
   head->next->prev = s;
@@ -1755,6 +1766,7 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   if (!segalloc__heap_carve(s, n)) { segalloc__heap_merge_insert(s); goto fail; }
   s->state = cls ? SEGALLOC__SPAN_SMALL : SEGALLOC__SPAN_LARGE;
   s->cls = (uint8_t)cls;
+  s->list_off = (uint16_t)(cls * sizeof(segalloc__tlist));
   s->released = 0;
   if (cls) segalloc__heap.small_spans += segalloc__span_bytes(s);
   else segalloc__heap.large_live += segalloc__span_bytes(s);
@@ -1989,6 +2001,7 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
   s->bump = segalloc__span_start(s);
   s->limit = segalloc__span_start(s) + (uintptr_t)s->nobjs * size;
   s->div_magic = UINT64_MAX / size + 1;
+  s->start_magic = (uint64_t)segalloc__span_start(s) * s->div_magic;
   c->nspans++;
   segalloc__central_link(c, s);
   return s;
@@ -2137,12 +2150,6 @@ static void segalloc__central_drain(void) {
    scavenges: every list gives back half of what it holds and halves its maximum. So a thread
    holds at most the bound plus the few batches that can arrive between two checks. */
 
-typedef struct segalloc__tlist {
-  void *head;        /* objects linked through word 0 */
-  uint32_t count;
-  uint32_t max;      /* a push onto a list this long goes to the slow path */
-} segalloc__tlist;
-
 typedef struct segalloc__tcache {
   /* the arena free() saw last (see segalloc_free); 1, which no arena base can equal (nor
      the base of NULL), until there is one */
@@ -2173,8 +2180,9 @@ static segalloc__inline segalloc__nosan void **segalloc__tlist_pop(segalloc__tli
 static void segalloc__tcache_tick(segalloc__tcache *tc);
 
 static segalloc__inline segalloc__nosan void segalloc__tlist_push(segalloc__tcache *tc, segalloc__tlist *l, void **o) {
-  segalloc__set_link(o, l->head);
   o[1] = segalloc__free_mark(tc->cookie, o);
+  __asm__("" : "+r"(o)); /* two plain stores: gcc would pair them through a vector register */
+  segalloc__set_link(o, l->head);
   l->head = o;
   l->count++;
   if (segalloc__unlikely(--tc->tick_left == 0)) segalloc__tcache_tick(tc);
@@ -2701,16 +2709,18 @@ SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
     return;
   }
   segalloc__span *s = segalloc__pagemap_entry((segalloc__arena *)base, (uintptr_t)ptr);
-  unsigned cls = s->cls; /* 0 for large blocks and pages of no span */
+  /* class 0 (large blocks, pages of no span) has a list with no room: the room test
+     sends those to the slow path too */
+  segalloc__tlist *l = (segalloc__tlist *)((char *)tc->lists + s->list_off);
   void **o = (void **)ptr;
-  segalloc__tlist *l = &tc->lists[cls];
 #if SEGALLOC_CHECKS
-  /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test)
-     and must not carry the cookie that marks a free block */
-  if (segalloc__likely(cls != 0 && (uint64_t)((uintptr_t)ptr - segalloc__span_start(s)) * s->div_magic < s->div_magic &&
-                       o[1] != segalloc__free_mark(tc->cookie, o) && l->count < l->max)) {
+  /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test on
+     p - start, as p * magic - start * magic) and must not carry the cookie that marks a
+     free block */
+  if (segalloc__likely(l->count < l->max && (uint64_t)(uintptr_t)ptr * s->div_magic - s->start_magic < s->div_magic &&
+                       o[1] != segalloc__free_mark(tc->cookie, o))) {
 #else
-  if (segalloc__likely(cls != 0 && l->count < l->max)) {
+  if (segalloc__likely(l->count < l->max)) {
 #endif
     segalloc__tlist_push(tc, l, o);
     return;

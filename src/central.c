@@ -66,6 +66,7 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
   s->bump = segalloc__span_start(s);
   s->limit = segalloc__span_start(s) + (uintptr_t)s->nobjs * size;
   s->div_magic = UINT64_MAX / size + 1;
+  s->start_magic = (uint64_t)segalloc__span_start(s) * s->div_magic;
   c->nspans++;
   segalloc__central_link(c, s);
   return s;

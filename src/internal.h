@@ -241,6 +241,7 @@ typedef struct segalloc__span {
   uintptr_t bump;                  /* small spans: the next never-used object */
   uintptr_t limit;                 /* small spans: end of the last whole object */
   uint64_t div_magic;              /* small spans: ceil(2^64 / size), for the boundary test */
+  uint64_t start_magic;            /* small spans: start * div_magic (mod 2^64) */
   uint32_t size;                   /* small spans: object size */
   uint32_t nalloc;                 /* small spans: objects out (in caches or live) */
   uint32_t nobjs;                  /* small spans: objects the span holds */
@@ -250,7 +251,16 @@ typedef struct segalloc__span {
   uint8_t zeroed;                  /* its pages are known to be zero (fresh or released) */
   uint8_t fresh;                   /* free span: never used since the arena was mapped */
   uint32_t list;                   /* central: 1 while on its class's list of spans */
+  uint16_t list_off;               /* cls * sizeof(segalloc__tlist): free's index into a
+                                      thread cache's lists, scaled in advance */
 } segalloc__span;
+
+/* A thread cache's list of free objects of one class (tcache.c). */
+typedef struct segalloc__tlist {
+  void *head;        /* objects linked through word 0 */
+  uint32_t count;
+  uint32_t max;      /* a push onto a list this long goes to the slow path */
+} segalloc__tlist;
 
 /* Valgrind's leak check calls a block reachable when any word it scans holds the block's
    address, our metadata included. A span's start is its first object's address (or its

@@ -248,16 +248,18 @@ SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
     return;
   }
   segalloc__span *s = segalloc__pagemap_entry((segalloc__arena *)base, (uintptr_t)ptr);
-  unsigned cls = s->cls; /* 0 for large blocks and pages of no span */
+  /* class 0 (large blocks, pages of no span) has a list with no room: the room test
+     sends those to the slow path too */
+  segalloc__tlist *l = (segalloc__tlist *)((char *)tc->lists + s->list_off);
   void **o = (void **)ptr;
-  segalloc__tlist *l = &tc->lists[cls];
 #if SEGALLOC_CHECKS
-  /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test)
-     and must not carry the cookie that marks a free block */
-  if (segalloc__likely(cls != 0 && (uint64_t)((uintptr_t)ptr - segalloc__span_start(s)) * s->div_magic < s->div_magic &&
-                       o[1] != segalloc__free_mark(tc->cookie, o) && l->count < l->max)) {
+  /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test on
+     p - start, as p * magic - start * magic) and must not carry the cookie that marks a
+     free block */
+  if (segalloc__likely(l->count < l->max && (uint64_t)(uintptr_t)ptr * s->div_magic - s->start_magic < s->div_magic &&
+                       o[1] != segalloc__free_mark(tc->cookie, o))) {
 #else
-  if (segalloc__likely(cls != 0 && l->count < l->max)) {
+  if (segalloc__likely(l->count < l->max)) {
 #endif
     segalloc__tlist_push(tc, l, o);
     return;

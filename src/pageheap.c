@@ -78,6 +78,7 @@ static void segalloc__heap_insert(segalloc__span *s) {
   segalloc__span *head = &segalloc__heap.bins[s->released][bin];
   s->state = SEGALLOC__SPAN_FREE;
   s->cls = 0;
+  s->list_off = 0;
   s->next = head->next;
   s->prev = head;
   head->next->prev = s;
@@ -272,6 +273,7 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   if (!segalloc__heap_carve(s, n)) { segalloc__heap_merge_insert(s); goto fail; }
   s->state = cls ? SEGALLOC__SPAN_SMALL : SEGALLOC__SPAN_LARGE;
   s->cls = (uint8_t)cls;
+  s->list_off = (uint16_t)(cls * sizeof(segalloc__tlist));
   s->released = 0;
   if (cls) segalloc__heap.small_spans += segalloc__span_bytes(s);
   else segalloc__heap.large_live += segalloc__span_bytes(s);

@@ -30,12 +30,6 @@
    scavenges: every list gives back half of what it holds and halves its maximum. So a thread
    holds at most the bound plus the few batches that can arrive between two checks. */
 
-typedef struct segalloc__tlist {
-  void *head;        /* objects linked through word 0 */
-  uint32_t count;
-  uint32_t max;      /* a push onto a list this long goes to the slow path */
-} segalloc__tlist;
-
 typedef struct segalloc__tcache {
   /* the arena free() saw last (see segalloc_free); 1, which no arena base can equal (nor
      the base of NULL), until there is one */
@@ -66,8 +60,9 @@ static segalloc__inline segalloc__nosan void **segalloc__tlist_pop(segalloc__tli
 static void segalloc__tcache_tick(segalloc__tcache *tc);
 
 static segalloc__inline segalloc__nosan void segalloc__tlist_push(segalloc__tcache *tc, segalloc__tlist *l, void **o) {
-  segalloc__set_link(o, l->head);
   o[1] = segalloc__free_mark(tc->cookie, o);
+  __asm__("" : "+r"(o)); /* two plain stores: gcc would pair them through a vector register */
+  segalloc__set_link(o, l->head);
   l->head = o;
   l->count++;
   if (segalloc__unlikely(--tc->tick_left == 0)) segalloc__tcache_tick(tc);
