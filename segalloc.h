@@ -441,8 +441,10 @@ typedef struct segalloc__span {
   struct segalloc__span *next;     /* in a page-heap free list or a central list */
   struct segalloc__span *prev;
   void *freelist;                  /* small spans: objects returned to this span */
-  uintptr_t bump;                  /* small spans: the next never-used object */
-  uintptr_t limit;                 /* small spans: end of the last whole object */
+  /* offsets from start, not addresses: under Valgrind an address kept here would make a
+     leaked block (the next span's first) look reachable */
+  uintptr_t bump;                  /* small spans: offset of the next never-used object */
+  uintptr_t limit;                 /* small spans: offset of the end of the last whole object */
   uint64_t div_magic;              /* small spans: ceil(2^64 / size), for the boundary test */
   uint64_t start_magic;            /* small spans: start * div_magic (mod 2^64) */
   uint32_t size;                   /* small spans: object size */
@@ -1998,8 +2000,8 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
   s->nobjs = (uint32_t)(segalloc__class_span_bytes(cls) / size);
   s->nalloc = 0;
   s->freelist = NULL;
-  s->bump = segalloc__span_start(s);
-  s->limit = segalloc__span_start(s) + (uintptr_t)s->nobjs * size;
+  s->bump = 0;
+  s->limit = (uintptr_t)s->nobjs * size;
   s->div_magic = UINT64_MAX / size + 1;
   s->start_magic = (uint64_t)segalloc__span_start(s) * s->div_magic;
   c->nspans++;
@@ -2047,7 +2049,7 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
       s->nalloc++;
     }
     while (got < want && s->bump < s->limit) {
-      void **o = (void **)s->bump;
+      void **o = (void **)(segalloc__span_start(s) + s->bump);
       /* relaxed atomic: free's misuse check reads bump without this lock */
       segalloc__store_relaxed(&s->bump, s->bump + s->size);
       segalloc__set_link(o, head);
@@ -2272,7 +2274,7 @@ static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__t
       tc->dry[cls] = 0;
       continue;
     }
-    if (l->count > 1) segalloc__tcache_flush_list(tc, cls, l->count / 2, 0);
+    if (l->count > 1) segalloc__tcache_flush_list(tc, cls, (l->count + 1) / 2, 0);
     if (l->max > 1) l->max /= 2;
   }
 }
@@ -2383,6 +2385,7 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
   tc->cookie = segalloc__cookie;
   tc->arena_hint = 1;
   tc->tick_left = SEGALLOC__TICK_FREES;
+  memset(tc->dry, 0, sizeof tc->dry); /* a reused cache: not its last owner's */
   if (segalloc__tcaches.key_ok) pthread_setspecific(segalloc__tcaches.key, tc);
   segalloc__lock_acquire(&segalloc__tcaches.lock);
   tc->next = segalloc__tcaches.live.next;
@@ -2569,7 +2572,7 @@ static segalloc__nosan size_t segalloc__block_size(const void *ptr) {
   segalloc__span *s = segalloc__span_of(p);
   if (s && s->state == SEGALLOC__SPAN_SMALL) {
     if ((uint64_t)(p - segalloc__span_start(s)) * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
-    if (p >= segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+    if (p >= segalloc__span_start(s) + segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
 #if SEGALLOC_CHECKS
     if (((void *const *)ptr)[1] == segalloc__free_mark(segalloc__cookie, ptr)) segalloc__fatal("double free", ptr);
 #endif
@@ -3155,7 +3158,7 @@ static segalloc__cold int segalloc__check_fail(const char *what, uintptr_t where
 
 /* Is o an object boundary of small span s that has been handed out of the bump region? */
 static int segalloc__check_object(segalloc__span *s, uintptr_t o) {
-  return s && s->state == SEGALLOC__SPAN_SMALL && o >= segalloc__span_start(s) && o < s->bump && (o - segalloc__span_start(s)) % s->size == 0;
+  return s && s->state == SEGALLOC__SPAN_SMALL && o >= segalloc__span_start(s) && o < segalloc__span_start(s) + s->bump && (o - segalloc__span_start(s)) % s->size == 0;
 }
 
 /* One arena: every page belongs to exactly one span, walked in address order. */
@@ -3185,7 +3188,7 @@ static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *fre
         if (!segalloc__check_object(s, (uintptr_t)o)) return segalloc__check_fail("span free list holds a bad object", (uintptr_t)o);
         if (++nfree > s->nobjs) return segalloc__check_fail("span free list loops", addr);
       }
-      uint32_t carved = (uint32_t)((s->bump - segalloc__span_start(s)) / s->size);
+      uint32_t carved = (uint32_t)(s->bump / s->size);
       if (nfree + s->nalloc != carved) return segalloc__check_fail("span object counts do not add up", addr);
     } else {
       return segalloc__check_fail("span in an unknown state", addr);
@@ -3255,7 +3258,8 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
      mapped = live + thread_cached + central + pageheap_free + released + metadata
    The snapshot takes the locks one at a time, so it is exact when other threads are quiet
    and close otherwise; thread caches are read without their owners' cooperation (their
-   counts are words; a torn snapshot is not possible, only a stale one).
+   counts are words; a torn snapshot is not possible, only a stale one, except that a
+   thread's free count may be off by one tick's 4096 while that thread is at its tick).
 
    segalloc_print_stats formats with the fatal-error path's number printer and write(2):
    no stdio, no allocation, so it is safe in a signal handler's neighbourhood and at exit. */

@@ -63,8 +63,8 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
   s->nobjs = (uint32_t)(segalloc__class_span_bytes(cls) / size);
   s->nalloc = 0;
   s->freelist = NULL;
-  s->bump = segalloc__span_start(s);
-  s->limit = segalloc__span_start(s) + (uintptr_t)s->nobjs * size;
+  s->bump = 0;
+  s->limit = (uintptr_t)s->nobjs * size;
   s->div_magic = UINT64_MAX / size + 1;
   s->start_magic = (uint64_t)segalloc__span_start(s) * s->div_magic;
   c->nspans++;
@@ -112,7 +112,7 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
       s->nalloc++;
     }
     while (got < want && s->bump < s->limit) {
-      void **o = (void **)s->bump;
+      void **o = (void **)(segalloc__span_start(s) + s->bump);
       /* relaxed atomic: free's misuse check reads bump without this lock */
       segalloc__store_relaxed(&s->bump, s->bump + s->size);
       segalloc__set_link(o, head);

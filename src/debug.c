@@ -185,7 +185,7 @@ static segalloc__cold int segalloc__check_fail(const char *what, uintptr_t where
 
 /* Is o an object boundary of small span s that has been handed out of the bump region? */
 static int segalloc__check_object(segalloc__span *s, uintptr_t o) {
-  return s && s->state == SEGALLOC__SPAN_SMALL && o >= segalloc__span_start(s) && o < s->bump && (o - segalloc__span_start(s)) % s->size == 0;
+  return s && s->state == SEGALLOC__SPAN_SMALL && o >= segalloc__span_start(s) && o < segalloc__span_start(s) + s->bump && (o - segalloc__span_start(s)) % s->size == 0;
 }
 
 /* One arena: every page belongs to exactly one span, walked in address order. */
@@ -215,7 +215,7 @@ static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *fre
         if (!segalloc__check_object(s, (uintptr_t)o)) return segalloc__check_fail("span free list holds a bad object", (uintptr_t)o);
         if (++nfree > s->nobjs) return segalloc__check_fail("span free list loops", addr);
       }
-      uint32_t carved = (uint32_t)((s->bump - segalloc__span_start(s)) / s->size);
+      uint32_t carved = (uint32_t)(s->bump / s->size);
       if (nfree + s->nalloc != carved) return segalloc__check_fail("span object counts do not add up", addr);
     } else {
       return segalloc__check_fail("span in an unknown state", addr);

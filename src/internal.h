@@ -238,8 +238,10 @@ typedef struct segalloc__span {
   struct segalloc__span *next;     /* in a page-heap free list or a central list */
   struct segalloc__span *prev;
   void *freelist;                  /* small spans: objects returned to this span */
-  uintptr_t bump;                  /* small spans: the next never-used object */
-  uintptr_t limit;                 /* small spans: end of the last whole object */
+  /* offsets from start, not addresses: under Valgrind an address kept here would make a
+     leaked block (the next span's first) look reachable */
+  uintptr_t bump;                  /* small spans: offset of the next never-used object */
+  uintptr_t limit;                 /* small spans: offset of the end of the last whole object */
   uint64_t div_magic;              /* small spans: ceil(2^64 / size), for the boundary test */
   uint64_t start_magic;            /* small spans: start * div_magic (mod 2^64) */
   uint32_t size;                   /* small spans: object size */

@@ -108,7 +108,7 @@ static segalloc__nosan size_t segalloc__block_size(const void *ptr) {
   segalloc__span *s = segalloc__span_of(p);
   if (s && s->state == SEGALLOC__SPAN_SMALL) {
     if ((uint64_t)(p - segalloc__span_start(s)) * s->div_magic > s->div_magic - 1) segalloc__fatal("free of an address inside a block", ptr);
-    if (p >= segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
+    if (p >= segalloc__span_start(s) + segalloc__load_relaxed(&s->bump)) segalloc__fatal("free of a pointer segalloc does not own", ptr);
 #if SEGALLOC_CHECKS
     if (((void *const *)ptr)[1] == segalloc__free_mark(segalloc__cookie, ptr)) segalloc__fatal("double free", ptr);
 #endif

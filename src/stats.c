@@ -7,7 +7,8 @@
      mapped = live + thread_cached + central + pageheap_free + released + metadata
    The snapshot takes the locks one at a time, so it is exact when other threads are quiet
    and close otherwise; thread caches are read without their owners' cooperation (their
-   counts are words; a torn snapshot is not possible, only a stale one).
+   counts are words; a torn snapshot is not possible, only a stale one, except that a
+   thread's free count may be off by one tick's 4096 while that thread is at its tick).
 
    segalloc_print_stats formats with the fatal-error path's number printer and write(2):
    no stdio, no allocation, so it is safe in a signal handler's neighbourhood and at exit. */

@@ -152,7 +152,7 @@ static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__t
       tc->dry[cls] = 0;
       continue;
     }
-    if (l->count > 1) segalloc__tcache_flush_list(tc, cls, l->count / 2, 0);
+    if (l->count > 1) segalloc__tcache_flush_list(tc, cls, (l->count + 1) / 2, 0);
     if (l->max > 1) l->max /= 2;
   }
 }
@@ -263,6 +263,7 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
   tc->cookie = segalloc__cookie;
   tc->arena_hint = 1;
   tc->tick_left = SEGALLOC__TICK_FREES;
+  memset(tc->dry, 0, sizeof tc->dry); /* a reused cache: not its last owner's */
   if (segalloc__tcaches.key_ok) pthread_setspecific(segalloc__tcaches.key, tc);
   segalloc__lock_acquire(&segalloc__tcaches.lock);
   tc->next = segalloc__tcaches.live.next;
