@@ -2262,7 +2262,8 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
 
 /* Every SEGALLOC__TICK_FREES frees: a list that has not run dry since the last tick held
    objects the thread did not need all that time, so it gives half of them back to their
-   spans and, above a batch, half of its room. Lists in use keep what they have. Without
+   spans and halves its room (slow start builds it up again if need be). Lists in use keep
+   what they have. Without
    this a list would keep the most it ever held, and a thread that uses many classes in turn
    would hold the sum of those peaks. */
 static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__tcache *tc) {
