@@ -1468,29 +1468,31 @@ static int segalloc__pagemap_add_arena(segalloc__arena *a) {
   return 1;
 }
 
-/* Record s in the page map: every page for a small span, the ends otherwise. */
-static void segalloc__pagemap_set(segalloc__span *s, int all_pages) {
-  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
-  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
+/* The arena that holds span s; *first is the index of s's first page in it. */
+static segalloc__arena *segalloc__span_arena(const segalloc__span *s, size_t *first) {
+  uintptr_t start = segalloc__span_start(s);
+  segalloc__arena *a = segalloc__arena_of(start);
+  *first = (start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  return a;
+}
+
+/* Point the page-map entries of s at v: every page, or only the first and last. */
+static void segalloc__pagemap_write(segalloc__span *s, segalloc__span *v, int all_pages) {
+  size_t first;
+  segalloc__arena *a = segalloc__span_arena(s, &first);
   if (all_pages) {
-    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = s;
+    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = v;
   } else {
-    a->pagemap[first] = s;
-    a->pagemap[first + s->npages - 1] = s;
+    a->pagemap[first] = v;
+    a->pagemap[first + s->npages - 1] = v;
   }
 }
 
+/* Record s in the page map: every page for a small span, the ends otherwise. */
+static void segalloc__pagemap_set(segalloc__span *s, int all_pages) { segalloc__pagemap_write(s, s, all_pages); }
+
 /* Forget the pages of s (its first and last are enough unless it was small). */
-static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
-  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
-  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
-  if (all_pages) {
-    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = &segalloc__no_span;
-  } else {
-    a->pagemap[first] = &segalloc__no_span;
-    a->pagemap[first + s->npages - 1] = &segalloc__no_span;
-  }
-}
+static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) { segalloc__pagemap_write(s, &segalloc__no_span, all_pages); }
 /* ---- end src/pagemap.c ---- */
 /* ---- begin src/pageheap.c ---- */
 /* ---- the page heap: spans of pages, split, merged, released --------------------------
@@ -1529,8 +1531,8 @@ static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
 #define SEGALLOC__HUGE_GONE 64 /* exact lists for 1..127 pages; bin 0 holds every longer span */
 
 typedef struct segalloc__huge {
-  uintptr_t block;   /* what the program got (SEGALLOC__ADDR_CODE'd, as is base) */
-  uintptr_t base;    /* the mapping */
+  uintptr_t block;   /* what the program got, which is where its mapping starts
+                        (SEGALLOC__ADDR_CODE'd) */
   size_t map_size;
   size_t size;       /* usable bytes from block */
   struct segalloc__huge *next;
@@ -1685,8 +1687,8 @@ static int segalloc__heap_grow(void) {
 /* Put free span s in the lists, first merging it with free neighbours in the same state
    (resident or released). s is in no list and not in the page map. */
 static void segalloc__heap_merge_insert(segalloc__span *s) {
-  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
-  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
+  size_t first;
+  segalloc__arena *a = segalloc__span_arena(s, &first);
   if (first > a->header_pages) {
     segalloc__span *left = a->pagemap[first - 1];
     if (left && left->state == SEGALLOC__SPAN_FREE && left->released == s->released) {
@@ -1695,8 +1697,8 @@ static void segalloc__heap_merge_insert(segalloc__span *s) {
       s->npages += left->npages;
       s->zeroed &= left->zeroed;
       s->fresh &= left->fresh;
+      first -= left->npages;
       segalloc__span_delete(left);
-      first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
     }
   }
   size_t after = first + s->npages;
@@ -1823,8 +1825,9 @@ static void segalloc__heap_free(segalloc__span *s) {
 static __attribute__((unused)) int segalloc__heap_grow_in_place(segalloc__span *s, size_t n) {
   int ok = 0;
   segalloc__lock_acquire(&segalloc__heap.lock);
-  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
-  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT, after = first + s->npages, need = n - s->npages;
+  size_t first;
+  segalloc__arena *a = segalloc__span_arena(s, &first);
+  size_t after = first + s->npages, need = n - s->npages;
   segalloc__span *r = after < SEGALLOC__ARENA_PAGES ? a->pagemap[after] : &segalloc__no_span;
   if (s->state == SEGALLOC__SPAN_LARGE && r != &segalloc__no_span && r->state == SEGALLOC__SPAN_FREE &&
       segalloc__span_start(r) == segalloc__span_start(s) + segalloc__span_bytes(s) && r->npages >= need) {
@@ -1870,7 +1873,7 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
   }
   for (unsigned i = 0; i < SEGALLOC__HUGE_GONE; i++)
     if (segalloc__heap.huge_gone[i] == (uintptr_t)p) segalloc__heap.huge_gone[i] = 0;
-  h->base = h->block = SEGALLOC__ADDR_CODE(p);
+  h->block = SEGALLOC__ADDR_CODE(p);
   h->map_size = map;
   h->size = map;
   h->next = segalloc__heap.huge;
@@ -1885,8 +1888,8 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
 static segalloc__huge **segalloc__huge_find_locked(uintptr_t p, int exact) {
   for (segalloc__huge **link = &segalloc__heap.huge; *link; link = &(*link)->next) {
     segalloc__huge *h = *link;
-    uintptr_t block = SEGALLOC__ADDR_CODE(h->block), base = SEGALLOC__ADDR_CODE(h->base);
-    if (exact ? block == p : (p >= base && p < base + h->map_size)) return link;
+    uintptr_t block = SEGALLOC__ADDR_CODE(h->block);
+    if (exact ? block == p : (p >= block && p < block + h->map_size)) return link;
   }
   return NULL;
 }
@@ -1913,7 +1916,7 @@ static int segalloc__huge_free(uintptr_t p) {
   segalloc__huge *h = *link;
   *link = h->next;
   segalloc__heap.huge_live -= h->map_size;
-  uintptr_t base = SEGALLOC__ADDR_CODE(h->base);
+  uintptr_t base = SEGALLOC__ADDR_CODE(h->block);
   size_t map = h->map_size;
   h->next = segalloc__heap.huge_spare; /* records are recycled, never unmapped */
   segalloc__heap.huge_spare = h;

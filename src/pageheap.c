@@ -34,8 +34,8 @@
 #define SEGALLOC__HUGE_GONE 64 /* exact lists for 1..127 pages; bin 0 holds every longer span */
 
 typedef struct segalloc__huge {
-  uintptr_t block;   /* what the program got (SEGALLOC__ADDR_CODE'd, as is base) */
-  uintptr_t base;    /* the mapping */
+  uintptr_t block;   /* what the program got, which is where its mapping starts
+                        (SEGALLOC__ADDR_CODE'd) */
   size_t map_size;
   size_t size;       /* usable bytes from block */
   struct segalloc__huge *next;
@@ -190,8 +190,8 @@ static int segalloc__heap_grow(void) {
 /* Put free span s in the lists, first merging it with free neighbours in the same state
    (resident or released). s is in no list and not in the page map. */
 static void segalloc__heap_merge_insert(segalloc__span *s) {
-  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
-  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
+  size_t first;
+  segalloc__arena *a = segalloc__span_arena(s, &first);
   if (first > a->header_pages) {
     segalloc__span *left = a->pagemap[first - 1];
     if (left && left->state == SEGALLOC__SPAN_FREE && left->released == s->released) {
@@ -200,8 +200,8 @@ static void segalloc__heap_merge_insert(segalloc__span *s) {
       s->npages += left->npages;
       s->zeroed &= left->zeroed;
       s->fresh &= left->fresh;
+      first -= left->npages;
       segalloc__span_delete(left);
-      first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
     }
   }
   size_t after = first + s->npages;
@@ -328,8 +328,9 @@ static void segalloc__heap_free(segalloc__span *s) {
 static __attribute__((unused)) int segalloc__heap_grow_in_place(segalloc__span *s, size_t n) {
   int ok = 0;
   segalloc__lock_acquire(&segalloc__heap.lock);
-  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
-  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT, after = first + s->npages, need = n - s->npages;
+  size_t first;
+  segalloc__arena *a = segalloc__span_arena(s, &first);
+  size_t after = first + s->npages, need = n - s->npages;
   segalloc__span *r = after < SEGALLOC__ARENA_PAGES ? a->pagemap[after] : &segalloc__no_span;
   if (s->state == SEGALLOC__SPAN_LARGE && r != &segalloc__no_span && r->state == SEGALLOC__SPAN_FREE &&
       segalloc__span_start(r) == segalloc__span_start(s) + segalloc__span_bytes(s) && r->npages >= need) {
@@ -375,7 +376,7 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
   }
   for (unsigned i = 0; i < SEGALLOC__HUGE_GONE; i++)
     if (segalloc__heap.huge_gone[i] == (uintptr_t)p) segalloc__heap.huge_gone[i] = 0;
-  h->base = h->block = SEGALLOC__ADDR_CODE(p);
+  h->block = SEGALLOC__ADDR_CODE(p);
   h->map_size = map;
   h->size = map;
   h->next = segalloc__heap.huge;
@@ -390,8 +391,8 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
 static segalloc__huge **segalloc__huge_find_locked(uintptr_t p, int exact) {
   for (segalloc__huge **link = &segalloc__heap.huge; *link; link = &(*link)->next) {
     segalloc__huge *h = *link;
-    uintptr_t block = SEGALLOC__ADDR_CODE(h->block), base = SEGALLOC__ADDR_CODE(h->base);
-    if (exact ? block == p : (p >= base && p < base + h->map_size)) return link;
+    uintptr_t block = SEGALLOC__ADDR_CODE(h->block);
+    if (exact ? block == p : (p >= block && p < block + h->map_size)) return link;
   }
   return NULL;
 }
@@ -418,7 +419,7 @@ static int segalloc__huge_free(uintptr_t p) {
   segalloc__huge *h = *link;
   *link = h->next;
   segalloc__heap.huge_live -= h->map_size;
-  uintptr_t base = SEGALLOC__ADDR_CODE(h->base);
+  uintptr_t base = SEGALLOC__ADDR_CODE(h->block);
   size_t map = h->map_size;
   h->next = segalloc__heap.huge_spare; /* records are recycled, never unmapped */
   segalloc__heap.huge_spare = h;

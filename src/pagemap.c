@@ -77,26 +77,28 @@ static int segalloc__pagemap_add_arena(segalloc__arena *a) {
   return 1;
 }
 
-/* Record s in the page map: every page for a small span, the ends otherwise. */
-static void segalloc__pagemap_set(segalloc__span *s, int all_pages) {
-  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
-  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
+/* The arena that holds span s; *first is the index of s's first page in it. */
+static segalloc__arena *segalloc__span_arena(const segalloc__span *s, size_t *first) {
+  uintptr_t start = segalloc__span_start(s);
+  segalloc__arena *a = segalloc__arena_of(start);
+  *first = (start - a->base) >> SEGALLOC__PAGE_SHIFT;
+  return a;
+}
+
+/* Point the page-map entries of s at v: every page, or only the first and last. */
+static void segalloc__pagemap_write(segalloc__span *s, segalloc__span *v, int all_pages) {
+  size_t first;
+  segalloc__arena *a = segalloc__span_arena(s, &first);
   if (all_pages) {
-    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = s;
+    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = v;
   } else {
-    a->pagemap[first] = s;
-    a->pagemap[first + s->npages - 1] = s;
+    a->pagemap[first] = v;
+    a->pagemap[first + s->npages - 1] = v;
   }
 }
 
+/* Record s in the page map: every page for a small span, the ends otherwise. */
+static void segalloc__pagemap_set(segalloc__span *s, int all_pages) { segalloc__pagemap_write(s, s, all_pages); }
+
 /* Forget the pages of s (its first and last are enough unless it was small). */
-static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) {
-  segalloc__arena *a = segalloc__arena_of(segalloc__span_start(s));
-  size_t first = (segalloc__span_start(s) - a->base) >> SEGALLOC__PAGE_SHIFT;
-  if (all_pages) {
-    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = &segalloc__no_span;
-  } else {
-    a->pagemap[first] = &segalloc__no_span;
-    a->pagemap[first + s->npages - 1] = &segalloc__no_span;
-  }
-}
+static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) { segalloc__pagemap_write(s, &segalloc__no_span, all_pages); }
