@@ -38,9 +38,9 @@
         back to the spans; a span whose objects are all back goes to the page heap.
      3. Large: the span goes back to the page heap and merges with free neighbours.
    Back to the OS
-     thread cache (lists that sat unused for a tick of 4096 frees give half back; bounded by
-     SEGALLOC_TCACHE_BYTES) -> central list (hands wholly free spans
-     back) -> page heap (keeps SEGALLOC_RETAIN_BYTES of free pages resident, releases the rest
+     thread cache (lists that did not run dry for a tick of 4096 frees give half to the
+     transfer cache; bounded by SEGALLOC_TCACHE_BYTES) -> central list (hands wholly free
+     spans back) -> page heap (keeps SEGALLOC_RETAIN_BYTES of free pages resident, releases the rest
      with madvise, oldest first) -> OS. Released pages stay mapped and are reused.
 
    Lock order: a central lock may be held while taking the page heap lock; the page heap
