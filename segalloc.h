@@ -463,8 +463,9 @@ typedef struct segalloc__span {
 /* A thread cache's list of free objects of one class (tcache.c). */
 typedef struct segalloc__tlist {
   void *head;        /* objects linked through word 0 */
-  uint32_t count;
-  uint32_t max;      /* a push onto a list this long goes to the slow path */
+  int32_t room;      /* max minus the objects on the list: free's fast path takes one with
+                        a single decrement and a sign test (segalloc__tlist_count) */
+  uint32_t max;      /* the most objects the list may hold */
 } segalloc__tlist;
 
 /* Valgrind's leak check calls a block reachable when any word it scans holds the block's
@@ -2177,20 +2178,32 @@ static segalloc__inline segalloc__nosan void **segalloc__tlist_pop(segalloc__tli
   void **o = (void **)l->head;
   if (segalloc__likely(o != NULL)) {
     l->head = segalloc__link(o);
-    l->count--;
+    l->room++;
   }
   return o;
 }
 
 static void segalloc__tcache_tick(segalloc__tcache *tc);
 
+/* The caller has taken the unit of room the object uses (l->room--). */
 static segalloc__inline segalloc__nosan void segalloc__tlist_push(segalloc__tcache *tc, segalloc__tlist *l, void **o) {
   o[1] = segalloc__free_mark(tc->cookie, o);
   __asm__("" : "+r"(o)); /* two plain stores: gcc would pair them through a vector register */
   segalloc__set_link(o, l->head);
   l->head = o;
-  l->count++;
   if (segalloc__unlikely(--tc->tick_left == 0)) segalloc__tcache_tick(tc);
+}
+
+/* The objects on list l. The slow paths work with this count and the maximum and write
+   both back through segalloc__tlist_set; the fast paths only move `room`. */
+static segalloc__inline uint32_t segalloc__tlist_count(const segalloc__tlist *l) {
+  return l->max - (uint32_t)l->room;
+}
+
+/* Make l a list of n objects (already linked from head) with room for max (n <= max). */
+static segalloc__inline void segalloc__tlist_set(segalloc__tlist *l, uint32_t n, uint32_t max) {
+  l->max = max;
+  l->room = (int32_t)(max - n);
 }
 
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
@@ -2224,13 +2237,14 @@ static size_t segalloc__tlist_cap(unsigned cls) {
 /* Give `n` objects from the head of list cls back to the central list. */
 static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n, int keep) {
   segalloc__tlist *l = &tc->lists[cls];
-  if (n > l->count) n = l->count;
+  uint32_t count = segalloc__tlist_count(l);
+  if (n > count) n = count;
   if (!n) return;
   void *head = l->head, **o = (void **)head;
   for (uint32_t i = 1; i < n; i++) o = (void **)segalloc__link(o);
   l->head = segalloc__link(o);
   segalloc__set_link(o, NULL); /* the batch is a NULL-terminated chain of its own */
-  l->count -= n;
+  l->room += (int32_t)n;
   segalloc__central_give(cls, head, (int)n, keep);
 }
 
@@ -2239,12 +2253,13 @@ static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, un
 static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
   segalloc__tlist *l = &tc->lists[cls];
   uint32_t batch = segalloc__class_batch[cls];
+  uint32_t count = segalloc__tlist_count(l);
   if (l->max < batch) {
-    l->max = l->max ? (l->max * 2 < batch ? l->max * 2 : batch) : 1;
+    segalloc__tlist_set(l, count, l->max ? (l->max * 2 < batch ? l->max * 2 : batch) : 1);
     return 1;
   }
   if (l->max + batch > segalloc__tlist_cap(cls)) return 0;
-  l->max += batch;
+  segalloc__tlist_set(l, count, l->max + batch);
   return 1;
 }
 
@@ -2253,13 +2268,13 @@ static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
 static void segalloc__tcache_check_size(segalloc__tcache *tc) {
   if (++tc->events & 7) return;
   size_t held = 0;
-  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) held += (size_t)tc->lists[cls].count * segalloc__class_size[cls];
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) held += (size_t)segalloc__tlist_count(&tc->lists[cls]) * segalloc__class_size[cls];
   if (held <= (size_t)SEGALLOC_TCACHE_BYTES) return;
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
     segalloc__tlist *l = &tc->lists[cls];
     uint32_t batch = segalloc__class_batch[cls];
-    segalloc__tcache_flush_list(tc, cls, (l->count + 1) / 2, 0);
-    l->max = l->max / 2 < batch ? (l->max < batch ? l->max : batch) : l->max / 2;
+    segalloc__tcache_flush_list(tc, cls, (segalloc__tlist_count(l) + 1) / 2, 0);
+    segalloc__tlist_set(l, segalloc__tlist_count(l), l->max / 2 < batch ? (l->max < batch ? l->max : batch) : l->max / 2);
   }
 }
 
@@ -2283,8 +2298,9 @@ static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__t
       tc->dry[cls] = 0;
       continue;
     }
-    if (l->count > 1) segalloc__tcache_flush_list(tc, cls, (l->count + 1) / 2, 1);
-    if (l->max > 1) l->max /= 2;
+    uint32_t count = segalloc__tlist_count(l);
+    if (count > 1) segalloc__tcache_flush_list(tc, cls, (count + 1) / 2, 1);
+    if (l->max > 1) segalloc__tlist_set(l, segalloc__tlist_count(l), l->max / 2);
   }
 }
 
@@ -2296,8 +2312,8 @@ static uint64_t segalloc__tcache_frees(segalloc__tcache *tc) {
 /* Everything back to the central lists. */
 static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
-    segalloc__tcache_flush_list(tc, cls, tc->lists[cls].count, 0);
-    tc->lists[cls].max = 0;
+    segalloc__tcache_flush_list(tc, cls, segalloc__tlist_count(&tc->lists[cls]), 0);
+    segalloc__tlist_set(&tc->lists[cls], 0, 0);
   }
 }
 
@@ -2348,7 +2364,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
     void *head = NULL;
     int n = 0;
     void **o = (void **)l->head;
-    for (uint32_t i = 0; o && i < l->count; i++) {
+    for (uint32_t i = 0, count = segalloc__tlist_count(l); o && i < count; i++) {
       void **next = (void **)segalloc__link(o);
       segalloc__arena *a = segalloc__arena_of((uintptr_t)o);
       segalloc__span *s = a ? segalloc__pagemap_entry(a, (uintptr_t)o) : NULL;
@@ -2359,8 +2375,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
       o = next;
     }
     l->head = NULL;
-    l->count = 0;
-    l->max = 0;
+    segalloc__tlist_set(l, 0, 0);
     if (n) segalloc__central_give(cls, head, n, 0);
   }
 }
@@ -2432,8 +2447,9 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   if (!got) return NULL;
   void **o = (void **)head;
   l->head = segalloc__link(o);
-  l->count = (uint32_t)got - 1;
-  if (l->count > l->max) l->max = l->count; /* a whole chain from another thread's list */
+  uint32_t count = (uint32_t)got - 1;
+  /* a whole chain from another thread's list may be longer than this one's maximum */
+  segalloc__tlist_set(l, count, count > l->max ? count : l->max);
   return o;
 }
 
@@ -2441,29 +2457,32 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
 static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
   segalloc__tcache *tc = segalloc__tcache_get();
   void **o = (void **)p;
-  segalloc__tlist *l = tc ? &tc->lists[cls] : NULL;
-  if (!tc) goto direct;
-  segalloc__tcache_check_size(tc);
-  /* full: below a batch the list grows (slow start); at a batch or more it hands objects
-     on (only running dry grows it further) */
-  if (l->count >= l->max && !(l->max < segalloc__class_batch[cls] && segalloc__tcache_grow(tc, cls)) && l->count) {
-    if (l->count <= segalloc__transfer_cap(cls)) {
-      /* the list is full: hand all of it to the central list as one chain, in O(1)
-         (cutting a batch off would walk the list, a cache miss per object) */
-      segalloc__central_give(cls, l->head, (int)l->count, 1);
-      l->head = NULL;
-      l->count = 0;
-    } else {
-      /* more than the transfer cache could take whole (large classes): a batch, which it
-         can, rather than the whole list to the spans one object at a time */
-      segalloc__tcache_flush_list(tc, cls, segalloc__class_batch[cls], 1);
+  if (tc) {
+    segalloc__tlist *l = &tc->lists[cls];
+    segalloc__tcache_check_size(tc);
+    /* full: below a batch the list grows (slow start); at a batch or more it hands objects
+       on (only running dry grows it further) */
+    uint32_t count = segalloc__tlist_count(l);
+    if (count >= l->max && !(l->max < segalloc__class_batch[cls] && segalloc__tcache_grow(tc, cls)) && count) {
+      if (count <= segalloc__transfer_cap(cls)) {
+        /* the list is full: hand all of it to the central list as one chain, in O(1)
+           (cutting a batch off would walk the list, a cache miss per object) */
+        segalloc__central_give(cls, l->head, (int)count, 1);
+        l->head = NULL;
+        segalloc__tlist_set(l, 0, l->max);
+      } else {
+        /* more than the transfer cache could take whole (large classes): a batch, which
+           it can, rather than the whole list to the spans one object at a time */
+        segalloc__tcache_flush_list(tc, cls, segalloc__class_batch[cls], 1);
+      }
+    }
+    if (l->room > 0) {
+      l->room--;
+      segalloc__tlist_push(tc, l, o);
+      return;
     }
   }
-  if (l->count < l->max) {
-    segalloc__tlist_push(tc, l, o);
-    return;
-  }
-direct:
+  /* no cache (or a list with no room at all): straight to the central list */
   segalloc__set_link(o, NULL);
   o[1] = segalloc__free_mark(segalloc__cookie, o);
   segalloc__central_give(cls, p, 1, 1);
@@ -2697,6 +2716,14 @@ static segalloc__noinline segalloc__nosan void segalloc__free_slow(void *ptr) {
   segalloc__add_relaxed(&segalloc__global.large_frees, 1);
 }
 
+/* free's fast path took a unit of room on list l before it found that the block must go
+   the slow way: give it back first (out of line, so that the fast path can take the room
+   with one decrement in memory rather than keep the old value to restore). */
+static segalloc__noinline void segalloc__free_unroom(void *ptr, segalloc__tlist *l) {
+  l->room++;
+  segalloc__free_slow(ptr);
+}
+
 /* free's fast path finds the arena as the one this thread freed into last (arenas are
    aligned to their size: one mask and one compare). On a miss this looks the arena up in
    the radix map, makes it the hint, and frees again; an address in no arena goes to the
@@ -2725,19 +2752,20 @@ SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
      sends those to the slow path too */
   segalloc__tlist *l = (segalloc__tlist *)((char *)tc->lists + s->list_off);
   void **o = (void **)ptr;
+  if (segalloc__likely(--l->room >= 0)) {
 #if SEGALLOC_CHECKS
-  /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test on
-     p - start, as p * magic - start * magic) and must not carry the cookie that marks a
-     free block */
-  if (segalloc__likely(l->count < l->max && (uint64_t)(uintptr_t)ptr * s->div_magic - s->start_magic < s->div_magic &&
-                       o[1] != segalloc__free_mark(tc->cookie, o))) {
-#else
-  if (segalloc__likely(l->count < l->max)) {
+    /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test
+       on p - start, as p * magic - start * magic) and must not carry the cookie that
+       marks a free block */
+    if (segalloc__likely((uint64_t)(uintptr_t)ptr * s->div_magic - s->start_magic < s->div_magic &&
+                         o[1] != segalloc__free_mark(tc->cookie, o)))
 #endif
-    segalloc__tlist_push(tc, l, o);
-    return;
+    {
+      segalloc__tlist_push(tc, l, o);
+      return;
+    }
   }
-  segalloc__free_slow(ptr);
+  segalloc__free_unroom(ptr, l);
 }
 
 /* ---- aligned ---- */
@@ -3247,9 +3275,9 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
       segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
       if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("thread cache holds a bad object", (uintptr_t)o);
       else if (o[1] != segalloc__free_mark(segalloc__cookie, o)) bad = segalloc__check_fail("free object lost its free mark (written after free?)", (uintptr_t)o);
-      if (++n > tc->lists[c].count) bad = bad ? bad : segalloc__check_fail("thread cache list longer than its count", (uintptr_t)o);
+      if (++n > segalloc__tlist_count(&tc->lists[c])) bad = bad ? bad : segalloc__check_fail("thread cache list longer than its count", (uintptr_t)o);
     }
-    if (!bad && n != tc->lists[c].count) bad = segalloc__check_fail("thread cache list shorter than its count", 0);
+    if (!bad && n != segalloc__tlist_count(&tc->lists[c])) bad = segalloc__check_fail("thread cache list shorter than its count", 0);
   }
   segalloc__lock_release(&segalloc__heap.lock);
   for (unsigned c = SEGALLOC__NCLASSES; c-- > 1;) segalloc__lock_release(&segalloc__centrals[c].lock);
@@ -3281,7 +3309,11 @@ SEGALLOCDEF void segalloc_stats(segalloc_stats_t *out) {
   segalloc__lock_acquire(&segalloc__tcaches.lock);
   if (segalloc__tcaches.live.next) {
     for (segalloc__tcache *tc = segalloc__tcaches.live.next; tc != &segalloc__tcaches.live; tc = tc->next) {
-      for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) cached[c] += __atomic_load_n(&tc->lists[c].count, __ATOMIC_RELAXED);
+      for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) {
+        /* two words the owner may be rewriting: never let a stale pair go negative */
+        int64_t n = (int64_t)__atomic_load_n(&tc->lists[c].max, __ATOMIC_RELAXED) - __atomic_load_n(&tc->lists[c].room, __ATOMIC_RELAXED);
+        cached[c] += n > 0 ? (size_t)n : 0;
+      }
       small_frees += segalloc__tcache_frees(tc);
     }
   }

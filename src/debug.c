@@ -265,9 +265,9 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
       segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
       if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("thread cache holds a bad object", (uintptr_t)o);
       else if (o[1] != segalloc__free_mark(segalloc__cookie, o)) bad = segalloc__check_fail("free object lost its free mark (written after free?)", (uintptr_t)o);
-      if (++n > tc->lists[c].count) bad = bad ? bad : segalloc__check_fail("thread cache list longer than its count", (uintptr_t)o);
+      if (++n > segalloc__tlist_count(&tc->lists[c])) bad = bad ? bad : segalloc__check_fail("thread cache list longer than its count", (uintptr_t)o);
     }
-    if (!bad && n != tc->lists[c].count) bad = segalloc__check_fail("thread cache list shorter than its count", 0);
+    if (!bad && n != segalloc__tlist_count(&tc->lists[c])) bad = segalloc__check_fail("thread cache list shorter than its count", 0);
   }
   segalloc__lock_release(&segalloc__heap.lock);
   for (unsigned c = SEGALLOC__NCLASSES; c-- > 1;) segalloc__lock_release(&segalloc__centrals[c].lock);

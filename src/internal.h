@@ -260,8 +260,9 @@ typedef struct segalloc__span {
 /* A thread cache's list of free objects of one class (tcache.c). */
 typedef struct segalloc__tlist {
   void *head;        /* objects linked through word 0 */
-  uint32_t count;
-  uint32_t max;      /* a push onto a list this long goes to the slow path */
+  int32_t room;      /* max minus the objects on the list: free's fast path takes one with
+                        a single decrement and a sign test (segalloc__tlist_count) */
+  uint32_t max;      /* the most objects the list may hold */
 } segalloc__tlist;
 
 /* Valgrind's leak check calls a block reachable when any word it scans holds the block's

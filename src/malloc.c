@@ -224,6 +224,14 @@ static segalloc__noinline segalloc__nosan void segalloc__free_slow(void *ptr) {
   segalloc__add_relaxed(&segalloc__global.large_frees, 1);
 }
 
+/* free's fast path took a unit of room on list l before it found that the block must go
+   the slow way: give it back first (out of line, so that the fast path can take the room
+   with one decrement in memory rather than keep the old value to restore). */
+static segalloc__noinline void segalloc__free_unroom(void *ptr, segalloc__tlist *l) {
+  l->room++;
+  segalloc__free_slow(ptr);
+}
+
 /* free's fast path finds the arena as the one this thread freed into last (arenas are
    aligned to their size: one mask and one compare). On a miss this looks the arena up in
    the radix map, makes it the hint, and frees again; an address in no arena goes to the
@@ -252,19 +260,20 @@ SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
      sends those to the slow path too */
   segalloc__tlist *l = (segalloc__tlist *)((char *)tc->lists + s->list_off);
   void **o = (void **)ptr;
+  if (segalloc__likely(--l->room >= 0)) {
 #if SEGALLOC_CHECKS
-  /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test on
-     p - start, as p * magic - start * magic) and must not carry the cookie that marks a
-     free block */
-  if (segalloc__likely(l->count < l->max && (uint64_t)(uintptr_t)ptr * s->div_magic - s->start_magic < s->div_magic &&
-                       o[1] != segalloc__free_mark(tc->cookie, o))) {
-#else
-  if (segalloc__likely(l->count < l->max)) {
+    /* p must be an object boundary (a multiply, not a divide: Lemire's divisibility test
+       on p - start, as p * magic - start * magic) and must not carry the cookie that
+       marks a free block */
+    if (segalloc__likely((uint64_t)(uintptr_t)ptr * s->div_magic - s->start_magic < s->div_magic &&
+                         o[1] != segalloc__free_mark(tc->cookie, o)))
 #endif
-    segalloc__tlist_push(tc, l, o);
-    return;
+    {
+      segalloc__tlist_push(tc, l, o);
+      return;
+    }
   }
-  segalloc__free_slow(ptr);
+  segalloc__free_unroom(ptr, l);
 }
 
 /* ---- aligned ---- */
