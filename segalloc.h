@@ -520,7 +520,7 @@ static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages);
 static void segalloc__heap_free(segalloc__span *s);
 /* central.c */
 static int segalloc__central_take(unsigned cls, void **out, int want);
-static void segalloc__central_give(unsigned cls, void *head, int count, int keep);
+static void segalloc__central_give(unsigned cls, void *head, void *tail, int count, int keep);
 /* malloc.c */
 static void *segalloc__malloc_slow(size_t size);
 /* ---- end src/internal.h ---- */
@@ -2089,22 +2089,35 @@ static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, voi
   }
 }
 
-/* Take back `count` objects of class cls, a NULL-terminated list through word 0: onto the
-   transfer cache as one chain when there is room and the caller may want them back soon
-   (`keep`), else back to their spans, so that spans whose objects are all back can go to
-   the page heap: a thread that exits, or a trim, passes keep = 0, since objects parked in
-   the transfer cache pin their spans. */
-static void segalloc__central_give(unsigned cls, void *head, int count, int keep) {
+/* Take back `count` objects of class cls, a NULL-terminated list through word 0 from head
+   to tail (NULL when the caller does not know its tail): onto the transfer cache when
+   there is room and the caller may want them back soon (`keep`), else back to their spans,
+   so that spans whose objects are all back can go to the page heap: a thread that exits,
+   or a trim, passes keep = 0, since objects parked in the transfer cache pin their spans.
+   A short chain whose tail is known joins the newest chain while the two together stay
+   within a batch: a tick hands over half of a list, often an object or two, and such
+   crumbs must not each take one of the slots (a refill takes one chain, so a stack of
+   crumbs would cost a lock round trip per object or two). */
+static void segalloc__central_give(unsigned cls, void *head, void *tail, int count, int keep) {
   segalloc__central *c = &segalloc__centrals[cls];
   segalloc__lock_acquire(&c->lock);
   if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
   c->out -= (uint64_t)count;
-  if (keep && c->ntransfer < SEGALLOC__TRANSFER_SLOTS && c->transfer_objs + (uint32_t)count <= segalloc__transfer_cap(cls)) {
+  unsigned top = c->ntransfer - 1;
+  if (!keep || c->transfer_objs + (uint32_t)count > segalloc__transfer_cap(cls)) {
+    segalloc__central_to_spans(c, head, count);
+  } else if (tail && c->ntransfer && c->transfer_n[top] + (uint32_t)count <= segalloc__class_batch[cls]) {
+    segalloc__set_link((void **)tail, c->transfer[top]);
+    c->transfer[top] = head;
+    c->transfer_n[top] += (uint32_t)count;
+    c->transfer_objs += (uint32_t)count;
+  } else if (c->ntransfer < SEGALLOC__TRANSFER_SLOTS) {
     c->transfer[c->ntransfer] = head;
     c->transfer_n[c->ntransfer++] = (uint32_t)count;
     c->transfer_objs += (uint32_t)count;
-  } else
+  } else {
     segalloc__central_to_spans(c, head, count);
+  }
   segalloc__lock_release(&c->lock);
 }
 
@@ -2245,7 +2258,7 @@ static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, un
   l->head = segalloc__link(o);
   segalloc__set_link(o, NULL); /* the batch is a NULL-terminated chain of its own */
   l->room += (int32_t)n;
-  segalloc__central_give(cls, head, (int)n, keep);
+  segalloc__central_give(cls, head, o, (int)n, keep);
 }
 
 /* Give list cls more room: slow start, doubling from 1 up to a batch, then a batch at a
@@ -2264,7 +2277,7 @@ static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
 }
 
 /* Every 8th slow-path event: if the cache holds more than its bound, every list gives back
-   half of its objects and half of its room. */
+   half of its objects and halves its maximum. */
 static void segalloc__tcache_check_size(segalloc__tcache *tc) {
   if (++tc->events & 7) return;
   size_t held = 0;
@@ -2280,7 +2293,7 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
 
 /* Every SEGALLOC__TICK_FREES frees: a list that has not run dry since the last tick held
    objects the thread did not need all that time, so it gives half of them to the central
-   list and halves its room (slow start builds it up again if need be). Lists in use keep
+   list and halves its maximum (slow start builds it up again if need be). Lists in use keep
    what they have. Without this a list would keep the most it ever held, and a thread that
    uses many classes in turn would hold the sum of those peaks.
    The half goes to the transfer cache as one chain while it has room, not to the spans:
@@ -2376,8 +2389,11 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
     }
     l->head = NULL;
     segalloc__tlist_set(l, 0, 0);
-    if (n) segalloc__central_give(cls, head, n, 0);
+    if (n) segalloc__central_give(cls, head, NULL, n, 0);
   }
+  /* class 0 holds nothing, but the thread may have died inside free between taking
+     and giving back its unit of room */
+  segalloc__tlist_set(&tc->lists[0], 0, 0);
 }
 
 static void segalloc__global_init(void);
@@ -2466,10 +2482,13 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
     if (count >= l->max && !(l->max < segalloc__class_batch[cls] && segalloc__tcache_grow(tc, cls)) && count) {
       if (count <= segalloc__transfer_cap(cls)) {
         /* the list is full: hand all of it to the central list as one chain, in O(1)
-           (cutting a batch off would walk the list, a cache miss per object) */
-        segalloc__central_give(cls, l->head, (int)count, 1);
+           (cutting a batch off would walk the list, a cache miss per object). The list
+           is emptied first: a fork in between must not leave the child a cache that
+           still holds objects the central list has too. */
+        void *head = l->head;
         l->head = NULL;
         segalloc__tlist_set(l, 0, l->max);
+        segalloc__central_give(cls, head, NULL, (int)count, 1);
       } else {
         /* more than the transfer cache could take whole (large classes): a batch, which
            it can, rather than the whole list to the spans one object at a time */
@@ -2485,7 +2504,7 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
   /* no cache (or a list with no room at all): straight to the central list */
   segalloc__set_link(o, NULL);
   o[1] = segalloc__free_mark(segalloc__cookie, o);
-  segalloc__central_give(cls, p, 1, 1);
+  segalloc__central_give(cls, p, p, 1, 1);
   segalloc__add_relaxed(&segalloc__tcaches.direct_frees, 1);
 }
 /* ---- end src/tcache.c ---- */
@@ -3280,8 +3299,15 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
   }
   /* this thread's cache */
   segalloc__tcache *tc = segalloc__tc;
+  /* class 0 (large blocks) must never have room, or free would push a large block */
+  if (!bad && tc != &segalloc__tc_empty && (tc->lists[0].head || tc->lists[0].room || tc->lists[0].max))
+    bad = segalloc__check_fail("thread cache has room for class 0", 0);
   for (unsigned c = 1; c < SEGALLOC__NCLASSES && !bad && tc != &segalloc__tc_empty; c++) {
     uint32_t n = 0;
+    if (tc->lists[c].room < 0 || (uint32_t)tc->lists[c].room > tc->lists[c].max) {
+      bad = segalloc__check_fail("thread cache list room outside 0..max", 0);
+      break;
+    }
     for (void **o = (void **)tc->lists[c].head; o && !bad; o = (void **)segalloc__link(o)) {
       segalloc__arena *oa = segalloc__arena_of((uintptr_t)o);
       segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
@@ -3306,9 +3332,11 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
    memory is in exactly one state, so the fields add up:
      mapped = live + thread_cached + central + pageheap_free + released + metadata
    The snapshot takes the locks one at a time, so it is exact when other threads are quiet
-   and close otherwise; thread caches are read without their owners' cooperation (their
-   counts are words; a torn snapshot is not possible, only a stale one, except that a
-   thread's free count may be off by one tick's 4096 while that thread is at its tick).
+   and close otherwise; thread caches are read without their owners' cooperation: a
+   list's length is max - room, two words its owner may be rewriting in a slow path at that
+   moment (a grow or refill), so a busy thread's cached count can be off by up to a batch
+   per list (never negative), and its free count by one tick's 4096 while it is at its
+   tick. With the other threads quiet, every figure is exact.
 
    segalloc_print_stats formats with the fatal-error path's number printer and write(2):
    no stdio, no allocation, so it is safe in a signal handler's neighbourhood and at exit. */

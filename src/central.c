@@ -148,22 +148,35 @@ static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, voi
   }
 }
 
-/* Take back `count` objects of class cls, a NULL-terminated list through word 0: onto the
-   transfer cache as one chain when there is room and the caller may want them back soon
-   (`keep`), else back to their spans, so that spans whose objects are all back can go to
-   the page heap: a thread that exits, or a trim, passes keep = 0, since objects parked in
-   the transfer cache pin their spans. */
-static void segalloc__central_give(unsigned cls, void *head, int count, int keep) {
+/* Take back `count` objects of class cls, a NULL-terminated list through word 0 from head
+   to tail (NULL when the caller does not know its tail): onto the transfer cache when
+   there is room and the caller may want them back soon (`keep`), else back to their spans,
+   so that spans whose objects are all back can go to the page heap: a thread that exits,
+   or a trim, passes keep = 0, since objects parked in the transfer cache pin their spans.
+   A short chain whose tail is known joins the newest chain while the two together stay
+   within a batch: a tick hands over half of a list, often an object or two, and such
+   crumbs must not each take one of the slots (a refill takes one chain, so a stack of
+   crumbs would cost a lock round trip per object or two). */
+static void segalloc__central_give(unsigned cls, void *head, void *tail, int count, int keep) {
   segalloc__central *c = &segalloc__centrals[cls];
   segalloc__lock_acquire(&c->lock);
   if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
   c->out -= (uint64_t)count;
-  if (keep && c->ntransfer < SEGALLOC__TRANSFER_SLOTS && c->transfer_objs + (uint32_t)count <= segalloc__transfer_cap(cls)) {
+  unsigned top = c->ntransfer - 1;
+  if (!keep || c->transfer_objs + (uint32_t)count > segalloc__transfer_cap(cls)) {
+    segalloc__central_to_spans(c, head, count);
+  } else if (tail && c->ntransfer && c->transfer_n[top] + (uint32_t)count <= segalloc__class_batch[cls]) {
+    segalloc__set_link((void **)tail, c->transfer[top]);
+    c->transfer[top] = head;
+    c->transfer_n[top] += (uint32_t)count;
+    c->transfer_objs += (uint32_t)count;
+  } else if (c->ntransfer < SEGALLOC__TRANSFER_SLOTS) {
     c->transfer[c->ntransfer] = head;
     c->transfer_n[c->ntransfer++] = (uint32_t)count;
     c->transfer_objs += (uint32_t)count;
-  } else
+  } else {
     segalloc__central_to_spans(c, head, count);
+  }
   segalloc__lock_release(&c->lock);
 }
 

@@ -258,8 +258,15 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
   }
   /* this thread's cache */
   segalloc__tcache *tc = segalloc__tc;
+  /* class 0 (large blocks) must never have room, or free would push a large block */
+  if (!bad && tc != &segalloc__tc_empty && (tc->lists[0].head || tc->lists[0].room || tc->lists[0].max))
+    bad = segalloc__check_fail("thread cache has room for class 0", 0);
   for (unsigned c = 1; c < SEGALLOC__NCLASSES && !bad && tc != &segalloc__tc_empty; c++) {
     uint32_t n = 0;
+    if (tc->lists[c].room < 0 || (uint32_t)tc->lists[c].room > tc->lists[c].max) {
+      bad = segalloc__check_fail("thread cache list room outside 0..max", 0);
+      break;
+    }
     for (void **o = (void **)tc->lists[c].head; o && !bad; o = (void **)segalloc__link(o)) {
       segalloc__arena *oa = segalloc__arena_of((uintptr_t)o);
       segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;

@@ -317,6 +317,6 @@ static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages);
 static void segalloc__heap_free(segalloc__span *s);
 /* central.c */
 static int segalloc__central_take(unsigned cls, void **out, int want);
-static void segalloc__central_give(unsigned cls, void *head, int count, int keep);
+static void segalloc__central_give(unsigned cls, void *head, void *tail, int count, int keep);
 /* malloc.c */
 static void *segalloc__malloc_slow(size_t size);

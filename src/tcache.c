@@ -119,7 +119,7 @@ static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, un
   l->head = segalloc__link(o);
   segalloc__set_link(o, NULL); /* the batch is a NULL-terminated chain of its own */
   l->room += (int32_t)n;
-  segalloc__central_give(cls, head, (int)n, keep);
+  segalloc__central_give(cls, head, o, (int)n, keep);
 }
 
 /* Give list cls more room: slow start, doubling from 1 up to a batch, then a batch at a
@@ -138,7 +138,7 @@ static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
 }
 
 /* Every 8th slow-path event: if the cache holds more than its bound, every list gives back
-   half of its objects and half of its room. */
+   half of its objects and halves its maximum. */
 static void segalloc__tcache_check_size(segalloc__tcache *tc) {
   if (++tc->events & 7) return;
   size_t held = 0;
@@ -154,7 +154,7 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
 
 /* Every SEGALLOC__TICK_FREES frees: a list that has not run dry since the last tick held
    objects the thread did not need all that time, so it gives half of them to the central
-   list and halves its room (slow start builds it up again if need be). Lists in use keep
+   list and halves its maximum (slow start builds it up again if need be). Lists in use keep
    what they have. Without this a list would keep the most it ever held, and a thread that
    uses many classes in turn would hold the sum of those peaks.
    The half goes to the transfer cache as one chain while it has room, not to the spans:
@@ -250,8 +250,11 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
     }
     l->head = NULL;
     segalloc__tlist_set(l, 0, 0);
-    if (n) segalloc__central_give(cls, head, n, 0);
+    if (n) segalloc__central_give(cls, head, NULL, n, 0);
   }
+  /* class 0 holds nothing, but the thread may have died inside free between taking
+     and giving back its unit of room */
+  segalloc__tlist_set(&tc->lists[0], 0, 0);
 }
 
 static void segalloc__global_init(void);
@@ -340,10 +343,13 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
     if (count >= l->max && !(l->max < segalloc__class_batch[cls] && segalloc__tcache_grow(tc, cls)) && count) {
       if (count <= segalloc__transfer_cap(cls)) {
         /* the list is full: hand all of it to the central list as one chain, in O(1)
-           (cutting a batch off would walk the list, a cache miss per object) */
-        segalloc__central_give(cls, l->head, (int)count, 1);
+           (cutting a batch off would walk the list, a cache miss per object). The list
+           is emptied first: a fork in between must not leave the child a cache that
+           still holds objects the central list has too. */
+        void *head = l->head;
         l->head = NULL;
         segalloc__tlist_set(l, 0, l->max);
+        segalloc__central_give(cls, head, NULL, (int)count, 1);
       } else {
         /* more than the transfer cache could take whole (large classes): a batch, which
            it can, rather than the whole list to the spans one object at a time */
@@ -359,6 +365,6 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
   /* no cache (or a list with no room at all): straight to the central list */
   segalloc__set_link(o, NULL);
   o[1] = segalloc__free_mark(segalloc__cookie, o);
-  segalloc__central_give(cls, p, 1, 1);
+  segalloc__central_give(cls, p, p, 1, 1);
   segalloc__add_relaxed(&segalloc__tcaches.direct_frees, 1);
 }

@@ -102,6 +102,46 @@ int main(void) {
   segalloc__heap_free(g);
   segalloc__heap_free(g3);
 
+  /* the transfer cache: crumbs whose tail is known join the newest chain up to a batch;
+     a chain without a tail, or one that would pass a batch, takes a slot of its own */
+  {
+    unsigned cls = segalloc__size_class(64);
+    segalloc__central *c = &segalloc__centrals[cls];
+    int batch = (int)segalloc__class_batch[cls];
+    void *objs[512];
+    int n = 0;
+    for (int t = 0; t < 2; t++) {
+      void *head = NULL;
+      CHECK(segalloc__central_take(cls, &head, batch) == batch);
+      for (void **o = (void **)head; o && n < 512; o = (void **)segalloc__link(o)) objs[n++] = o;
+    }
+    CHECK(n == 2 * batch && c->ntransfer == 0);
+    for (int i = 0; i < n; i++) segalloc__set_link(objs[i], NULL);
+    for (int i = 0; i < 3; i++) segalloc__central_give(cls, objs[i], objs[i], 1, 1); /* crumbs */
+    CHECK(c->ntransfer == 1 && c->transfer_n[0] == 3 && c->transfer_objs == 3);
+    segalloc__set_link(objs[3], objs[4]);
+    segalloc__central_give(cls, objs[3], objs[4], 2, 1); /* a short chain with its tail */
+    CHECK(c->ntransfer == 1 && c->transfer_n[0] == 5);
+    segalloc__central_give(cls, objs[5], NULL, 1, 1); /* no tail: a slot of its own */
+    CHECK(c->ntransfer == 2 && c->transfer_n[1] == 1);
+    for (int i = 6; i < 6 + batch - 1; i++) segalloc__set_link(objs[i], objs[i + 1]);
+    segalloc__central_give(cls, objs[6], objs[6 + batch - 1], batch, 1); /* 1 + batch: new slot */
+    CHECK(c->ntransfer == 3 && c->transfer_n[2] == (uint32_t)batch && c->transfer_objs == (uint32_t)(6 + batch));
+    for (int i = 6 + batch; i < n - 1; i++) segalloc__set_link(objs[i], objs[i + 1]);
+    segalloc__central_give(cls, objs[6 + batch], NULL, n - 6 - batch, 0); /* the rest to the spans */
+    CHECK(c->ntransfer == 3);
+    /* refills take the newest chain whole, and the joined chain comes back intact */
+    void *chain[3];
+    int len[3];
+    for (int t = 0; t < 3; t++) len[t] = segalloc__central_take(cls, &chain[t], 1);
+    CHECK(len[0] == batch && len[1] == 1 && len[2] == 5);
+    int walked = 0;
+    for (void **o = (void **)chain[2]; o; o = (void **)segalloc__link(o)) walked++;
+    CHECK(walked == 5);
+    for (int t = 0; t < 3; t++) segalloc__central_give(cls, chain[t], NULL, len[t], 0);
+    CHECK(c->ntransfer == 0 && c->transfer_objs == 0 && c->out == 0 && c->nspans == 0);
+  }
+
   /* the bytes add up: free + released + headers = arenas */
   CHECK(segalloc__heap.free_resident + segalloc__heap.free_released + segalloc__heap.header_bytes ==
         segalloc__heap.narenas * (size_t)SEGALLOC_ARENA_SIZE);
