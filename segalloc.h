@@ -2159,8 +2159,11 @@ static void segalloc__central_drain(void) {
    Bound: each list has a maximum length. It starts at 1 and doubles each time the list runs
    dry or overflows, up to the class's batch (slow start: a class the thread barely uses
    costs it a few objects, not a batch). Past a batch only running dry grows it, by a batch,
-   at most once per tick, up to a per-class cap (16 batches, and no more than a quarter of the
-   thread's byte bound); an overflow then hands objects on instead. A tick comes every
+   at most once per tick, up to a per-class cap (16 batches, and no more than half of the
+   thread's byte bound: a quarter kept the 8 KiB class at 64 objects, which a loop of 100
+   live blocks overflowed every round, each 8 KiB span going back to the page heap and
+   out again: 159 instructions per pair in bench/callgrind.py's batch, 110 with half);
+   an overflow then hands objects on instead. A tick comes every
    SEGALLOC__TICK_FREES frees (a countdown on the free path, which also counts frees for the
    statistics): every list that has not run dry since the last one gives half its objects
    to the central list and halves its maximum, so lists shrink to what the thread cycles
@@ -2242,7 +2245,7 @@ static struct {
 
 static size_t segalloc__tlist_cap(unsigned cls) {
   size_t size = segalloc__class_size[cls], batch = segalloc__class_batch[cls];
-  size_t cap = (size_t)SEGALLOC_TCACHE_BYTES / 4 / size;
+  size_t cap = (size_t)SEGALLOC_TCACHE_BYTES / 2 / size;
   if (cap > batch * 16) cap = batch * 16;
   return cap < batch ? batch : cap;
 }
