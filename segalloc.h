@@ -72,7 +72,9 @@
              Zeroed. count * size overflowing returns NULL with errno = ENOMEM.
       void  *segalloc_realloc(void *ptr, size_t size);
              Keeps the contents; stays in place when the block already fits, and a large
-             block grows in place when the pages after it are free. realloc(NULL, n)
+             block grows in place when the pages after it are free. A block that grows
+             and must move gets at least a quarter more room than it had (usable_size
+             shows it), so growing a buffer a little at a time moves it rarely. realloc(NULL, n)
              is malloc(n); realloc(p, 0) frees p and returns a fresh minimal block (as glibc's
              malloc(0) would; never NULL unless out of memory). On failure p is untouched.
       void  *segalloc_reallocarray(void *ptr, size_t count, size_t size);
@@ -2916,7 +2918,16 @@ SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
         segalloc__heap_grow_in_place(s, (size + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT))
       return ptr;
   }
-  void *q = segalloc_malloc(size);
+  /* Moving a block that grows: ask for at least a quarter more than it had, so a buffer
+     grown a few bytes at a time moves a logarithmic number of times rather than once per
+     size class it passes through (TCMalloc's rule too). Without the room, plain size. */
+  void *q = NULL;
+  if (size > old && size - old < old / 4) {
+    int saved = errno;
+    q = segalloc_malloc(old + old / 4);
+    errno = saved;
+  }
+  if (!q) q = segalloc_malloc(size);
   if (!q) return NULL;
   memcpy(q, ptr, size < old ? size : old);
   segalloc_free(ptr);

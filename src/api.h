@@ -71,7 +71,9 @@
              Zeroed. count * size overflowing returns NULL with errno = ENOMEM.
       void  *segalloc_realloc(void *ptr, size_t size);
              Keeps the contents; stays in place when the block already fits, and a large
-             block grows in place when the pages after it are free. realloc(NULL, n)
+             block grows in place when the pages after it are free. A block that grows
+             and must move gets at least a quarter more room than it had (usable_size
+             shows it), so growing a buffer a little at a time moves it rarely. realloc(NULL, n)
              is malloc(n); realloc(p, 0) frees p and returns a fresh minimal block (as glibc's
              malloc(0) would; never NULL unless out of memory). On failure p is untouched.
       void  *segalloc_reallocarray(void *ptr, size_t count, size_t size);

@@ -402,7 +402,16 @@ SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
         segalloc__heap_grow_in_place(s, (size + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT))
       return ptr;
   }
-  void *q = segalloc_malloc(size);
+  /* Moving a block that grows: ask for at least a quarter more than it had, so a buffer
+     grown a few bytes at a time moves a logarithmic number of times rather than once per
+     size class it passes through (TCMalloc's rule too). Without the room, plain size. */
+  void *q = NULL;
+  if (size > old && size - old < old / 4) {
+    int saved = errno;
+    q = segalloc_malloc(old + old / 4);
+    errno = saved;
+  }
+  if (!q) q = segalloc_malloc(size);
   if (!q) return NULL;
   memcpy(q, ptr, size < old ? size : old);
   segalloc_free(ptr);

@@ -121,6 +121,32 @@ static void test_realloc(void) {
   CHECK(segalloc_realloc(l, 150000) == l);
   segalloc_free(l);
 
+#if !SEGALLOC__WRAPPED /* the debug build's realloc keeps exact sizes */
+  /* a block that grows a little and must move gets a quarter more room, so appending a
+     byte at a time moves it a logarithmic number of times; errno is left alone */
+  {
+    unsigned char *g = (unsigned char *)segalloc_malloc(1000);
+    size_t gu = segalloc_usable_size(g);
+    memset(g, 3, gu);
+    errno = 1234;
+    unsigned char *g2 = (unsigned char *)segalloc_realloc(g, gu + 1);
+    CHECK(g2 != NULL && g2 != g && segalloc_usable_size(g2) >= gu + gu / 4 && all_bytes(g2, 3, gu) && errno == 1234);
+    int moves = 0;
+    unsigned char *s = NULL;
+    for (size_t len = 1; len <= 100000; len++) {
+      unsigned char *t = (unsigned char *)segalloc_realloc(s, len);
+      if (!t) break;
+      moves += t != s;
+      t[len - 1] = (unsigned char)len;
+      s = t;
+    }
+    CHECK(s != NULL && s[99999] == (unsigned char)100000 && s[999] == (unsigned char)1000);
+    CHECK(moves < 40); /* 27 here; one move per size class passed through was 66 */
+    segalloc_free(s);
+    segalloc_free(g2);
+  }
+#endif
+
   /* overflow: NULL, ENOMEM, the block untouched and still ours */
   memset(q, 7, 90);
   errno = 0;
