@@ -1446,13 +1446,18 @@ static segalloc__inline segalloc__span *segalloc__pagemap_entry(segalloc__arena 
   return a->pagemap[(p >> SEGALLOC__PAGE_SHIFT) & (SEGALLOC__ARENA_PAGES - 1)];
 }
 
-/* The span holding p, or NULL. For a small span every page maps to it; for free and large
-   spans only the first and last page do. */
+/* The span holding p in its arena a, or NULL. For a small span every page maps to it; for
+   free and large spans only the first and last page do. */
+static segalloc__inline segalloc__span *segalloc__span_in(segalloc__arena *a, uintptr_t p) {
+  segalloc__span *s = segalloc__pagemap_entry(a, p);
+  return s == &segalloc__no_span ? NULL : s;
+}
+
+/* The span holding p, or NULL (p in no arena, or on a page of no span). */
 static segalloc__inline segalloc__span *segalloc__span_of(uintptr_t p) {
   segalloc__arena *a = segalloc__arena_of(p);
   if (segalloc__unlikely(!a)) return NULL;
-  segalloc__span *s = segalloc__pagemap_entry(a, p);
-  return s == &segalloc__no_span ? NULL : s;
+  return segalloc__span_in(a, p);
 }
 
 /* Publish an arena (caller holds the page heap lock). 0 when a radix node could not be
@@ -2105,18 +2110,20 @@ static void segalloc__central_give(unsigned cls, void *head, void *tail, int cou
   segalloc__lock_acquire(&c->lock);
   if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
   c->out -= (uint64_t)count;
-  unsigned top = c->ntransfer - 1;
-  if (!keep || c->transfer_objs + (uint32_t)count > segalloc__transfer_cap(cls)) {
-    segalloc__central_to_spans(c, head, count);
-  } else if (tail && c->ntransfer && c->transfer_n[top] + (uint32_t)count <= segalloc__class_batch[cls]) {
-    segalloc__set_link((void **)tail, c->transfer[top]);
-    c->transfer[top] = head;
-    c->transfer_n[top] += (uint32_t)count;
-    c->transfer_objs += (uint32_t)count;
-  } else if (c->ntransfer < SEGALLOC__TRANSFER_SLOTS) {
-    c->transfer[c->ntransfer] = head;
-    c->transfer_n[c->ntransfer++] = (uint32_t)count;
-    c->transfer_objs += (uint32_t)count;
+  uint32_t n = (uint32_t)count;
+  unsigned top = c->ntransfer; /* the newest chain is top - 1 */
+  int join = tail && top && c->transfer_n[top - 1] + n <= segalloc__class_batch[cls];
+  if (keep && c->transfer_objs + n <= segalloc__transfer_cap(cls) && (join || top < SEGALLOC__TRANSFER_SLOTS)) {
+    if (join) {
+      segalloc__set_link((void **)tail, c->transfer[top - 1]);
+      c->transfer[top - 1] = head;
+      c->transfer_n[top - 1] += n;
+    } else {
+      c->transfer[top] = head;
+      c->transfer_n[top] = n;
+      c->ntransfer = top + 1;
+    }
+    c->transfer_objs += n;
   } else {
     segalloc__central_to_spans(c, head, count);
   }
@@ -2622,10 +2629,7 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
    cold cache were a third of realloc's own time in the realloc_grow benchmark. */
 static segalloc__inline segalloc__span *segalloc__span_of_hinted(uintptr_t p) {
   uintptr_t base = p & ~(uintptr_t)(SEGALLOC_ARENA_SIZE - 1);
-  if (segalloc__likely(base == segalloc__tc->arena_hint)) {
-    segalloc__span *s = segalloc__pagemap_entry((segalloc__arena *)base, p);
-    return s == &segalloc__no_span ? NULL : s;
-  }
+  if (segalloc__likely(base == segalloc__tc->arena_hint)) return segalloc__span_in((segalloc__arena *)base, p);
   return segalloc__span_of(p);
 }
 

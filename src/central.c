@@ -162,18 +162,20 @@ static void segalloc__central_give(unsigned cls, void *head, void *tail, int cou
   segalloc__lock_acquire(&c->lock);
   if (segalloc__unlikely(c->spans.next == NULL)) c->spans.next = c->spans.prev = &c->spans;
   c->out -= (uint64_t)count;
-  unsigned top = c->ntransfer - 1;
-  if (!keep || c->transfer_objs + (uint32_t)count > segalloc__transfer_cap(cls)) {
-    segalloc__central_to_spans(c, head, count);
-  } else if (tail && c->ntransfer && c->transfer_n[top] + (uint32_t)count <= segalloc__class_batch[cls]) {
-    segalloc__set_link((void **)tail, c->transfer[top]);
-    c->transfer[top] = head;
-    c->transfer_n[top] += (uint32_t)count;
-    c->transfer_objs += (uint32_t)count;
-  } else if (c->ntransfer < SEGALLOC__TRANSFER_SLOTS) {
-    c->transfer[c->ntransfer] = head;
-    c->transfer_n[c->ntransfer++] = (uint32_t)count;
-    c->transfer_objs += (uint32_t)count;
+  uint32_t n = (uint32_t)count;
+  unsigned top = c->ntransfer; /* the newest chain is top - 1 */
+  int join = tail && top && c->transfer_n[top - 1] + n <= segalloc__class_batch[cls];
+  if (keep && c->transfer_objs + n <= segalloc__transfer_cap(cls) && (join || top < SEGALLOC__TRANSFER_SLOTS)) {
+    if (join) {
+      segalloc__set_link((void **)tail, c->transfer[top - 1]);
+      c->transfer[top - 1] = head;
+      c->transfer_n[top - 1] += n;
+    } else {
+      c->transfer[top] = head;
+      c->transfer_n[top] = n;
+      c->ntransfer = top + 1;
+    }
+    c->transfer_objs += n;
   } else {
     segalloc__central_to_spans(c, head, count);
   }

@@ -106,10 +106,7 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
    cold cache were a third of realloc's own time in the realloc_grow benchmark. */
 static segalloc__inline segalloc__span *segalloc__span_of_hinted(uintptr_t p) {
   uintptr_t base = p & ~(uintptr_t)(SEGALLOC_ARENA_SIZE - 1);
-  if (segalloc__likely(base == segalloc__tc->arena_hint)) {
-    segalloc__span *s = segalloc__pagemap_entry((segalloc__arena *)base, p);
-    return s == &segalloc__no_span ? NULL : s;
-  }
+  if (segalloc__likely(base == segalloc__tc->arena_hint)) return segalloc__span_in((segalloc__arena *)base, p);
   return segalloc__span_of(p);
 }
 

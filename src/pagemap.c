@@ -52,13 +52,18 @@ static segalloc__inline segalloc__span *segalloc__pagemap_entry(segalloc__arena 
   return a->pagemap[(p >> SEGALLOC__PAGE_SHIFT) & (SEGALLOC__ARENA_PAGES - 1)];
 }
 
-/* The span holding p, or NULL. For a small span every page maps to it; for free and large
-   spans only the first and last page do. */
+/* The span holding p in its arena a, or NULL. For a small span every page maps to it; for
+   free and large spans only the first and last page do. */
+static segalloc__inline segalloc__span *segalloc__span_in(segalloc__arena *a, uintptr_t p) {
+  segalloc__span *s = segalloc__pagemap_entry(a, p);
+  return s == &segalloc__no_span ? NULL : s;
+}
+
+/* The span holding p, or NULL (p in no arena, or on a page of no span). */
 static segalloc__inline segalloc__span *segalloc__span_of(uintptr_t p) {
   segalloc__arena *a = segalloc__arena_of(p);
   if (segalloc__unlikely(!a)) return NULL;
-  segalloc__span *s = segalloc__pagemap_entry(a, p);
-  return s == &segalloc__no_span ? NULL : s;
+  return segalloc__span_in(a, p);
 }
 
 /* Publish an arena (caller holds the page heap lock). 0 when a radix node could not be
