@@ -2059,15 +2059,25 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
       got++;
       s->nalloc++;
     }
-    while (got < want && s->bump < s->limit) {
-      void **o = (void **)(segalloc__span_start(s) + s->bump);
-      /* relaxed atomic: free's misuse check reads bump without this lock */
-      segalloc__store_relaxed(&s->bump, s->bump + s->size);
-      segalloc__set_link(o, head);
-      o[1] = segalloc__free_mark(segalloc__cookie, o); /* every free object carries it, fresh ones too */
-      head = o;
-      got++;
-      s->nalloc++;
+    if (got < want && s->bump < s->limit) {
+      /* carve: every free object carries the free mark, fresh ones too */
+      uintptr_t base = segalloc__span_start(s), p = base + s->bump, end = base + s->limit;
+      uintptr_t size = s->size, cookie = segalloc__cookie;
+      uintptr_t n = (end - p) / size;
+      if (n > (uintptr_t)(want - got)) n = (uintptr_t)(want - got);
+      /* linked from the last one back, so that malloc hands them out in address order
+         (the order hardware prefetchers follow best when a program walks its blocks) */
+      for (uintptr_t o = p + n * size; o > p;) {
+        o -= size;
+        segalloc__set_link((void **)o, head);
+        ((void **)o)[1] = segalloc__free_mark(cookie, o);
+        head = (void *)o;
+      }
+      /* relaxed atomic: free's misuse check reads bump without this lock (the objects
+         carved here are not out yet) */
+      segalloc__store_relaxed(&s->bump, p + n * size - base);
+      s->nalloc += (uint32_t)n;
+      got += (int)n;
     }
     if (s->nalloc == s->nobjs) segalloc__central_unlink(s);
   }
@@ -2078,15 +2088,25 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
 }
 
 /* Objects back to their spans; a span whose objects are all back returns to the page heap.
-   Caller holds the central lock. */
+   Caller holds the central lock. A chain is mostly runs of neighbours (freed in address
+   order, or carved so): each run is found with one page-map lookup and goes onto its span's
+   free list in one step. */
 static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, void *head, int count) {
-  for (int i = 0; i < count; i++) {
+  while (count > 0) {
     void **o = (void **)head;
-    head = segalloc__link(o);
     segalloc__span *s = segalloc__span_of((uintptr_t)o);
-    segalloc__set_link(o, s->freelist);
-    s->freelist = o;
-    s->nalloc--;
+    uintptr_t start = segalloc__span_start(s), bytes = segalloc__span_bytes(s);
+    void *run = s->freelist;
+    uint32_t n = 0;
+    do {
+      head = segalloc__link(o);
+      segalloc__set_link(o, run);
+      run = o;
+      n++;
+      o = (void **)head;
+    } while (--count > 0 && (uintptr_t)o - start < bytes);
+    s->freelist = run;
+    s->nalloc -= n;
     if (!s->list) segalloc__central_link(c, s);
     if (s->nalloc == 0) {
       segalloc__central_unlink(s);
