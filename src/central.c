@@ -103,13 +103,19 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
       s = segalloc__central_grow(c, cls);
       if (!s) break;
     }
-    while (got < want && s->freelist) {
-      void **o = (void **)s->freelist;
-      s->freelist = segalloc__link(o);
-      segalloc__set_link(o, head);
-      head = o;
-      got++;
-      s->nalloc++;
+    if (s->freelist) {
+      /* objects given back: cut the first ones off the span's list as they are linked */
+      void **first = (void **)s->freelist, **last = first;
+      int n = 1;
+      while (got + n < want && segalloc__link(last)) {
+        last = (void **)segalloc__link(last);
+        n++;
+      }
+      s->freelist = segalloc__link(last);
+      segalloc__set_link(last, head);
+      head = first;
+      got += n;
+      s->nalloc += (uint32_t)n;
     }
     if (got < want && s->bump < s->limit) {
       /* carve: every free object carries the free mark, fresh ones too */
