@@ -20,7 +20,10 @@
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
    page touches up front, and its untouched pages stay zero and out of RSS until used.
-   When every object of a span is back, the span goes back to the page heap. */
+   Carved objects are linked in address order, so a program that allocates many blocks
+   gets them ascending, as it would walk them. Objects go back to their spans a run at a
+   time (one page-map lookup for each run of neighbours in a chain). When every object of a
+   span is back, the span goes back to the page heap. */
 
 #define SEGALLOC__TRANSFER_SLOTS 64
 #define SEGALLOC__TRANSFER_BYTES ((size_t)64 * 1024)
