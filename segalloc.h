@@ -1962,7 +1962,7 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
    the lock, without touching the objects or their spans (walking a list to cut a batch off
    it costs a cache miss per object, and was the largest cost in producer/consumer
    patterns). Only when the stack is full (or empty) do objects go back to (or come from)
-   their spans one by one. It holds at most SEGALLOC__TRANSFER_BYTES per class (at least
+   their spans, where each is linked in one at a time. It holds at most SEGALLOC__TRANSFER_BYTES per class (at least
    four batches), and segalloc_trim drains it.
 
    A span hands out objects from two places: its free list (objects given back) and its
