@@ -239,14 +239,17 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
     bad = segalloc__check_fail("page heap free byte counts disagree with its spans", 0);
   if (!bad && (small != segalloc__heap.small_spans || large != segalloc__heap.large_live))
     bad = segalloc__check_fail("page heap in-use byte counts disagree with its spans", 0);
-  /* central lists: every listed span belongs to the class and has something free */
+  /* central lists: every listed span belongs to the class and to its shard's list and has
+     something free; every parked chain is parked for a shard or for anyone */
   for (unsigned c = 1; c < SEGALLOC__NCLASSES && !bad; c++) {
     segalloc__central *cen = &segalloc__centrals[c];
-    if (!cen->spans.next) continue;
-    for (segalloc__span *s = cen->spans.next; s != &cen->spans && !bad; s = s->next)
-      if (s->state != SEGALLOC__SPAN_SMALL || s->cls != c || s->nalloc >= s->nobjs)
-        bad = segalloc__check_fail("central list holds a span that does not belong", segalloc__span_start(s));
+    if (!cen->spans[0].next) continue;
+    for (unsigned k = 0; k < SEGALLOC__SHARDS; k++)
+      for (segalloc__span *s = cen->spans[k].next; s != &cen->spans[k] && !bad; s = s->next)
+        if (s->state != SEGALLOC__SPAN_SMALL || s->cls != c || s->shard != k || s->nalloc >= s->nobjs)
+          bad = segalloc__check_fail("central list holds a span that does not belong", segalloc__span_start(s));
     for (unsigned t = 0; t < cen->ntransfer && !bad; t++) {
+      if (cen->transfer_to[t] > SEGALLOC__TO_ANY) bad = segalloc__check_fail("transfer cache chain parked for no one", 0);
       int n = 0;
       for (void **o = (void **)cen->transfer[t]; o && !bad; o = (void **)segalloc__link(o), n++) {
         segalloc__arena *oa = segalloc__arena_of((uintptr_t)o);

@@ -23,7 +23,9 @@
    malloc(n), n <= 32 KiB
      1. n -> class by one table lookup (sizeclass.c).
      2. Pop the head of this thread's list for the class (tcache.c). Done, in the common case.
-     3. Empty: take a batch from the class's central list (central.c, its lock).
+     3. Empty: take a batch from the class's central list (central.c, its lock), from the
+        spans of this thread's shard (threads are spread over a few shards, so threads of
+        different shards get blocks from different spans).
      4. Central empty: get a span of the class's page count from the page heap (pageheap.c,
         its lock) and carve objects from it lazily, as they are handed out.
      5. Page heap has no free span that fits: reserve a new arena (os.c, mmap).
@@ -93,6 +95,10 @@
 #ifndef SEGALLOC_CHECKS
 #define SEGALLOC_CHECKS 1
 #endif
+/* Thread caches are spread over this many shards (the least used at a thread's start);
+   each central list keeps the spans of each shard apart (central.c). */
+#define SEGALLOC__SHARDS 4
+
 #ifndef SEGALLOC_TCACHE_BYTES
 #define SEGALLOC_TCACHE_BYTES (2u * 1024 * 1024)
 #endif
@@ -248,6 +254,7 @@ typedef struct segalloc__span {
   uint32_t nalloc;                 /* small spans: objects out (in caches or live) */
   uint32_t nobjs;                  /* small spans: objects the span holds */
   uint8_t cls;                     /* size class, 0 for a large or free span */
+  uint8_t shard;                   /* small spans: the shard whose threads it serves */
   uint8_t state;                   /* SEGALLOC__SPAN_* */
   uint8_t released;                /* free span: its pages were given back to the OS */
   uint8_t zeroed;                  /* its pages are known to be zero (fresh or released) */
@@ -316,7 +323,7 @@ static segalloc__arena *segalloc__arena_of(uintptr_t p);
 static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages);
 static void segalloc__heap_free(segalloc__span *s);
 /* central.c */
-static int segalloc__central_take(unsigned cls, void **out, int want);
-static void segalloc__central_give(unsigned cls, void *head, void *tail, int count, int keep);
+static int segalloc__central_take(unsigned cls, void **out, int want, unsigned shard);
+static void segalloc__central_give(unsigned cls, void *head, void *tail, int count, unsigned to);
 /* malloc.c */
 static void *segalloc__malloc_slow(size_t size);

@@ -15,7 +15,9 @@
    That keeps "is this thread initialised?" off the fast path.
 
    A list that overflows goes to the central list whole, as one chain; a list that runs dry
-   takes a whole chain back (central.c's transfer cache), so neither walks the list.
+   takes a whole chain back (central.c's transfer cache), so neither walks the list. A cache
+   joins the shard with the fewest live threads when its thread starts (central.c: threads of
+   different shards take their blocks from different spans).
 
    Bound: each list has a maximum length. It starts at 1 and doubles each time the list runs
    dry or overflows, up to the class's batch (slow start: a class the thread barely uses
@@ -43,6 +45,9 @@ typedef struct segalloc__tcache {
   unsigned events;             /* slow-path events, for the periodic size check */
   uint64_t frees;              /* small frees by this thread, up to its last tick */
   unsigned char dry[SEGALLOC__NCLASSES]; /* the list ran dry since the last tick */
+  unsigned char refilled[SEGALLOC__NCLASSES]; /* it ever ran dry: the thread allocates
+                                                 this class, not only frees it */
+  unsigned shard;              /* whose spans it takes from (central.c) */
   struct segalloc__tcache *next, *prev; /* the registry of live caches */
 } segalloc__tcache;
 
@@ -85,7 +90,7 @@ static segalloc__inline void segalloc__tlist_set(segalloc__tlist *l, uint32_t n,
 
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
    value no freed block carries, and its arena hint matches no address. */
-static segalloc__tcache segalloc__tc_empty = {1, {{NULL, 0, 0}}, 0, 0, 0, 0, {0}, NULL, NULL};
+static segalloc__tcache segalloc__tc_empty = {1, {{NULL, 0, 0}}, 0, 0, 0, 0, {0}, {0}, 0, NULL, NULL};
 
 static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
 /* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
@@ -111,8 +116,15 @@ static size_t segalloc__tlist_cap(unsigned cls) {
   return cap < batch ? batch : cap;
 }
 
+/* Where list cls's surplus goes in the transfer cache: parked for this thread's shard if
+   the thread allocates the class too (it will want the objects back), for anyone if it
+   only frees them (a consumer's objects are for the producer). */
+static unsigned segalloc__tcache_give_to(const segalloc__tcache *tc, unsigned cls) {
+  return tc->refilled[cls] ? tc->shard : (unsigned)SEGALLOC__TO_ANY;
+}
+
 /* Give `n` objects from the head of list cls back to the central list. */
-static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n, int keep) {
+static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n, unsigned to) {
   segalloc__tlist *l = &tc->lists[cls];
   uint32_t count = segalloc__tlist_count(l);
   if (n > count) n = count;
@@ -122,7 +134,7 @@ static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, un
   l->head = segalloc__link(o);
   segalloc__set_link(o, NULL); /* the batch is a NULL-terminated chain of its own */
   l->room += (int32_t)n;
-  segalloc__central_give(cls, head, o, (int)n, keep);
+  segalloc__central_give(cls, head, o, (int)n, to);
 }
 
 /* Give list cls more room: slow start, doubling from 1 up to a batch, then a batch at a
@@ -150,7 +162,7 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
     segalloc__tlist *l = &tc->lists[cls];
     uint32_t batch = segalloc__class_batch[cls];
-    segalloc__tcache_flush_list(tc, cls, (segalloc__tlist_count(l) + 1) / 2, 0);
+    segalloc__tcache_flush_list(tc, cls, (segalloc__tlist_count(l) + 1) / 2, SEGALLOC__TO_SPANS);
     segalloc__tlist_set(l, segalloc__tlist_count(l), l->max / 2 < batch ? (l->max < batch ? l->max : batch) : l->max / 2);
   }
 }
@@ -176,7 +188,7 @@ static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__t
       continue;
     }
     uint32_t count = segalloc__tlist_count(l);
-    if (count > 1) segalloc__tcache_flush_list(tc, cls, (count + 1) / 2, 1);
+    if (count > 1) segalloc__tcache_flush_list(tc, cls, (count + 1) / 2, segalloc__tcache_give_to(tc, cls));
     if (l->max > 1) segalloc__tlist_set(l, segalloc__tlist_count(l), l->max / 2);
   }
 }
@@ -189,7 +201,7 @@ static uint64_t segalloc__tcache_frees(segalloc__tcache *tc) {
 /* Everything back to the central lists. */
 static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
-    segalloc__tcache_flush_list(tc, cls, segalloc__tlist_count(&tc->lists[cls]), 0);
+    segalloc__tcache_flush_list(tc, cls, segalloc__tlist_count(&tc->lists[cls]), SEGALLOC__TO_SPANS);
     segalloc__tlist_set(&tc->lists[cls], 0, 0);
   }
 }
@@ -200,6 +212,7 @@ static void segalloc__tcache_unregister(segalloc__tcache *tc) {
   tc->prev->next = tc->next;
   tc->next->prev = tc->prev;
   segalloc__tcaches.nthreads--;
+  segalloc__store_relaxed(&segalloc__shard_threads[tc->shard], segalloc__shard_threads[tc->shard] - 1);
   segalloc__tcaches.dead_frees += segalloc__tcache_frees(tc);
   tc->frees = 0;
   tc->tick_left = SEGALLOC__TICK_FREES;
@@ -253,7 +266,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
     }
     l->head = NULL;
     segalloc__tlist_set(l, 0, 0);
-    if (n) segalloc__central_give(cls, head, NULL, n, 0);
+    if (n) segalloc__central_give(cls, head, NULL, n, SEGALLOC__TO_SPANS);
   }
   /* class 0 holds nothing, but the thread may have died inside free between taking
      and giving back its unit of room */
@@ -290,8 +303,13 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
   tc->arena_hint = 1;
   tc->tick_left = SEGALLOC__TICK_FREES;
   memset(tc->dry, 0, sizeof tc->dry); /* a reused cache: not its last owner's */
+  memset(tc->refilled, 0, sizeof tc->refilled);
   if (segalloc__tcaches.key_ok) pthread_setspecific(segalloc__tcaches.key, tc);
   segalloc__lock_acquire(&segalloc__tcaches.lock);
+  tc->shard = 0; /* the shard with the fewest live threads */
+  for (unsigned k = 1; k < SEGALLOC__SHARDS; k++)
+    if (segalloc__shard_threads[k] < segalloc__shard_threads[tc->shard]) tc->shard = k;
+  segalloc__store_relaxed(&segalloc__shard_threads[tc->shard], segalloc__shard_threads[tc->shard] + 1);
   tc->next = segalloc__tcaches.live.next;
   tc->prev = &segalloc__tcaches.live;
   tc->next->prev = tc;
@@ -314,16 +332,17 @@ static segalloc__inline segalloc__tcache *segalloc__tcache_get(void) {
 static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   segalloc__tcache *tc = segalloc__tcache_get();
   void *head;
-  if (!tc) return segalloc__central_take(cls, &head, 1) ? head : NULL;
+  if (!tc) return segalloc__central_take(cls, &head, 1, 0) ? head : NULL;
   segalloc__tlist *l = &tc->lists[cls]; /* empty: caches of exited threads are reused empty */
   segalloc__tcache_check_size(tc);
   /* the list ran dry: it may hold more next time (below a batch at once; above, once per
      tick, so that ticks and dry spells balance) */
   if (l->max < segalloc__class_batch[cls] || !tc->dry[cls]) segalloc__tcache_grow(tc, cls);
   tc->dry[cls] = 1;
+  tc->refilled[cls] = 1;
   uint32_t want = l->max < segalloc__class_batch[cls] ? l->max : segalloc__class_batch[cls];
   if (want == 0) want = 1;
-  int got = segalloc__central_take(cls, &head, (int)want);
+  int got = segalloc__central_take(cls, &head, (int)want, tc->shard);
   if (!got) return NULL;
   void **o = (void **)head;
   l->head = segalloc__link(o);
@@ -352,11 +371,11 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
         void *head = l->head;
         l->head = NULL;
         segalloc__tlist_set(l, 0, l->max);
-        segalloc__central_give(cls, head, NULL, (int)count, 1);
+        segalloc__central_give(cls, head, NULL, (int)count, segalloc__tcache_give_to(tc, cls));
       } else {
         /* more than the transfer cache could take whole (large classes): a batch, which
            it can, rather than the whole list to the spans one object at a time */
-        segalloc__tcache_flush_list(tc, cls, segalloc__class_batch[cls], 1);
+        segalloc__tcache_flush_list(tc, cls, segalloc__class_batch[cls], segalloc__tcache_give_to(tc, cls));
       }
     }
     if (l->room > 0) {
@@ -368,6 +387,6 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
   /* no cache (or a list with no room at all): straight to the central list */
   segalloc__set_link(o, NULL);
   o[1] = segalloc__free_mark(segalloc__cookie, o);
-  segalloc__central_give(cls, p, p, 1, 1);
+  segalloc__central_give(cls, p, p, 1, SEGALLOC__TO_ANY);
   segalloc__add_relaxed(&segalloc__tcaches.direct_frees, 1);
 }

@@ -112,33 +112,33 @@ int main(void) {
     int n = 0;
     for (int t = 0; t < 2; t++) {
       void *head = NULL;
-      CHECK(segalloc__central_take(cls, &head, batch) == batch);
+      CHECK(segalloc__central_take(cls, &head, batch, 0) == batch);
       for (void **o = (void **)head; o && n < 512; o = (void **)segalloc__link(o)) objs[n++] = o;
     }
     CHECK(n == 2 * batch && c->ntransfer == 0);
     for (int i = 0; i < n; i++) segalloc__set_link(objs[i], NULL);
-    for (int i = 0; i < 3; i++) segalloc__central_give(cls, objs[i], objs[i], 1, 1); /* crumbs */
+    for (int i = 0; i < 3; i++) segalloc__central_give(cls, objs[i], objs[i], 1, SEGALLOC__TO_ANY); /* crumbs */
     CHECK(c->ntransfer == 1 && c->transfer_n[0] == 3 && c->transfer_objs == 3);
     segalloc__set_link(objs[3], objs[4]);
-    segalloc__central_give(cls, objs[3], objs[4], 2, 1); /* a short chain with its tail */
+    segalloc__central_give(cls, objs[3], objs[4], 2, SEGALLOC__TO_ANY); /* a short chain with its tail */
     CHECK(c->ntransfer == 1 && c->transfer_n[0] == 5);
-    segalloc__central_give(cls, objs[5], NULL, 1, 1); /* no tail: a slot of its own */
+    segalloc__central_give(cls, objs[5], NULL, 1, SEGALLOC__TO_ANY); /* no tail: a slot of its own */
     CHECK(c->ntransfer == 2 && c->transfer_n[1] == 1);
     for (int i = 6; i < 6 + batch - 1; i++) segalloc__set_link(objs[i], objs[i + 1]);
-    segalloc__central_give(cls, objs[6], objs[6 + batch - 1], batch, 1); /* 1 + batch: new slot */
+    segalloc__central_give(cls, objs[6], objs[6 + batch - 1], batch, SEGALLOC__TO_ANY); /* 1 + batch: new slot */
     CHECK(c->ntransfer == 3 && c->transfer_n[2] == (uint32_t)batch && c->transfer_objs == (uint32_t)(6 + batch));
     for (int i = 6 + batch; i < n - 1; i++) segalloc__set_link(objs[i], objs[i + 1]);
-    segalloc__central_give(cls, objs[6 + batch], NULL, n - 6 - batch, 0); /* the rest to the spans */
+    segalloc__central_give(cls, objs[6 + batch], NULL, n - 6 - batch, SEGALLOC__TO_SPANS); /* the rest to the spans */
     CHECK(c->ntransfer == 3);
     /* refills take the newest chain whole, and the joined chain comes back intact */
     void *chain[3];
     int len[3];
-    for (int t = 0; t < 3; t++) len[t] = segalloc__central_take(cls, &chain[t], 1);
+    for (int t = 0; t < 3; t++) len[t] = segalloc__central_take(cls, &chain[t], 1, 0);
     CHECK(len[0] == batch && len[1] == 1 && len[2] == 5);
     int walked = 0;
     for (void **o = (void **)chain[2]; o; o = (void **)segalloc__link(o)) walked++;
     CHECK(walked == 5);
-    for (int t = 0; t < 3; t++) segalloc__central_give(cls, chain[t], NULL, len[t], 0);
+    for (int t = 0; t < 3; t++) segalloc__central_give(cls, chain[t], NULL, len[t], SEGALLOC__TO_SPANS);
     CHECK(c->ntransfer == 0 && c->transfer_objs == 0 && c->out == 0 && c->nspans == 0);
   }
 
