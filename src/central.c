@@ -28,8 +28,9 @@
    hands its whole list here and one that runs dry takes a whole chain, both in O(1) under
    the lock, without touching the objects or their spans (walking a list to cut a batch off
    it costs a cache miss per object, and was the largest cost in producer/consumer
-   patterns). Only when the stack is full (or empty) do objects go back to (or come from)
-   their spans, where each is linked in one at a time. A chain is parked for the giver's
+   patterns). Only when the stack is full do objects go back to their spans, and only when
+   it has no chain for the thread's shard do they come from them (where each object is
+   linked in or cut off one at a time). A chain is parked for the giver's
    shard when the giver allocates the class too (a tick's or an overflow's surplus it will
    want back), for anyone when it only frees it (a consumer's objects are for the
    producer). Another live shard's chains are taken once the stack is half full. The stack
@@ -160,8 +161,9 @@ static segalloc__span *segalloc__central_any_span(segalloc__central *c) {
 /* Objects of class cls for a thread of the given shard, as a NULL-terminated list through
    word 0: a whole chain from the transfer cache if it has one this shard may take (however
    long), else up to `want` from the shard's spans (or fresh ones). Another live shard's
-   parked chains are taken only while the transfer cache is more than half full, and its
-   spans only when the OS is out of memory: keeping each shard's blocks in spans of its
+   parked chains are taken only while the transfer cache is more than half full; its
+   spans only when the first on its list is at least half free (central_span looks at no
+   other), or when the OS is out of memory: keeping each shard's blocks in spans of its
    own keeps threads of different shards apart (see the top of this part). Returns the
    count (0 only when the OS is out of memory). */
 static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int want, unsigned shard) {
@@ -263,14 +265,16 @@ static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, voi
 }
 
 /* Take back `count` objects of class cls, a NULL-terminated list through word 0 from head
-   to tail (NULL when the caller does not know its tail): onto the transfer cache when
-   there is room and the caller may want them back soon (`keep`), else back to their spans,
-   so that spans whose objects are all back can go to the page heap: a thread that exits,
-   or a trim, passes keep = 0, since objects parked in the transfer cache pin their spans.
-   A short chain whose tail is known joins the newest chain while the two together stay
-   within a batch: a tick hands over half of a list, often an object or two, and such
-   crumbs must not each take one of the slots (a refill takes one chain, so a stack of
-   crumbs would cost a lock round trip per object or two). */
+   to tail (NULL when the caller does not know its tail): parked in the transfer cache for
+   shard `to` (or for anyone, SEGALLOC__TO_ANY) when there is room, else back to their
+   spans, so that spans whose objects are all back can go to the page heap: a thread that
+   exits, or a trim, passes SEGALLOC__TO_SPANS, since objects parked in the transfer cache
+   pin their spans.
+   A short chain whose tail is known joins the newest chain, if that is parked for the
+   same shard, while the two together stay within a batch: a tick hands over half of a
+   list, often an object or two, and such crumbs must not each take one of the slots (a
+   refill takes one chain, so a stack of crumbs would cost a lock round trip per object or
+   two). */
 static void segalloc__central_give(unsigned cls, void *head, void *tail, int count, unsigned to) {
   segalloc__central *c = &segalloc__centrals[cls];
   segalloc__lock_acquire(&c->lock);

@@ -15,7 +15,8 @@
    That keeps "is this thread initialised?" off the fast path.
 
    A list that overflows goes to the central list whole, as one chain; a list that runs dry
-   takes a whole chain back (central.c's transfer cache), so neither walks the list. A cache
+   takes a whole chain back when one is parked for its shard (central.c's transfer cache),
+   so neither walks the list. A cache
    joins the shard with the fewest live threads when its thread starts (central.c: threads of
    different shards take their blocks from different spans).
 
