@@ -1985,12 +1985,12 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
    it costs a cache miss per object, and was the largest cost in producer/consumer
    patterns). Only when the stack is full do objects go back to their spans, and only when
    it has no chain for the thread's shard do they come from them (where each object is
-   linked in or cut off one at a time). A chain is parked for the giver's
-   shard when the giver allocates the class too (a tick's or an overflow's surplus it will
-   want back), for anyone when it only frees it (a consumer's objects are for the
-   producer). Another live shard's chains are taken once the stack is half full. The stack
-   holds at most SEGALLOC__TRANSFER_BYTES per class (at least four batches), and
-   segalloc_trim drains it.
+   linked in or cut off one at a time). A chain is parked for the giver's shard when the
+   giver allocates the class too (a tick's or an overflow's surplus it will want back),
+   for anyone when it only frees it (a consumer's objects are for the producer). Another
+   live shard's chains are taken once the stack is half full. The stack holds at most
+   SEGALLOC__TRANSFER_BYTES per class (at least four batches), and segalloc_trim drains
+   it.
 
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
@@ -2290,9 +2290,9 @@ static void segalloc__central_drain(void) {
 
    A list that overflows goes to the central list whole, as one chain; a list that runs dry
    takes a whole chain back when one is parked for its shard (central.c's transfer cache),
-   so neither walks the list. A cache
-   joins the shard with the fewest live threads when its thread starts (central.c: threads of
-   different shards take their blocks from different spans).
+   so neither walks the list. A cache joins the shard with the fewest live threads when its
+   thread starts (central.c: threads of different shards take their blocks from different
+   spans).
 
    Bound: each list has a maximum length. It starts at 1 and doubles each time the list runs
    dry or overflows, up to the class's batch (slow start: a class the thread barely uses

@@ -30,12 +30,12 @@
    it costs a cache miss per object, and was the largest cost in producer/consumer
    patterns). Only when the stack is full do objects go back to their spans, and only when
    it has no chain for the thread's shard do they come from them (where each object is
-   linked in or cut off one at a time). A chain is parked for the giver's
-   shard when the giver allocates the class too (a tick's or an overflow's surplus it will
-   want back), for anyone when it only frees it (a consumer's objects are for the
-   producer). Another live shard's chains are taken once the stack is half full. The stack
-   holds at most SEGALLOC__TRANSFER_BYTES per class (at least four batches), and
-   segalloc_trim drains it.
+   linked in or cut off one at a time). A chain is parked for the giver's shard when the
+   giver allocates the class too (a tick's or an overflow's surplus it will want back),
+   for anyone when it only frees it (a consumer's objects are for the producer). Another
+   live shard's chains are taken once the stack is half full. The stack holds at most
+   SEGALLOC__TRANSFER_BYTES per class (at least four batches), and segalloc_trim drains
+   it.
 
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no

@@ -16,9 +16,9 @@
 
    A list that overflows goes to the central list whole, as one chain; a list that runs dry
    takes a whole chain back when one is parked for its shard (central.c's transfer cache),
-   so neither walks the list. A cache
-   joins the shard with the fewest live threads when its thread starts (central.c: threads of
-   different shards take their blocks from different spans).
+   so neither walks the list. A cache joins the shard with the fewest live threads when its
+   thread starts (central.c: threads of different shards take their blocks from different
+   spans).
 
    Bound: each list has a maximum length. It starts at 1 and doubles each time the list runs
    dry or overflows, up to the class's batch (slow start: a class the thread barely uses
