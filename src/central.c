@@ -33,7 +33,8 @@
    linked in or cut off one at a time). A chain is parked for the giver's shard when the
    giver allocates the class too (a tick's or an overflow's surplus it will want back),
    for anyone when it only frees it (a consumer's objects are for the producer). Another
-   live shard's chains are taken once the stack is half full. The stack holds at most
+   live shard's chains are taken once the stack is half full, and when the last thread of
+   a shard exits, the chains parked for it go back to their spans. The stack holds at most
    SEGALLOC__TRANSFER_BYTES per class (at least four batches), and segalloc_trim drains
    it.
 
@@ -301,17 +302,25 @@ static void segalloc__central_give(unsigned cls, void *head, void *tail, int cou
   segalloc__lock_release(&c->lock);
 }
 
-/* Empty every transfer cache into its spans (segalloc_trim), so wholly free spans can go
-   back to the page heap. */
-static void segalloc__central_drain(void) {
+/* Empty the transfer caches into their spans, so wholly free spans can go back to the page
+   heap: every chain (segalloc_trim: shard < 0), or only the chains parked for a shard whose
+   last thread has exited, which no one would take until the stack is half full (and whose
+   objects would pin their spans meanwhile). */
+static void segalloc__central_drain(int shard) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
     segalloc__central *c = &segalloc__centrals[cls];
     segalloc__lock_acquire(&c->lock);
-    while (c->ntransfer) {
-      c->ntransfer--;
-      segalloc__central_to_spans(c, c->transfer[c->ntransfer], (int)c->transfer_n[c->ntransfer]);
+    for (unsigned t = c->ntransfer; t-- > 0;) {
+      if (shard >= 0 && c->transfer_to[t] != (unsigned)shard) continue;
+      void *head = c->transfer[t];
+      uint32_t n = c->transfer_n[t];
+      unsigned top = --c->ntransfer; /* the top chain (looked at already) fills the gap */
+      c->transfer[t] = c->transfer[top];
+      c->transfer_n[t] = c->transfer_n[top];
+      c->transfer_to[t] = c->transfer_to[top];
+      c->transfer_objs -= n;
+      segalloc__central_to_spans(c, head, (int)n);
     }
-    c->transfer_objs = 0;
     segalloc__lock_release(&c->lock);
   }
 }

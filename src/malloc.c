@@ -429,7 +429,7 @@ SEGALLOCDEF void segalloc_thread_flush(void) {
 SEGALLOCDEF size_t segalloc_trim(void) {
   segalloc_thread_flush();
   segalloc__vg_quiet();
-  segalloc__central_drain();
+  segalloc__central_drain(-1);
   segalloc__vg_loud();
   segalloc__lock_acquire(&segalloc__heap.lock);
   size_t n = segalloc__heap.ready ? segalloc__heap_release_locked(0) : 0;
