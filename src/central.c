@@ -135,6 +135,19 @@ static unsigned segalloc__transfer_find(const segalloc__central *c, unsigned sha
   return 0;
 }
 
+/* Take chain t out of the transfer cache (the top chain fills its slot): its first object
+   goes to *head, and its length is returned. Caller holds the central lock. */
+static uint32_t segalloc__transfer_remove(segalloc__central *c, unsigned t, void **head) {
+  unsigned top = --c->ntransfer;
+  uint32_t n = c->transfer_n[t];
+  *head = c->transfer[t];
+  c->transfer[t] = c->transfer[top];
+  c->transfer_n[t] = c->transfer_n[top];
+  c->transfer_to[t] = c->transfer_to[top];
+  c->transfer_objs -= n;
+  return n;
+}
+
 /* A span with free objects for shard: one of its own, else one of a shard with no live
    thread or one at least half free (which its shard is not using much), moved to this
    shard; else NULL. */
@@ -178,16 +191,10 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
   if (!chain && (c->ntransfer * 2 > SEGALLOC__TRANSFER_SLOTS || c->transfer_objs * 2 > segalloc__transfer_cap(cls)))
     chain = c->ntransfer;
   if (chain) {
-    unsigned top = --c->ntransfer;
-    int n = (int)c->transfer_n[--chain];
-    *out = c->transfer[chain];
-    c->transfer[chain] = c->transfer[top]; /* the top chain fills the gap */
-    c->transfer_n[chain] = c->transfer_n[top];
-    c->transfer_to[chain] = c->transfer_to[top];
-    c->transfer_objs -= (uint32_t)n;
+    uint32_t n = segalloc__transfer_remove(c, chain - 1, out);
     c->out += (uint64_t)n;
     segalloc__lock_release(&c->lock);
-    return n;
+    return (int)n;
   }
   while (got < want) {
     segalloc__span *s = segalloc__central_span(c, shard);
@@ -310,15 +317,11 @@ static void segalloc__central_drain(int shard) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
     segalloc__central *c = &segalloc__centrals[cls];
     segalloc__lock_acquire(&c->lock);
+    /* from the top down: the chain that fills a gap has been looked at already */
     for (unsigned t = c->ntransfer; t-- > 0;) {
       if (shard >= 0 && c->transfer_to[t] != (unsigned)shard) continue;
-      void *head = c->transfer[t];
-      uint32_t n = c->transfer_n[t];
-      unsigned top = --c->ntransfer; /* the top chain (looked at already) fills the gap */
-      c->transfer[t] = c->transfer[top];
-      c->transfer_n[t] = c->transfer_n[top];
-      c->transfer_to[t] = c->transfer_to[top];
-      c->transfer_objs -= n;
+      void *head;
+      uint32_t n = segalloc__transfer_remove(c, t, &head);
       segalloc__central_to_spans(c, head, (int)n);
     }
     segalloc__lock_release(&c->lock);
