@@ -105,6 +105,9 @@
 #ifndef SEGALLOC_RETAIN_BYTES
 #define SEGALLOC_RETAIN_BYTES (2u * 1024 * 1024)
 #endif
+#ifndef SEGALLOC_RELEASE_DELAY_MS
+#define SEGALLOC_RELEASE_DELAY_MS 1000u
+#endif
 
 #if defined(__linux__) && !defined(MAP_ANONYMOUS)
 #define MAP_ANONYMOUS 0x20
@@ -262,6 +265,7 @@ typedef struct segalloc__span {
   uint32_t list;                   /* central: 1 while on its class's list of spans */
   uint16_t list_off;               /* cls * sizeof(segalloc__tlist): free's index into a
                                       thread cache's lists, scaled in advance */
+  uint64_t idle_since;             /* free resident span: when it was freed (segalloc__heap_now_ms) */
 } segalloc__span;
 
 /* A thread cache's list of free objects of one class (tcache.c). */

@@ -118,7 +118,7 @@ if [ "${QUICK:-0}" != 1 ]; then
     build_run test_api "page$ps" "-DSEGALLOC_PAGE_SIZE=$ps"
     build_run test_stress "page$ps" "-DSEGALLOC_PAGE_SIZE=$ps" 3 5 30
   done
-  build_run test_pageheap arena1m "-DSEGALLOC_ARENA_SIZE=(1u<<20)"
+  build_run test_pageheap arena1m "-DSEGALLOC_ARENA_SIZE=(1u<<20) -DSEGALLOC_RETAIN_BYTES=(1u<<17)"
   build_run test_api arena1m "-DSEGALLOC_ARENA_SIZE=(1u<<20)"
   build_run test_stress arena1m "-DSEGALLOC_ARENA_SIZE=(1u<<20) -DSEGALLOC_PAGE_SIZE=65536" 3 5 30
   # a page size outside the supported set must stop the build, naming the macro

@@ -2,6 +2,7 @@
    back give the pages they took; every address of a span finds the span; addresses that are
    not segalloc's find nothing. Single-threaded; it calls the internal functions directly. */
 #define SEGALLOC_IMPLEMENTATION
+#define SEGALLOC_RELEASE_DELAY_MS 600000u /* ten minutes: no stall of a loaded machine ages a span */
 #include "../segalloc.h"
 #include "test.h"
 
@@ -48,7 +49,7 @@ int main(void) {
      one span covering the whole arena past its header */
   segalloc__heap_free(c);
   segalloc__lock_acquire(&segalloc__heap.lock);
-  size_t rel = segalloc__heap_release_locked(0);
+  size_t rel = segalloc__heap_release_locked(0, 0);
   segalloc__lock_release(&segalloc__heap.lock);
   CHECK(rel == 10 * PG);
   segalloc__span *whole = segalloc__span_of(a_start);
@@ -140,6 +141,52 @@ int main(void) {
     CHECK(walked == 5);
     for (int t = 0; t < 3; t++) segalloc__central_give(cls, chain[t], NULL, len[t], SEGALLOC__TO_SPANS);
     CHECK(c->ntransfer == 0 && c->transfer_objs == 0 && c->out == 0 && c->nspans == 0);
+  }
+
+  /* release: past the retain limit, free pages go back at once when use has fallen to a
+     small part of its recent peak; while use stays near the peak, only spans that have been
+     idle SEGALLOC_RELEASE_DELAY_MS go, oldest first. Layout, carved in a row:
+     hold | t | gt | c0 | g0 | c1 | g1 | c2 | g2 | c3 | g3 (g* are guards that keep the free
+     chunks c* apart) */
+  {
+    segalloc__lock_acquire(&segalloc__heap.lock);
+    segalloc__heap_release_locked(0, 0);
+    segalloc__heap.peak_use = segalloc__heap_in_use();
+    segalloc__lock_release(&segalloc__heap.lock);
+    const size_t R = SEGALLOC_RETAIN_BYTES / PG, H = R, C = R; /* in pages */
+    CHECK(H + 2 + 4 * (C + 1) <= arena_free_pages()); /* one arena holds the layout */
+    segalloc__span *hold = segalloc__heap_alloc(H, 1), *t = segalloc__heap_alloc(1, 1), *gt = segalloc__heap_alloc(1, 1);
+    segalloc__span *ch[4], *gd[4];
+    for (int i = 0; i < 4; i++) {
+      ch[i] = segalloc__heap_alloc(C, 1);
+      gd[i] = segalloc__heap_alloc(1, 1);
+    }
+    CHECK(hold && t && gt && ch[0] && gd[3]);
+    if (!(hold && t && gt && ch[0] && gd[3])) return test_finish();
+    segalloc__heap.retain = SEGALLOC_RETAIN_BYTES; /* taking released pages back raised it */
+    CHECK(segalloc__span_start(gd[3]) == segalloc__span_start(hold) + (H + 2 + 4 * (C + 1) - 1) * PG);
+    uintptr_t c_at[4], hold_at = segalloc__span_start(hold);
+    for (int i = 0; i < 4; i++) c_at[i] = segalloc__span_start(ch[i]);
+    /* free the chunks: 4C pages free against a limit of R + 2 (H + 6), use at 3/7 of peak */
+    for (int i = 0; i < 4; i++) segalloc__heap_free(ch[i]);
+    CHECK(segalloc__heap.free_resident == 4 * C * PG);  /* all young: none released */
+    /* c0 and c2 have been idle long enough; the next free (t) releases them and only them */
+    CHECK(segalloc__heap.release_at > segalloc__heap_now_ms()); /* the lists were walked: not again until then */
+    segalloc__span_of(c_at[0])->idle_since -= SEGALLOC_RELEASE_DELAY_MS + 1;
+    segalloc__span_of(c_at[2])->idle_since -= SEGALLOC_RELEASE_DELAY_MS + 1;
+    segalloc__heap.release_at = 0; /* as the clock would have: ten minutes on */
+    segalloc__heap_free(t);
+    CHECK(segalloc__span_of(c_at[0])->released && segalloc__span_of(c_at[2])->released);
+    CHECK(!segalloc__span_of(c_at[1])->released && !segalloc__span_of(c_at[3])->released);
+    CHECK(segalloc__heap.free_resident == (2 * C + 1) * PG);
+    /* use falls to the guards, an eighth of its peak or less: the rest goes at once, young
+       or not, down to half the limit */
+    segalloc__heap_free(hold);
+    CHECK(segalloc__heap.free_resident <= (SEGALLOC_RETAIN_BYTES + 5 * PG * 2) / 2);
+    CHECK(segalloc__span_of(c_at[1])->released && segalloc__span_of(c_at[3])->released);
+    CHECK(segalloc__span_of(hold_at)->released);
+    segalloc__heap_free(gt);
+    for (int i = 0; i < 4; i++) segalloc__heap_free(gd[i]);
   }
 
   /* the bytes add up: free + released + headers = arenas */
