@@ -252,8 +252,10 @@ SEGALLOCDEF const char *segalloc_version(void);
    Back to the OS
      thread cache (lists that did not run dry for a tick of 4096 frees give half to the
      transfer cache; bounded by SEGALLOC_TCACHE_BYTES) -> central list (hands wholly free
-     spans back) -> page heap (keeps SEGALLOC_RETAIN_BYTES of free pages resident, releases the rest
-     with madvise, oldest first) -> OS. Released pages stay mapped and are reused.
+     spans back) -> page heap (keeps an allowance of free pages resident, from
+     SEGALLOC_RETAIN_BYTES up, and releases the rest with madvise: at once when the
+     program's use has fallen far below its recent peak, otherwise once a span has been
+     free for SEGALLOC_RELEASE_DELAY_MS) -> OS. Released pages stay mapped and are reused.
 
    Lock order: a central lock may be held while taking the page heap lock; the page heap
    lock may be held while taking the metadata lock. Never the other way. The thread
