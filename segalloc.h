@@ -54,7 +54,7 @@
       SEGALLOC_RETAIN_BYTES   default 2 MiB. Free pages the page heap keeps resident for reuse;
                               past this, idle free pages are given back to the OS.
       SEGALLOC_RELEASE_DELAY_MS default 1000. While the program's use of the page heap stays
-                              near its recent peak, free pages past the retain limit go
+                              above an eighth of its recent peak, free pages past the retain limit go
                               back to the OS only once they have been free this long (checked
                               when a large block or a whole span comes back to the page heap);
                               when use falls to an eighth of its peak they go at once.
@@ -455,8 +455,8 @@ static uintptr_t segalloc__cookie; /* chosen once, at the first slow-path call; 
    they describe, so a user's overflow cannot corrupt them. A record takes two cache lines
    (the metadata allocator rounds to 64 bytes); what free's fast path reads (the boundary
    test's two magics and the list offset) comes first, in one line. Split across the two,
-   they cost 60,700 + 72,700 first-level cache misses in batch_lifo at scale 0.2
-   (cachegrind), a third of free's misses. */
+   free missed on them 60,700 + 72,700 times of its 175,500 first-level cache misses in
+   batch_lifo at scale 0.2 (cachegrind); in one line free misses 111,000 times in all. */
 typedef struct segalloc__span {
   uint64_t div_magic;              /* small spans: ceil(2^64 / size), for the boundary test */
   uint64_t start_magic;            /* small spans: start * div_magic (mod 2^64) */
@@ -1561,7 +1561,7 @@ static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) { segalloc
    when a span comes back, and not before the first of them can be old enough), so pages
    about to be reused are not released and faulted straight back in (the `large`
    benchmark: 17,900 page faults a run with the old rule of releasing at once, 13,800
-   with this one, as mimalloc's 14,100; 0.068 -> 0.056 s). A program that frees everything
+   with this one, as mimalloc's 14,100; 0.067 -> 0.056 s, median of 21 rounds). A program that frees everything
    once keeps the base; one that frees and reallocates the same memory in a loop stops
    releasing after a round or two. Released pages keep their mapping and come back as
    zero pages when touched; such spans are marked zeroed so calloc need not clear them.
@@ -1774,7 +1774,8 @@ static void segalloc__heap_merge_insert(segalloc__span *s) {
 }
 
 /* Milliseconds on the monotonic clock where the headers declare it (a strict C11 build
-   without POSIX gets C11's wall clock, where a step back only makes spans look younger).
+   without POSIX gets C11's wall clock, where a step back makes spans look younger and
+   would hold up the once-a-second decay, which heap_free guards against).
    Counted from 2^32 ms before the clock's zero, so that no age formed from it underflows. */
 static uint64_t segalloc__heap_now_ms(void) {
   struct timespec ts;
@@ -1906,6 +1907,7 @@ static void segalloc__heap_free(segalloc__span *s) {
   if (now + SEGALLOC_RELEASE_DELAY_MS < segalloc__heap.release_at) segalloc__heap.release_at = now + SEGALLOC_RELEASE_DELAY_MS;
   segalloc__heap_merge_insert(s);
   size_t in_use = segalloc__heap_in_use();
+  if (segalloc__unlikely(segalloc__heap.decay_at - now > 1000)) segalloc__heap.decay_at = now + 1000; /* clock went back */
   if (segalloc__unlikely(now >= segalloc__heap.decay_at)) {
     /* once a second: the allowance halves back towards the base, the peak towards use */
     segalloc__heap.decay_at = now + 1000;
@@ -2716,7 +2718,19 @@ static segalloc__inline segalloc__tcache *segalloc__tcache_get(void) {
 static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   segalloc__tcache *tc = segalloc__tcache_get();
   void *head;
-  if (!tc) return segalloc__central_take(cls, &head, 1, 0) ? head : NULL;
+  if (!tc) {
+    /* no cache (the thread is past its exit, or set-up failed): one object. A refill can
+       come back with a whole chain from the transfer cache; all but the first go back, or
+       they would stay out of the central list's count with no cache holding them (seen
+       as a block of a key destructor that never came back, in test_faults' storm) */
+    int got = segalloc__central_take(cls, &head, 1, 0);
+    if (got > 1) {
+      void *rest = segalloc__link((void **)head);
+      segalloc__set_link((void **)head, NULL);
+      segalloc__central_give(cls, rest, NULL, got - 1, SEGALLOC__TO_ANY);
+    }
+    return got ? head : NULL;
+  }
   segalloc__tlist *l = &tc->lists[cls]; /* empty: caches of exited threads are reused empty */
   segalloc__tcache_check_size(tc);
   /* the list ran dry: it may hold more next time (below a batch at once; above, once per

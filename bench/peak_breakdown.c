@@ -35,12 +35,15 @@ static void *monitor(void *arg) {
 }
 
 static pthread_t monitor_thread;
+static int monitor_started;
 
 __attribute__((constructor)) static void start_monitor(void) {
-  if (pthread_create(&monitor_thread, NULL, monitor, NULL)) perror("peak_breakdown: pthread_create");
+  monitor_started = pthread_create(&monitor_thread, NULL, monitor, NULL) == 0;
+  if (!monitor_started) fputs("peak_breakdown: no monitor thread\n", stderr);
 }
 
 __attribute__((destructor)) static void report(void) {
+  if (!monitor_started) return;
   __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
   pthread_join(monitor_thread, NULL);
   fprintf(stderr,

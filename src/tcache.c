@@ -337,7 +337,19 @@ static segalloc__inline segalloc__tcache *segalloc__tcache_get(void) {
 static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   segalloc__tcache *tc = segalloc__tcache_get();
   void *head;
-  if (!tc) return segalloc__central_take(cls, &head, 1, 0) ? head : NULL;
+  if (!tc) {
+    /* no cache (the thread is past its exit, or set-up failed): one object. A refill can
+       come back with a whole chain from the transfer cache; all but the first go back, or
+       they would stay out of the central list's count with no cache holding them (seen
+       as a block of a key destructor that never came back, in test_faults' storm) */
+    int got = segalloc__central_take(cls, &head, 1, 0);
+    if (got > 1) {
+      void *rest = segalloc__link((void **)head);
+      segalloc__set_link((void **)head, NULL);
+      segalloc__central_give(cls, rest, NULL, got - 1, SEGALLOC__TO_ANY);
+    }
+    return got ? head : NULL;
+  }
   segalloc__tlist *l = &tc->lists[cls]; /* empty: caches of exited threads are reused empty */
   segalloc__tcache_check_size(tc);
   /* the list ran dry: it may hold more next time (below a batch at once; above, once per
