@@ -57,7 +57,8 @@
                               above an eighth of its recent peak, free pages past the retain limit go
                               back to the OS only once they have been free this long (checked
                               when a large block or a whole span comes back to the page heap);
-                              when use falls to an eighth of its peak they go at once.
+                              when use falls to an eighth of its peak they go at once. 0: always
+                              at once.
       SEGALLOC_DEBUG          default 0. 1: fill new blocks with 0xAA and freed ones with 0xDD,
                               put a canary past every block's requested size (checked at
                               free and realloc), store free-list links encoded.

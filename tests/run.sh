@@ -89,7 +89,7 @@ for cc in gcc clang; do
 done
 # and every option that changes what is compiled
 for opt in -DSEGALLOC_DEBUG=1 -DSEGALLOC_VALGRIND=1 -DSEGALLOC_CHECKS=0 -DSEGALLOC_MADV_FREE -DSEGALLOC_STATIC \
-           -DSEGALLOC_OVERRIDE "-DSEGALLOC_PAGE_SIZE=65536 -DSEGALLOC_ARENA_SIZE=1048576"; do
+           -DSEGALLOC_OVERRIDE "-DSEGALLOC_PAGE_SIZE=65536 -DSEGALLOC_ARENA_SIZE=1048576" -DSEGALLOC_RELEASE_DELAY_MS=0; do
   for cc in gcc clang; do
     check "compile $cc $opt" $cc -std=c11 -Wall -Wextra -Wpedantic -Werror -DWITH_IMPLEMENTATION $opt -c tests/compile_only.c -o "$B/c.o"
   done
@@ -107,6 +107,7 @@ build_run test_pageheap default ""
 build_run test_api default ""
 build_run test_stress default "" 4 10 60
 build_run test_api nochecks "-DSEGALLOC_CHECKS=0"
+build_run test_api release0 "-DSEGALLOC_RELEASE_DELAY_MS=0"
 build_run test_api debug "-DSEGALLOC_DEBUG=1"
 build_run test_stress debug "-DSEGALLOC_DEBUG=1" 4 5 30
 
