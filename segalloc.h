@@ -1908,7 +1908,7 @@ static void segalloc__heap_free(segalloc__span *s) {
   if (now + SEGALLOC_RELEASE_DELAY_MS < segalloc__heap.release_at) segalloc__heap.release_at = now + SEGALLOC_RELEASE_DELAY_MS;
   segalloc__heap_merge_insert(s);
   size_t in_use = segalloc__heap_in_use();
-  if (segalloc__unlikely(segalloc__heap.decay_at - now > 1000)) segalloc__heap.decay_at = now + 1000; /* clock went back */
+  if (segalloc__unlikely(segalloc__heap.decay_at > now + 1000)) segalloc__heap.decay_at = now + 1000; /* clock went back */
   if (segalloc__unlikely(now >= segalloc__heap.decay_at)) {
     /* once a second: the allowance halves back towards the base, the peak towards use */
     segalloc__heap.decay_at = now + 1000;

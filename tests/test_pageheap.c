@@ -214,6 +214,30 @@ int main(void) {
     for (int i = 0; i < 4; i++) segalloc__heap_free(gd[i]);
   }
 
+  /* once a second a free lets the retain allowance halve back towards its base and the
+     recent peak of use halve back towards use; a clock that went back resets the wait */
+  {
+    segalloc__span *x = segalloc__heap_alloc(1, 1);
+    CHECK(x != NULL);
+    segalloc__lock_acquire(&segalloc__heap.lock);
+    size_t use = segalloc__heap_in_use();
+    segalloc__heap.retain = SEGALLOC_RETAIN_BYTES + 64 * PG;
+    segalloc__heap.peak_use = use + 64 * PG;
+    segalloc__heap.decay_at = segalloc__heap_now_ms() - 1; /* a second has passed */
+    segalloc__lock_release(&segalloc__heap.lock);
+    segalloc__span *y = segalloc__heap_alloc(1, 1);
+    segalloc__heap_free(y); /* use is back to `use` */
+    CHECK(segalloc__heap.retain == SEGALLOC_RETAIN_BYTES + 32 * PG);
+    CHECK(segalloc__heap.peak_use == use + 32 * PG);
+    CHECK(segalloc__heap.decay_at > segalloc__heap_now_ms() && segalloc__heap.decay_at <= segalloc__heap_now_ms() + 1000);
+    segalloc__heap.decay_at = segalloc__heap_now_ms() + 5000000; /* as if the clock went back */
+    y = segalloc__heap_alloc(1, 1);
+    segalloc__heap_free(y);
+    CHECK(segalloc__heap.decay_at <= segalloc__heap_now_ms() + 1000);
+    CHECK(segalloc__heap.retain == SEGALLOC_RETAIN_BYTES + 32 * PG); /* no decay for that */
+    segalloc__heap_free(x);
+  }
+
   /* the bytes add up: free + released + headers = arenas */
   CHECK(segalloc__heap.free_resident + segalloc__heap.free_released + segalloc__heap.header_bytes ==
         segalloc__heap.narenas * (size_t)SEGALLOC_ARENA_SIZE);
