@@ -53,11 +53,11 @@
       SEGALLOC_RETAIN_BYTES   default 2 MiB. Free pages the page heap keeps resident for reuse;
                               past this, idle free pages are given back to the OS.
       SEGALLOC_RELEASE_DELAY_MS default 1000. While the program's use of the page heap stays
-                              above an eighth of its recent peak, free pages past the retain limit go
-                              back to the OS only once they have been free this long (checked
-                              when a large block or a whole span comes back to the page heap);
-                              when use falls to an eighth of its peak they go at once. 0: always
-                              at once.
+                              above an eighth of its recent peak, free pages past the retain
+                              limit go back to the OS only once they have been free this long
+                              (checked when a large block or a whole span comes back to the
+                              page heap); when use falls to an eighth of its peak they go at
+                              once. 0: always at once.
       SEGALLOC_DEBUG          default 0. 1: fill new blocks with 0xAA and freed ones with 0xDD,
                               put a canary past every block's requested size (checked at
                               free and realloc), store free-list links encoded.
