@@ -432,7 +432,7 @@ SEGALLOCDEF size_t segalloc_trim(void) {
   segalloc__central_drain(-1);
   segalloc__vg_loud();
   segalloc__lock_acquire(&segalloc__heap.lock);
-  size_t n = segalloc__heap.ready ? segalloc__heap_release_locked(0, 0) : 0;
+  size_t n = segalloc__heap.ready ? segalloc__heap_release_locked(0, 0, 0) : 0;
   segalloc__lock_release(&segalloc__heap.lock);
   return n;
 }

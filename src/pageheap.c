@@ -276,7 +276,8 @@ static size_t segalloc__heap_release_span(segalloc__span *s) {
   return bytes;
 }
 
-/* Release free resident spans that have been free for at least min_idle ms until at most
+/* Release free resident spans that have been free for at least min_idle ms at time `now`
+   (segalloc__heap_now_ms; unused when min_idle is 0) until at most
    `keep` bytes stay resident: the exact-length lists shortest first, then the list of long
    spans, and each list from its tail, where the spans freed longest ago gather (a list
    takes freed spans at its head; split remainders go there too, so the order is rough,
@@ -286,9 +287,9 @@ static size_t segalloc__heap_release_span(segalloc__span *s) {
    whole, stay. Releasing a span merges it with released neighbours only, so the resident
    list being walked changes by that one span. Spans too young to go set release_at, the
    soonest one of them could, and until then a free does not walk the lists again. */
-static size_t segalloc__heap_release_locked(size_t keep, uint64_t min_idle) {
+static size_t segalloc__heap_release_locked(size_t keep, uint64_t min_idle, uint64_t now) {
   size_t released = 0;
-  uint64_t now = min_idle ? segalloc__heap_now_ms() : 0, soonest = UINT64_MAX;
+  uint64_t soonest = UINT64_MAX;
   unsigned b = segalloc__heap_next_bin(0, 1); /* 0 once the exact lists are done: the long list */
   while (segalloc__heap.free_resident > keep) {
     segalloc__span *head = &segalloc__heap.bins[0][b];
@@ -395,7 +396,7 @@ static void segalloc__heap_free(segalloc__span *s) {
        them), so release only what has stayed idle, or the pages come straight back as
        page faults. */
     uint64_t min_idle = in_use * SEGALLOC__RELEASE_NOW <= segalloc__heap.peak_use ? 0 : SEGALLOC_RELEASE_DELAY_MS;
-    if (!min_idle || now >= segalloc__heap.release_at) segalloc__heap_release_locked(keep / 2, min_idle);
+    if (!min_idle || now >= segalloc__heap.release_at) segalloc__heap_release_locked(keep / 2, min_idle, now);
   }
   segalloc__lock_release(&segalloc__heap.lock);
 }

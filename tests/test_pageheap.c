@@ -49,7 +49,7 @@ int main(void) {
      one span covering the whole arena past its header */
   segalloc__heap_free(c);
   segalloc__lock_acquire(&segalloc__heap.lock);
-  size_t rel = segalloc__heap_release_locked(0, 0);
+  size_t rel = segalloc__heap_release_locked(0, 0, 0);
   segalloc__lock_release(&segalloc__heap.lock);
   CHECK(rel == 10 * PG);
   segalloc__span *whole = segalloc__span_of(a_start);
@@ -173,7 +173,7 @@ int main(void) {
      chunks c* apart) */
   {
     segalloc__lock_acquire(&segalloc__heap.lock);
-    segalloc__heap_release_locked(0, 0);
+    segalloc__heap_release_locked(0, 0, 0);
     segalloc__heap.peak_use = segalloc__heap_in_use();
     segalloc__lock_release(&segalloc__heap.lock);
     const size_t R = SEGALLOC_RETAIN_BYTES / PG, H = R, C = R; /* in pages */
