@@ -17,7 +17,7 @@ Allocators:
 Writes bench/results.md (bench/results-quick.md with --quick) and the chart
 bench/ratios.png (bench/ratios-quick.png), and prints the table.
 
-  python3 bench/run.py             full run (7 rounds, a few minutes on 2 cores)
+  python3 bench/run.py             full run (15 rounds, about 2.5 minutes on 2 cores)
   python3 bench/run.py --quick     CI smoke: 2 rounds at a quarter of the iterations
 
 Python 3 standard library only. Also used by bench/callgrind.py (build and allocators).
@@ -319,7 +319,7 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
                     help="CI smoke: 2 rounds, 1/4 of the iterations, writes *-quick files")
-    ap.add_argument("--rounds", type=int, help="rounds (default 7, --quick 2)")
+    ap.add_argument("--rounds", type=int, help="rounds (default 15, --quick 2)")
     ap.add_argument("--scale", type=float, help="iteration multiplier (default 1, --quick 0.25)")
     ap.add_argument("--workloads", help="comma-separated subset of workloads")
     ap.add_argument("--allocators", help="comma-separated subset of " + ",".join(ALL_ALLOCATORS))
@@ -329,7 +329,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=120, help="per-run time limit, s")
     args = ap.parse_args()
 
-    rounds = args.rounds or (2 if args.quick else 7)
+    rounds = args.rounds or (2 if args.quick else 15)
     scale = args.scale or (0.25 if args.quick else 1.0)
     suffix = "-quick" if args.quick else ""
     out_md = args.out or os.path.join(BENCH, f"results{suffix}.md")
