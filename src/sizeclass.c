@@ -11,8 +11,13 @@
 #error "segalloc: the size-class table outgrew SEGALLOC_MAX_CLASSES"
 #endif
 
+/* The table slot of a size up to 1024 (16-byte steps), and of a larger small size (128-byte
+   steps, after the 65 fine slots). */
+#define SEGALLOC__SLOT_FINE(size) (((size) + 15) >> 4)
+#define SEGALLOC__SLOT_COARSE(size) ((((size) + 127) >> 7) + 56)
+
 static segalloc__inline unsigned segalloc__size_class(size_t size) {
-  size_t slot = size <= 1024 ? (size + 15) >> 4 : ((size + 127) >> 7) + 56;
+  size_t slot = size <= 1024 ? SEGALLOC__SLOT_FINE(size) : SEGALLOC__SLOT_COARSE(size);
   return segalloc__class_index[slot];
 }
 
