@@ -13,7 +13,7 @@
    fewest live threads when the thread starts), and a class keeps one list of spans per
    shard, still under its one lock. A thread takes objects from its own shard's spans, and
    carves a fresh span rather than use another live shard's (a span of a shard with no live
-   thread, or one at least half free, it takes over). So threads of different shards get
+   thread, or one with at least half its objects given back, it takes over). So threads of different shards get
    their blocks from different spans and pages, as mimalloc's thread-owned pages keep its
    threads apart. With one shared list, two threads each allocating and freeing their own
    blocks got them from the same spans and ran slower, 1.1x to 1.7x from run to run
@@ -41,12 +41,12 @@
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
    page touches up front, and its untouched pages stay zero and out of RSS until used.
-   A take carves at most SEGALLOC__CARVE_BYTES of fresh objects (at least one), even when
-   the thread cache asked for a whole batch: carving writes each object, so a batch carved
-   at once is resident before the thread has used it, and a thread that ends up using few
-   of a class's blocks would keep the rest resident in its cache. Capped, the bump region
-   goes out in page-sized steps as it is used (mimalloc extends its pages' free lists in
-   steps of the same size): peak RSS fell 6-16 % on the batch, realloc_grow, threads_own,
+   A take carves about SEGALLOC__CARVE_BYTES (4 KiB) of fresh objects, or one object of a
+   class larger than that, even when the thread cache asked for a whole batch: carving
+   writes each object, so a batch carved at once is resident before the thread has used
+   it, and a thread that ends up using few of a class's blocks would keep the rest resident
+   in its cache. Capped, the bump region goes out in steps of about 4 KiB as it is used
+   (mimalloc extends its pages' free lists 4 KiB at a time): peak RSS fell 6-16 % on the batch, realloc_grow, threads_own,
    prodcons and larson workloads (batch_lifo 3.4 -> 2.9 MiB), times unchanged
    (bench/compare.sh -r 15; frag and large, whose blocks are large or many, did not move).
    Carved objects are linked in address order, so a program that allocates many blocks
@@ -158,13 +158,16 @@ static uint32_t segalloc__transfer_remove(segalloc__central *c, unsigned t, void
 }
 
 /* A span with free objects for shard: one of its own, else one of a shard with no live
-   thread or one at least half free (which its shard is not using much), moved to this
-   shard; else NULL. */
+   thread or one with at least half its objects given back (which its shard is not using
+   much), moved to this shard; else NULL. Objects not carved yet do not count as given
+   back: a span with a long uncarved tail is the one its shard is carving now. */
 static segalloc__span *segalloc__central_span(segalloc__central *c, unsigned shard) {
   if (c->spans[shard].next != &c->spans[shard]) return c->spans[shard].next;
   for (unsigned k = 0; k < SEGALLOC__SHARDS; k++) {
     segalloc__span *s = c->spans[k].next;
-    if (k != shard && s != &c->spans[k] && (segalloc__shard_idle(k) || (s->nobjs - s->nalloc) * 2 >= s->nobjs)) {
+    if (k == shard || s == &c->spans[k]) continue;
+    uint32_t uncarved = (uint32_t)((s->limit - s->bump) / s->size);
+    if (segalloc__shard_idle(k) || (s->nobjs - s->nalloc - uncarved) * 2 >= s->nobjs) {
       segalloc__central_unlink(s);
       s->shard = (uint8_t)shard;
       segalloc__central_link(c, s);
@@ -185,8 +188,8 @@ static segalloc__span *segalloc__central_any_span(segalloc__central *c) {
    word 0: a whole chain from the transfer cache if it has one this shard may take (however
    long), else up to `want` from the shard's spans (or fresh ones). Another live shard's
    parked chains are taken only while the transfer cache is more than half full; its
-   spans only when the first on its list is at least half free (central_span looks at no
-   other), or when the OS is out of memory: keeping each shard's blocks in spans of its
+   spans only when the first on its list has at least half its objects given back
+   (central_span looks at no other), or when the OS is out of memory: keeping each shard's blocks in spans of its
    own keeps threads of different shards apart (see the top of this part). Returns the
    count (0 only when the OS is out of memory). */
 static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int want, unsigned shard) {

@@ -27,7 +27,7 @@
         spans of this thread's shard (threads are spread over a few shards, so threads of
         different shards get blocks from different spans).
      4. Central empty: get a span of the class's page count from the page heap (pageheap.c,
-        its lock) and carve objects from it lazily, at most 4 KiB of them per take.
+        its lock) and carve objects from it lazily, about 4 KiB of them per take.
      5. Page heap has no free span that fits: reserve a new arena (os.c, mmap).
    malloc(n), n > 32 KiB: a span of whole pages from the page heap (4-5 above); above half an
      arena, a mapping of its own (os.c).

@@ -388,7 +388,8 @@ SEGALLOCDEF size_t segalloc_usable_size(const void *ptr) {
   return ptr ? segalloc__block_size(ptr) : 0;
 }
 
-/* Everything realloc's fast path below leaves: NULL, large blocks, moves, shrinking. */
+/* Everything realloc's fast path below leaves to it: NULL, size 0 or too large, a block
+   outside the arena this thread freed into last, large blocks, moves, shrinking below half. */
 static segalloc__noinline void *segalloc__realloc_slow(void *ptr, size_t size) {
   if (!ptr) return segalloc_malloc(size);
   if (segalloc__unlikely(size > SEGALLOC__MAX_REQUEST)) {
