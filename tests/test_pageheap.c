@@ -166,6 +166,33 @@ int main(void) {
     CHECK(c->ntransfer == 0 && c->out == 0 && c->nspans == 0);
   }
 
+  /* a take carves about SEGALLOC__CARVE_BYTES of fresh objects (one, for a class larger
+     than that) whatever the batch asks; a span of another live shard is taken over only
+     when half its objects were given back, not because of its uncarved tail */
+  {
+    unsigned cls = segalloc__size_class(256), big = segalloc__size_class(SEGALLOC__SMALL_MAX);
+    segalloc__central *c = &segalloc__centrals[cls];
+    int batch = (int)segalloc__class_batch[cls];
+    unsigned live0 = segalloc__shard_threads[0], live1 = segalloc__shard_threads[1];
+    segalloc__shard_threads[0] = segalloc__shard_threads[1] = 1; /* both shards live */
+    void *a = NULL, *b = NULL, *h = NULL;
+    int na = segalloc__central_take(cls, &a, batch, 0);
+    CHECK(batch > 4096 / 256 && na == 4096 / 256); /* not the whole batch */
+    segalloc__span *sa = segalloc__span_of((uintptr_t)a);
+    CHECK(sa && c->nspans == 1);
+    int nb = segalloc__central_take(cls, &b, batch, 1);
+    segalloc__span *sb = segalloc__span_of((uintptr_t)b);
+    CHECK(nb == na && sb != sa && c->nspans == 2); /* shard 1 carved a span of its own */
+    int nh = segalloc__central_take(big, &h, (int)segalloc__class_batch[big], 0);
+    CHECK(segalloc__class_batch[big] > 1 && nh == 1);
+    segalloc__central_give(cls, a, NULL, na, SEGALLOC__TO_SPANS);
+    segalloc__central_give(cls, b, NULL, nb, SEGALLOC__TO_SPANS);
+    segalloc__central_give(big, h, NULL, nh, SEGALLOC__TO_SPANS);
+    CHECK(c->out == 0 && c->nspans == 0 && segalloc__centrals[big].nspans == 0);
+    segalloc__shard_threads[0] = live0;
+    segalloc__shard_threads[1] = live1;
+  }
+
   /* release: past the retain limit, free pages go back at once when use has fallen to a
      small part of its recent peak; while use stays near the peak, only spans that have been
      idle SEGALLOC_RELEASE_DELAY_MS go, oldest first. Layout, carved in a row:
