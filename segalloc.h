@@ -243,8 +243,8 @@ SEGALLOCDEF const char *segalloc_version(void);
    malloc(n), n > 32 KiB: a span of whole pages from the page heap (4-5 above); above half an
      arena, a mapping of its own (os.c).
    free(p)
-     1. p -> arena (the arena this thread freed into last: a mask and a compare; else the
-        radix map) -> span (page map) -> class, all from the address. Two checks: p is an
+     1. p -> arena (the arena this thread freed into last: a subtract and a compare against
+        the part of it whose page map is set; else the radix map) -> span (page map) -> class, all from the address. Two checks: p is an
         object boundary, and p does not carry the free mark (a double free).
      2. Small: push on this thread's list, whatever thread allocated it. The list full:
         hand it whole to the class's transfer cache (central.c), or when that is full,
@@ -518,6 +518,10 @@ typedef struct segalloc__arena {
   uintptr_t base;
   size_t header_pages;             /* pages at the base used by this header */
   size_t committed_pages;          /* pages ever handed to the page heap (a high-water mark) */
+  size_t inited;                   /* pages [0, inited) have page-map entries (a span or
+                                      segalloc__no_span); the entries above read NULL, except
+                                      a free span's two ends, and no block lies there. Only
+                                      grows; atomic (see pagemap.c) */
   struct segalloc__arena *next;
   segalloc__span *pagemap[1];      /* SEGALLOC__ARENA_PAGES entries */
 } segalloc__arena;
@@ -1432,6 +1436,11 @@ static void segalloc__span_delete(segalloc__span *s) {
 
    Page-map entries of pages that belong to no span point at segalloc__no_span, a span of
    class 0, rather than NULL: free's fast path then reads the class without a NULL test.
+   An arena's page map is set lazily, though: only the pages below its `inited` mark, which
+   rises as spans in use reach higher pages, have entries; above it they read NULL (but for
+   the ends of the free span there). free's fast path checks an address against the mark
+   as it checks the arena (one compare either way), so it never reads such an entry, and
+   the slow paths take NULL for "no span".
 
    Writers (arena registration) hold the page heap lock; readers take no lock: a leaf or
    node pointer, once published with a release store, never changes. The first level is
@@ -1512,16 +1521,26 @@ static segalloc__arena *segalloc__span_arena(const segalloc__span *s, size_t *fi
   return a;
 }
 
-/* Point the page-map entries of s at v: every page, or only the first and last. */
+/* Point the page-map entries of s at v: every page, or only the first and last. A span
+   in use (small or large) above the arena's inited mark raises it: the entries up to the
+   span's end that were never set (NULL) are set to no span first, and the mark is
+   published after the span's own entries (a release store: a thread that then reads the
+   mark finds every entry below it set). Caller holds the page heap lock. */
 static void segalloc__pagemap_write(segalloc__span *s, segalloc__span *v, int all_pages) {
   size_t first;
   segalloc__arena *a = segalloc__span_arena(s, &first);
+  size_t end = first + s->npages, inited = a->inited;
+  int raise = (v->state == SEGALLOC__SPAN_SMALL || v->state == SEGALLOC__SPAN_LARGE) && end > inited;
+  if (raise)
+    for (size_t i = inited; i < end; i++)
+      if (!a->pagemap[i]) a->pagemap[i] = &segalloc__no_span;
   if (all_pages) {
     for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = v;
   } else {
     a->pagemap[first] = v;
     a->pagemap[first + s->npages - 1] = v;
   }
+  if (raise) __atomic_store_n(&a->inited, end, __ATOMIC_RELEASE);
 }
 
 /* Record s in the page map: every page for a small span, the ends otherwise. */
@@ -1728,7 +1747,10 @@ static int segalloc__heap_grow(void) {
   size_t header = offsetof(segalloc__arena, pagemap) + SEGALLOC__ARENA_PAGES * sizeof(segalloc__span *);
   a->base = base;
   a->header_pages = (header + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
-  for (size_t i = 0; i < SEGALLOC__ARENA_PAGES; i++) a->pagemap[i] = &segalloc__no_span;
+  /* the header's own pages map to no span; the rest of the page map is set as spans in
+     use reach it (pagemap.c), so a small program touches one page of it, not 64 KiB */
+  for (size_t i = 0; i < a->header_pages; i++) a->pagemap[i] = &segalloc__no_span;
+  a->inited = a->header_pages;
   segalloc__span *s = segalloc__span_new();
   if (!s || !segalloc__pagemap_add_arena(a)) {
     if (s) segalloc__span_delete(s);
@@ -2443,9 +2465,10 @@ static void segalloc__central_drain(int shard) {
    holds at most the bound plus the few batches that can arrive between two checks. */
 
 typedef struct segalloc__tcache {
-  /* the arena free() saw last (see segalloc_free); 1, which no arena base can equal (nor
-     the base of NULL), until there is one */
-  uintptr_t arena_hint;
+  /* the arena free() saw last (see segalloc_free) and its inited mark then, in bytes:
+     free's fast path takes an address p as one of its blocks when p - hint_base <
+     hint_limit. Both 0 until there is one, which no address passes */
+  uintptr_t hint_base, hint_limit;
   segalloc__tlist lists[SEGALLOC__NCLASSES];
   uintptr_t cookie;            /* copy of segalloc__cookie, at hand in the fast path */
   uint32_t tick_left;          /* frees until the next tick (segalloc__tcache_tick) */
@@ -2497,7 +2520,7 @@ static segalloc__inline void segalloc__tlist_set(segalloc__tlist *l, uint32_t n,
 
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
    value no freed block carries, and its arena hint matches no address. */
-static segalloc__tcache segalloc__tc_empty = {1, {{NULL, 0, 0}}, 0, 0, 0, 0, {0}, {0}, 0, NULL, NULL};
+static segalloc__tcache segalloc__tc_empty = {0, 0, {{NULL, 0, 0}}, 0, 0, 0, 0, {0}, {0}, 0, NULL, NULL};
 
 static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
 /* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
@@ -2711,7 +2734,7 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
     if (!tc) { segalloc__tc_state = 0; return NULL; }
   }
   tc->cookie = segalloc__cookie;
-  tc->arena_hint = 1;
+  tc->hint_base = tc->hint_limit = 0;
   tc->tick_left = SEGALLOC__TICK_FREES;
   memset(tc->dry, 0, sizeof tc->dry); /* a reused cache: not its last owner's */
   memset(tc->refilled, 0, sizeof tc->refilled);
@@ -2922,8 +2945,8 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
    path does): realloc and usable_size then skip the two radix-map loads, which on a
    cold cache were a third of realloc's own time in the realloc_grow benchmark. */
 static segalloc__inline segalloc__span *segalloc__span_of_hinted(uintptr_t p) {
-  uintptr_t base = p & ~(uintptr_t)(SEGALLOC_ARENA_SIZE - 1);
-  if (segalloc__likely(base == segalloc__tc->arena_hint)) return segalloc__span_in((segalloc__arena *)base, p);
+  segalloc__tcache *tc = segalloc__tc;
+  if (segalloc__likely(p - tc->hint_base < tc->hint_limit)) return segalloc__span_in((segalloc__arena *)tc->hint_base, p);
   return segalloc__span_of(p);
 }
 
@@ -3064,30 +3087,36 @@ static segalloc__noinline void segalloc__free_unroom(void *ptr, segalloc__tlist 
   segalloc__free_slow(ptr);
 }
 
-/* free's fast path finds the arena as the one this thread freed into last (arenas are
-   aligned to their size: one mask and one compare). On a miss this looks the arena up in
-   the radix map, makes it the hint, and frees again; an address in no arena goes to the
-   slow path, which says what is wrong with it. */
+/* free's fast path takes the arena to be the one this thread freed into last, and checks
+   the address is below that arena's inited mark (one subtract and one compare: everything
+   below it has a page-map entry, pagemap.c). On a miss this looks the arena up in the
+   radix map, makes it the hint with its current mark, and frees again; an address in no
+   arena, or above the mark (where no block lies), goes to the slow path, which says what
+   is wrong with it. */
 SEGALLOC__CORE void SEGALLOC__FN(free)(void *ptr);
 static segalloc__noinline void segalloc__free_miss(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
   segalloc__arena *a = segalloc__arena_of((uintptr_t)ptr);
   if (a && tc != &segalloc__tc_empty) {
-    tc->arena_hint = (uintptr_t)a;
-    SEGALLOC__FN(free)(ptr);
-    return;
+    uintptr_t limit = (uintptr_t)__atomic_load_n(&a->inited, __ATOMIC_ACQUIRE) << SEGALLOC__PAGE_SHIFT;
+    if ((uintptr_t)ptr - a->base < limit) {
+      tc->hint_base = a->base;
+      tc->hint_limit = limit;
+      SEGALLOC__FN(free)(ptr);
+      return;
+    }
   }
   segalloc__free_slow(ptr);
 }
 
 SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
-  uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(SEGALLOC_ARENA_SIZE - 1);
-  if (segalloc__unlikely(base != tc->arena_hint)) {
+  uintptr_t off = (uintptr_t)ptr - tc->hint_base;
+  if (segalloc__unlikely(off >= tc->hint_limit)) {
     segalloc__free_miss(ptr);
     return;
   }
-  segalloc__span *s = segalloc__pagemap_entry((segalloc__arena *)base, (uintptr_t)ptr);
+  segalloc__span *s = ((segalloc__arena *)tc->hint_base)->pagemap[off >> SEGALLOC__PAGE_SHIFT];
   /* class 0 (large blocks, pages of no span) has a list with no room: the room test
      sends those to the slow path too */
   segalloc__tlist *l = (segalloc__tlist *)((char *)tc->lists + s->list_off);
@@ -3246,9 +3275,10 @@ static segalloc__noinline void *segalloc__realloc_slow(void *ptr, size_t size) {
    path keeps them from paying for the slow function's frame (bench/workloads realloc_grow:
    about 70 instructions per in-place call before, counted by callgrind). */
 SEGALLOCDEF segalloc__nosan void *segalloc_realloc(void *ptr, size_t size) {
-  uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(SEGALLOC_ARENA_SIZE - 1);
-  if (segalloc__likely(base == segalloc__tc->arena_hint)) { /* never for NULL (base 0) */
-    segalloc__span *s = segalloc__pagemap_entry((segalloc__arena *)base, (uintptr_t)ptr);
+  segalloc__tcache *tc = segalloc__tc;
+  uintptr_t off = (uintptr_t)ptr - tc->hint_base;
+  if (segalloc__likely(off < tc->hint_limit)) { /* never for NULL (below every arena) */
+    segalloc__span *s = ((segalloc__arena *)tc->hint_base)->pagemap[off >> SEGALLOC__PAGE_SHIFT];
     if (segalloc__likely(s->state == SEGALLOC__SPAN_SMALL)) {
       size_t old = segalloc__small_block_size(s, ptr);
       if (segalloc__likely(size <= old && size >= old / 2)) return ptr; /* old >= 16: never size 0 */

@@ -32,8 +32,8 @@
    malloc(n), n > 32 KiB: a span of whole pages from the page heap (4-5 above); above half an
      arena, a mapping of its own (os.c).
    free(p)
-     1. p -> arena (the arena this thread freed into last: a mask and a compare; else the
-        radix map) -> span (page map) -> class, all from the address. Two checks: p is an
+     1. p -> arena (the arena this thread freed into last: a subtract and a compare against
+        the part of it whose page map is set; else the radix map) -> span (page map) -> class, all from the address. Two checks: p is an
         object boundary, and p does not carry the free mark (a double free).
      2. Small: push on this thread's list, whatever thread allocated it. The list full:
         hand it whole to the class's transfer cache (central.c), or when that is full,
@@ -307,6 +307,10 @@ typedef struct segalloc__arena {
   uintptr_t base;
   size_t header_pages;             /* pages at the base used by this header */
   size_t committed_pages;          /* pages ever handed to the page heap (a high-water mark) */
+  size_t inited;                   /* pages [0, inited) have page-map entries (a span or
+                                      segalloc__no_span); the entries above read NULL, except
+                                      a free span's two ends, and no block lies there. Only
+                                      grows; atomic (see pagemap.c) */
   struct segalloc__arena *next;
   segalloc__span *pagemap[1];      /* SEGALLOC__ARENA_PAGES entries */
 } segalloc__arena;

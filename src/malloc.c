@@ -105,8 +105,8 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
    path does): realloc and usable_size then skip the two radix-map loads, which on a
    cold cache were a third of realloc's own time in the realloc_grow benchmark. */
 static segalloc__inline segalloc__span *segalloc__span_of_hinted(uintptr_t p) {
-  uintptr_t base = p & ~(uintptr_t)(SEGALLOC_ARENA_SIZE - 1);
-  if (segalloc__likely(base == segalloc__tc->arena_hint)) return segalloc__span_in((segalloc__arena *)base, p);
+  segalloc__tcache *tc = segalloc__tc;
+  if (segalloc__likely(p - tc->hint_base < tc->hint_limit)) return segalloc__span_in((segalloc__arena *)tc->hint_base, p);
   return segalloc__span_of(p);
 }
 
@@ -247,30 +247,36 @@ static segalloc__noinline void segalloc__free_unroom(void *ptr, segalloc__tlist 
   segalloc__free_slow(ptr);
 }
 
-/* free's fast path finds the arena as the one this thread freed into last (arenas are
-   aligned to their size: one mask and one compare). On a miss this looks the arena up in
-   the radix map, makes it the hint, and frees again; an address in no arena goes to the
-   slow path, which says what is wrong with it. */
+/* free's fast path takes the arena to be the one this thread freed into last, and checks
+   the address is below that arena's inited mark (one subtract and one compare: everything
+   below it has a page-map entry, pagemap.c). On a miss this looks the arena up in the
+   radix map, makes it the hint with its current mark, and frees again; an address in no
+   arena, or above the mark (where no block lies), goes to the slow path, which says what
+   is wrong with it. */
 SEGALLOC__CORE void SEGALLOC__FN(free)(void *ptr);
 static segalloc__noinline void segalloc__free_miss(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
   segalloc__arena *a = segalloc__arena_of((uintptr_t)ptr);
   if (a && tc != &segalloc__tc_empty) {
-    tc->arena_hint = (uintptr_t)a;
-    SEGALLOC__FN(free)(ptr);
-    return;
+    uintptr_t limit = (uintptr_t)__atomic_load_n(&a->inited, __ATOMIC_ACQUIRE) << SEGALLOC__PAGE_SHIFT;
+    if ((uintptr_t)ptr - a->base < limit) {
+      tc->hint_base = a->base;
+      tc->hint_limit = limit;
+      SEGALLOC__FN(free)(ptr);
+      return;
+    }
   }
   segalloc__free_slow(ptr);
 }
 
 SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
-  uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(SEGALLOC_ARENA_SIZE - 1);
-  if (segalloc__unlikely(base != tc->arena_hint)) {
+  uintptr_t off = (uintptr_t)ptr - tc->hint_base;
+  if (segalloc__unlikely(off >= tc->hint_limit)) {
     segalloc__free_miss(ptr);
     return;
   }
-  segalloc__span *s = segalloc__pagemap_entry((segalloc__arena *)base, (uintptr_t)ptr);
+  segalloc__span *s = ((segalloc__arena *)tc->hint_base)->pagemap[off >> SEGALLOC__PAGE_SHIFT];
   /* class 0 (large blocks, pages of no span) has a list with no room: the room test
      sends those to the slow path too */
   segalloc__tlist *l = (segalloc__tlist *)((char *)tc->lists + s->list_off);
@@ -429,9 +435,10 @@ static segalloc__noinline void *segalloc__realloc_slow(void *ptr, size_t size) {
    path keeps them from paying for the slow function's frame (bench/workloads realloc_grow:
    about 70 instructions per in-place call before, counted by callgrind). */
 SEGALLOCDEF segalloc__nosan void *segalloc_realloc(void *ptr, size_t size) {
-  uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(SEGALLOC_ARENA_SIZE - 1);
-  if (segalloc__likely(base == segalloc__tc->arena_hint)) { /* never for NULL (base 0) */
-    segalloc__span *s = segalloc__pagemap_entry((segalloc__arena *)base, (uintptr_t)ptr);
+  segalloc__tcache *tc = segalloc__tc;
+  uintptr_t off = (uintptr_t)ptr - tc->hint_base;
+  if (segalloc__likely(off < tc->hint_limit)) { /* never for NULL (below every arena) */
+    segalloc__span *s = ((segalloc__arena *)tc->hint_base)->pagemap[off >> SEGALLOC__PAGE_SHIFT];
     if (segalloc__likely(s->state == SEGALLOC__SPAN_SMALL)) {
       size_t old = segalloc__small_block_size(s, ptr);
       if (segalloc__likely(size <= old && size >= old / 2)) return ptr; /* old >= 16: never size 0 */

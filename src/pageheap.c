@@ -195,7 +195,10 @@ static int segalloc__heap_grow(void) {
   size_t header = offsetof(segalloc__arena, pagemap) + SEGALLOC__ARENA_PAGES * sizeof(segalloc__span *);
   a->base = base;
   a->header_pages = (header + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
-  for (size_t i = 0; i < SEGALLOC__ARENA_PAGES; i++) a->pagemap[i] = &segalloc__no_span;
+  /* the header's own pages map to no span; the rest of the page map is set as spans in
+     use reach it (pagemap.c), so a small program touches one page of it, not 64 KiB */
+  for (size_t i = 0; i < a->header_pages; i++) a->pagemap[i] = &segalloc__no_span;
+  a->inited = a->header_pages;
   segalloc__span *s = segalloc__span_new();
   if (!s || !segalloc__pagemap_add_arena(a)) {
     if (s) segalloc__span_delete(s);

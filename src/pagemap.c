@@ -10,6 +10,11 @@
 
    Page-map entries of pages that belong to no span point at segalloc__no_span, a span of
    class 0, rather than NULL: free's fast path then reads the class without a NULL test.
+   An arena's page map is set lazily, though: only the pages below its `inited` mark, which
+   rises as spans in use reach higher pages, have entries; above it they read NULL (but for
+   the ends of the free span there). free's fast path checks an address against the mark
+   as it checks the arena (one compare either way), so it never reads such an entry, and
+   the slow paths take NULL for "no span".
 
    Writers (arena registration) hold the page heap lock; readers take no lock: a leaf or
    node pointer, once published with a release store, never changes. The first level is
@@ -90,16 +95,26 @@ static segalloc__arena *segalloc__span_arena(const segalloc__span *s, size_t *fi
   return a;
 }
 
-/* Point the page-map entries of s at v: every page, or only the first and last. */
+/* Point the page-map entries of s at v: every page, or only the first and last. A span
+   in use (small or large) above the arena's inited mark raises it: the entries up to the
+   span's end that were never set (NULL) are set to no span first, and the mark is
+   published after the span's own entries (a release store: a thread that then reads the
+   mark finds every entry below it set). Caller holds the page heap lock. */
 static void segalloc__pagemap_write(segalloc__span *s, segalloc__span *v, int all_pages) {
   size_t first;
   segalloc__arena *a = segalloc__span_arena(s, &first);
+  size_t end = first + s->npages, inited = a->inited;
+  int raise = (v->state == SEGALLOC__SPAN_SMALL || v->state == SEGALLOC__SPAN_LARGE) && end > inited;
+  if (raise)
+    for (size_t i = inited; i < end; i++)
+      if (!a->pagemap[i]) a->pagemap[i] = &segalloc__no_span;
   if (all_pages) {
     for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = v;
   } else {
     a->pagemap[first] = v;
     a->pagemap[first + s->npages - 1] = v;
   }
+  if (raise) __atomic_store_n(&a->inited, end, __ATOMIC_RELEASE);
 }
 
 /* Record s in the page map: every page for a small span, the ends otherwise. */

@@ -37,9 +37,10 @@
    holds at most the bound plus the few batches that can arrive between two checks. */
 
 typedef struct segalloc__tcache {
-  /* the arena free() saw last (see segalloc_free); 1, which no arena base can equal (nor
-     the base of NULL), until there is one */
-  uintptr_t arena_hint;
+  /* the arena free() saw last (see segalloc_free) and its inited mark then, in bytes:
+     free's fast path takes an address p as one of its blocks when p - hint_base <
+     hint_limit. Both 0 until there is one, which no address passes */
+  uintptr_t hint_base, hint_limit;
   segalloc__tlist lists[SEGALLOC__NCLASSES];
   uintptr_t cookie;            /* copy of segalloc__cookie, at hand in the fast path */
   uint32_t tick_left;          /* frees until the next tick (segalloc__tcache_tick) */
@@ -91,7 +92,7 @@ static segalloc__inline void segalloc__tlist_set(segalloc__tlist *l, uint32_t n,
 
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
    value no freed block carries, and its arena hint matches no address. */
-static segalloc__tcache segalloc__tc_empty = {1, {{NULL, 0, 0}}, 0, 0, 0, 0, {0}, {0}, 0, NULL, NULL};
+static segalloc__tcache segalloc__tc_empty = {0, 0, {{NULL, 0, 0}}, 0, 0, 0, 0, {0}, {0}, 0, NULL, NULL};
 
 static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
 /* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
@@ -305,7 +306,7 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
     if (!tc) { segalloc__tc_state = 0; return NULL; }
   }
   tc->cookie = segalloc__cookie;
-  tc->arena_hint = 1;
+  tc->hint_base = tc->hint_limit = 0;
   tc->tick_left = SEGALLOC__TICK_FREES;
   memset(tc->dry, 0, sizeof tc->dry); /* a reused cache: not its last owner's */
   memset(tc->refilled, 0, sizeof tc->refilled);

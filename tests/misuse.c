@@ -239,6 +239,15 @@ static void c_free_mmap_inner(void) {
   bad_free(m + 4096 + 16);
 }
 
+/* an address in an arena of segalloc's (the default 64 MiB one, aligned to its size) but
+   far above any page it has used: its page map there was never set (pagemap.c) */
+static void c_free_arena_unused(void) {
+  char *p = (char *)must_malloc(64);
+  uintptr_t base = (uintptr_t)p & ~(((uintptr_t)64 << 20) - 1);
+  M_free(launder(must_malloc(64))); /* this thread's free hint is now p's arena */
+  bad_free((void *)(base + ((uintptr_t)40 << 20) + 16));
+}
+
 static void c_free_inside_small_16(void) {
   char *p = (char *)must_malloc(64);
   bad_free(p + 16);
@@ -312,6 +321,7 @@ static const struct {
   {"free-stack", c_free_stack, 1},
   {"free-mmap", c_free_mmap, 1},
   {"free-mmap-inner", c_free_mmap_inner, 1},
+  {"free-arena-unused", c_free_arena_unused, 1},
   {"free-inside-small-16", c_free_inside_small_16, 1},
   {"free-inside-small-8", c_free_inside_small_8, 1},
   {"free-inside-large", c_free_inside_large, 1},
