@@ -243,8 +243,8 @@ SEGALLOCDEF const char *segalloc_version(void);
    malloc(n), n > 32 KiB: a span of whole pages from the page heap (4-5 above); above half an
      arena, a mapping of its own (os.c).
    free(p)
-     1. p -> arena (the arena this thread freed into last: a subtract and a compare against
-        the part of it whose page map is set; else the radix map) -> span (page map) -> class, all from the address. Two checks: p is an
+     1. p -> arena (the arena this thread freed into last: a subtract and a compare
+        against the part of it whose page map is set; else the radix map) -> span (page map) -> class, all from the address. Two checks: p is an
         object boundary, and p does not carry the free mark (a double free).
      2. Small: push on this thread's list, whatever thread allocated it. The list full:
         hand it whole to the class's transfer cache (central.c), or when that is full,
@@ -511,17 +511,18 @@ enum {
   SEGALLOC__SPAN_LARGE = 3   /* one block handed to the program */
 };
 
-/* An arena's header, at its base. pagemap[i] is the span holding page i (NULL for pages
-   of no span, and for the inner pages of free and large spans: only their first and last
-   pages are recorded, which is all coalescing and free() need). */
+/* An arena's header, at its base. pagemap[i] is the span holding page i: every page of a
+   small span, only the first and last of a free or large span (all that coalescing and
+   free() need). The rest hold segalloc__no_span below the inited mark, and NULL or
+   segalloc__no_span above it (pagemap.c). */
 typedef struct segalloc__arena {
   uintptr_t base;
   size_t header_pages;             /* pages at the base used by this header */
   size_t committed_pages;          /* pages ever handed to the page heap (a high-water mark) */
   size_t inited;                   /* pages [0, inited) have page-map entries (a span or
-                                      segalloc__no_span); the entries above read NULL, except
-                                      a free span's two ends, and no block lies there. Only
-                                      grows; atomic (see pagemap.c) */
+                                      segalloc__no_span); above it no block lies, and the
+                                      entries read NULL or segalloc__no_span but for a free
+                                      span's two ends. Only grows; atomic (see pagemap.c) */
   struct segalloc__arena *next;
   segalloc__span *pagemap[1];      /* SEGALLOC__ARENA_PAGES entries */
 } segalloc__arena;
@@ -1437,8 +1438,9 @@ static void segalloc__span_delete(segalloc__span *s) {
    Page-map entries of pages that belong to no span point at segalloc__no_span, a span of
    class 0, rather than NULL: free's fast path then reads the class without a NULL test.
    An arena's page map is set lazily, though: only the pages below its `inited` mark, which
-   rises as spans in use reach higher pages, have entries; above it they read NULL (but for
-   the ends of the free span there). free's fast path checks an address against the mark
+   rises as spans in use reach higher pages, have entries; above it they read NULL or no
+   span (but for the ends of the free span there). A span's first page always has its
+   entry, wherever the span lies, so the page after a span leads to the next span. free's fast path checks an address against the mark
    as it checks the arena (one compare either way), so it never reads such an entry, and
    the slow paths take NULL for "no span".
 
@@ -1748,7 +1750,8 @@ static int segalloc__heap_grow(void) {
   a->base = base;
   a->header_pages = (header + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
   /* the header's own pages map to no span; the rest of the page map is set as spans in
-     use reach it (pagemap.c), so a small program touches one page of it, not 64 KiB */
+     use reach it (pagemap.c), so a small program touches two pages of it (the first, and
+     the last for the free span's end) rather than all of it (64 KiB by default) */
   for (size_t i = 0; i < a->header_pages; i++) a->pagemap[i] = &segalloc__no_span;
   a->inited = a->header_pages;
   segalloc__span *s = segalloc__span_new();
@@ -1967,7 +1970,7 @@ static __attribute__((unused)) int segalloc__heap_grow_in_place(segalloc__span *
   segalloc__arena *a = segalloc__span_arena(s, &first);
   size_t after = first + s->npages, need = n - s->npages;
   segalloc__span *r = after < SEGALLOC__ARENA_PAGES ? a->pagemap[after] : &segalloc__no_span;
-  if (s->state == SEGALLOC__SPAN_LARGE && r != &segalloc__no_span && r->state == SEGALLOC__SPAN_FREE &&
+  if (s->state == SEGALLOC__SPAN_LARGE && r && r != &segalloc__no_span && r->state == SEGALLOC__SPAN_FREE &&
       segalloc__span_start(r) == segalloc__span_start(s) + segalloc__span_bytes(s) && r->npages >= need) {
     segalloc__heap_remove(r);
     segalloc__span *rest = r->npages > need ? segalloc__span_split(r, need) : NULL;
@@ -3235,7 +3238,8 @@ SEGALLOCDEF size_t segalloc_usable_size(const void *ptr) {
 }
 
 /* Everything realloc's fast path below leaves to it: NULL, size 0 or too large, a block
-   outside the arena this thread freed into last, large blocks, moves, shrinking below half. */
+   outside the part below the inited mark of the arena this thread freed into last, large
+   blocks, moves, shrinking below half. */
 static segalloc__noinline void *segalloc__realloc_slow(void *ptr, size_t size) {
   if (!ptr) return segalloc_malloc(size);
   if (segalloc__unlikely(size > SEGALLOC__MAX_REQUEST)) {

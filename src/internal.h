@@ -32,8 +32,8 @@
    malloc(n), n > 32 KiB: a span of whole pages from the page heap (4-5 above); above half an
      arena, a mapping of its own (os.c).
    free(p)
-     1. p -> arena (the arena this thread freed into last: a subtract and a compare against
-        the part of it whose page map is set; else the radix map) -> span (page map) -> class, all from the address. Two checks: p is an
+     1. p -> arena (the arena this thread freed into last: a subtract and a compare
+        against the part of it whose page map is set; else the radix map) -> span (page map) -> class, all from the address. Two checks: p is an
         object boundary, and p does not carry the free mark (a double free).
      2. Small: push on this thread's list, whatever thread allocated it. The list full:
         hand it whole to the class's transfer cache (central.c), or when that is full,
@@ -300,17 +300,18 @@ enum {
   SEGALLOC__SPAN_LARGE = 3   /* one block handed to the program */
 };
 
-/* An arena's header, at its base. pagemap[i] is the span holding page i (NULL for pages
-   of no span, and for the inner pages of free and large spans: only their first and last
-   pages are recorded, which is all coalescing and free() need). */
+/* An arena's header, at its base. pagemap[i] is the span holding page i: every page of a
+   small span, only the first and last of a free or large span (all that coalescing and
+   free() need). The rest hold segalloc__no_span below the inited mark, and NULL or
+   segalloc__no_span above it (pagemap.c). */
 typedef struct segalloc__arena {
   uintptr_t base;
   size_t header_pages;             /* pages at the base used by this header */
   size_t committed_pages;          /* pages ever handed to the page heap (a high-water mark) */
   size_t inited;                   /* pages [0, inited) have page-map entries (a span or
-                                      segalloc__no_span); the entries above read NULL, except
-                                      a free span's two ends, and no block lies there. Only
-                                      grows; atomic (see pagemap.c) */
+                                      segalloc__no_span); above it no block lies, and the
+                                      entries read NULL or segalloc__no_span but for a free
+                                      span's two ends. Only grows; atomic (see pagemap.c) */
   struct segalloc__arena *next;
   segalloc__span *pagemap[1];      /* SEGALLOC__ARENA_PAGES entries */
 } segalloc__arena;

@@ -395,7 +395,8 @@ SEGALLOCDEF size_t segalloc_usable_size(const void *ptr) {
 }
 
 /* Everything realloc's fast path below leaves to it: NULL, size 0 or too large, a block
-   outside the arena this thread freed into last, large blocks, moves, shrinking below half. */
+   outside the part below the inited mark of the arena this thread freed into last, large
+   blocks, moves, shrinking below half. */
 static segalloc__noinline void *segalloc__realloc_slow(void *ptr, size_t size) {
   if (!ptr) return segalloc_malloc(size);
   if (segalloc__unlikely(size > SEGALLOC__MAX_REQUEST)) {

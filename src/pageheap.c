@@ -196,7 +196,8 @@ static int segalloc__heap_grow(void) {
   a->base = base;
   a->header_pages = (header + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
   /* the header's own pages map to no span; the rest of the page map is set as spans in
-     use reach it (pagemap.c), so a small program touches one page of it, not 64 KiB */
+     use reach it (pagemap.c), so a small program touches two pages of it (the first, and
+     the last for the free span's end) rather than all of it (64 KiB by default) */
   for (size_t i = 0; i < a->header_pages; i++) a->pagemap[i] = &segalloc__no_span;
   a->inited = a->header_pages;
   segalloc__span *s = segalloc__span_new();
@@ -415,7 +416,7 @@ static __attribute__((unused)) int segalloc__heap_grow_in_place(segalloc__span *
   segalloc__arena *a = segalloc__span_arena(s, &first);
   size_t after = first + s->npages, need = n - s->npages;
   segalloc__span *r = after < SEGALLOC__ARENA_PAGES ? a->pagemap[after] : &segalloc__no_span;
-  if (s->state == SEGALLOC__SPAN_LARGE && r != &segalloc__no_span && r->state == SEGALLOC__SPAN_FREE &&
+  if (s->state == SEGALLOC__SPAN_LARGE && r && r != &segalloc__no_span && r->state == SEGALLOC__SPAN_FREE &&
       segalloc__span_start(r) == segalloc__span_start(s) + segalloc__span_bytes(s) && r->npages >= need) {
     segalloc__heap_remove(r);
     segalloc__span *rest = r->npages > need ? segalloc__span_split(r, need) : NULL;

@@ -239,14 +239,21 @@ static void c_free_mmap_inner(void) {
   bad_free(m + 4096 + 16);
 }
 
-/* an address in an arena of segalloc's (the default 64 MiB one, aligned to its size) but
-   far above any page it has used: its page map there was never set (pagemap.c) */
-static void c_free_arena_unused(void) {
+/* an address in an arena of segalloc's (aligned to its size) but far above any page it
+   has used, where its page map was never set (pagemap.c); freed, and reallocated */
+#ifndef SEGALLOC_ARENA_SIZE
+#define SEGALLOC_ARENA_SIZE (64u << 20) /* the preloaded library's default */
+#endif
+static void *arena_unused_address(void) {
   char *p = (char *)must_malloc(64);
-  uintptr_t base = (uintptr_t)p & ~(((uintptr_t)64 << 20) - 1);
+  uintptr_t base = (uintptr_t)p & ~((uintptr_t)SEGALLOC_ARENA_SIZE - 1);
   M_free(launder(must_malloc(64))); /* this thread's free hint is now p's arena */
-  bad_free((void *)(base + ((uintptr_t)40 << 20) + 16));
+  return (void *)(base + (uintptr_t)SEGALLOC_ARENA_SIZE / 8 * 5 + 16);
 }
+
+static void c_free_arena_unused(void) { bad_free(arena_unused_address()); }
+
+static void c_realloc_arena_unused(void) { bad_realloc(arena_unused_address(), 100); }
 
 static void c_free_inside_small_16(void) {
   char *p = (char *)must_malloc(64);
@@ -322,6 +329,7 @@ static const struct {
   {"free-mmap", c_free_mmap, 1},
   {"free-mmap-inner", c_free_mmap_inner, 1},
   {"free-arena-unused", c_free_arena_unused, 1},
+  {"realloc-arena-unused", c_realloc_arena_unused, 1},
   {"free-inside-small-16", c_free_inside_small_16, 1},
   {"free-inside-small-8", c_free_inside_small_8, 1},
   {"free-inside-large", c_free_inside_large, 1},
