@@ -1436,13 +1436,13 @@ static void segalloc__span_delete(segalloc__span *s) {
    how misuse is caught rather than followed.
 
    Page-map entries of pages that belong to no span point at segalloc__no_span, a span of
-   class 0, rather than NULL: free's fast path then reads the class without a NULL test.
-   An arena's page map is set lazily, though: only the pages below its `inited` mark, which
+   class 0, rather than NULL: free's fast path then reads the class without a NULL test. An
+   arena's page map is set lazily, though: only the pages below its `inited` mark, which
    rises as spans in use reach higher pages, have entries; above it they read NULL or no
    span (but for the ends of the free span there). A span's first page always has its
-   entry, wherever the span lies, so the page after a span leads to the next span. free's fast path checks an address against the mark
-   as it checks the arena (one compare either way), so it never reads such an entry, and
-   the slow paths take NULL for "no span".
+   entry, wherever the span lies, so the page after a span leads to the next span. free's
+   fast path checks an address against the mark as it checks the arena (one compare either
+   way), so it never reads such an entry, and the slow paths take NULL for "no span".
 
    Writers (arena registration) hold the page heap lock; readers take no lock: a leaf or
    node pointer, once published with a release store, never changes. The first level is
@@ -2095,15 +2095,15 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
    fewest live threads when the thread starts), and a class keeps one list of spans per
    shard, still under its one lock. A thread takes objects from its own shard's spans, and
    carves a fresh span rather than use another live shard's (a span of a shard with no live
-   thread, or one with at least half its objects given back, it takes over). So threads of different shards get
-   their blocks from different spans and pages, as mimalloc's thread-owned pages keep its
-   threads apart. With one shared list, two threads each allocating and freeing their own
-   blocks got them from the same spans and ran slower, 1.1x to 1.7x from run to run
-   (threads_own: 0.233 s against 0.139 s with shards in one run, mimalloc 0.130 s; about
-   an eighth of the cache lines holding one thread's blocks also held the other's, and
-   bench/threads_own_probe.sh compares the cures). The cost is memory when threads free
-   each other's blocks, which come back to spans of a shard the freeing thread does not
-   take from (larson: peak RSS 7.8 -> 9.4 MiB).
+   thread, or one with at least half its objects given back, it takes over). So threads of
+   different shards get their blocks from different spans and pages, as mimalloc's
+   thread-owned pages keep its threads apart. With one shared list, two threads each
+   allocating and freeing their own blocks got them from the same spans and ran slower,
+   1.1x to 1.7x from run to run (threads_own: 0.233 s against 0.139 s with shards in one
+   run, mimalloc 0.130 s; about an eighth of the cache lines holding one thread's blocks
+   also held the other's, and bench/threads_own_probe.sh compares the cures). The cost is
+   memory when threads free each other's blocks, which come back to spans of a shard the
+   freeing thread does not take from (larson: peak RSS 7.8 -> 9.4 MiB).
 
    In front of the spans sits a transfer cache (TCMalloc's name): a small stack of
    NULL-terminated chains of objects with their lengths. A thread cache that overflows
@@ -2122,19 +2122,19 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
 
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
-   page touches up front, and its untouched pages stay zero and out of RSS until used.
-   A take carves about SEGALLOC__CARVE_BYTES (4 KiB) of fresh objects, or one object of a
+   page touches up front, and its untouched pages stay zero and out of RSS until used. A
+   take carves about SEGALLOC__CARVE_BYTES (4 KiB) of fresh objects, or one object of a
    class larger than that, even when the thread cache asked for a whole batch: carving
-   writes each object, so a batch carved at once is resident before the thread has used
-   it, and a thread that ends up using few of a class's blocks would keep the rest resident
-   in its cache. Capped, the bump region goes out in steps of about 4 KiB as it is used
-   (mimalloc extends its pages' free lists 4 KiB at a time): peak RSS fell 6-16 % on the batch, realloc_grow, threads_own,
-   prodcons and larson workloads (batch_lifo 3.4 -> 2.9 MiB), times unchanged
-   (bench/compare.sh -r 15; frag and large, whose blocks are large or many, did not move).
-   Carved objects are linked in address order, so a program that allocates many blocks
-   gets them ascending, as it would walk them. Objects go back to their spans a run at a
-   time (one page-map lookup for each run of neighbours in a chain). When every object of a
-   span is back, the span goes back to the page heap. */
+   writes each object, so a batch carved at once is resident before the thread has used it,
+   and a thread that ends up using few of a class's blocks would keep the rest resident in
+   its cache. Capped, the bump region goes out in steps of about 4 KiB as it is used
+   (mimalloc extends its pages' free lists 4 KiB at a time): peak RSS fell 6-16 % on the
+   batch, realloc_grow, threads_own, prodcons and larson workloads (batch_lifo 3.4 -> 2.9
+   MiB), times unchanged (bench/compare.sh -r 15; frag and large, whose blocks are large or
+   many, did not move). Carved objects are linked in address order, so a program that
+   allocates many blocks gets them ascending, as it would walk them. Objects go back to
+   their spans a run at a time (one page-map lookup for each run of neighbours in a chain).
+   When every object of a span is back, the span goes back to the page heap. */
 
 #define SEGALLOC__TRANSFER_SLOTS 64
 #define SEGALLOC__CARVE_BYTES 4096
@@ -2269,11 +2269,11 @@ static segalloc__span *segalloc__central_any_span(segalloc__central *c) {
 /* Objects of class cls for a thread of the given shard, as a NULL-terminated list through
    word 0: a whole chain from the transfer cache if it has one this shard may take (however
    long), else up to `want` from the shard's spans (or fresh ones). Another live shard's
-   parked chains are taken only while the transfer cache is more than half full; its
-   spans only when the first on its list has at least half its objects given back
-   (central_span looks at no other), or when the OS is out of memory: keeping each shard's blocks in spans of its
-   own keeps threads of different shards apart (see the top of this part). Returns the
-   count (0 only when the OS is out of memory). */
+   parked chains are taken only while the transfer cache is more than half full; its spans
+   only when the first on its list has at least half its objects given back (central_span
+   looks at no other), or when the OS is out of memory: keeping each shard's blocks in
+   spans of its own keeps threads of different shards apart (see the top of this part).
+   Returns the count (0 only when the OS is out of memory). */
 static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int want, unsigned shard) {
   segalloc__central *c = &segalloc__centrals[cls];
   void *head = NULL;
@@ -2507,6 +2507,15 @@ static segalloc__inline segalloc__nosan void segalloc__tlist_push(segalloc__tcac
   segalloc__set_link(o, l->head);
   l->head = o;
   if (segalloc__unlikely(--tc->tick_left == 0)) segalloc__tcache_tick(tc);
+}
+
+/* Where p's page-map entry is, when p lies below the inited mark of the arena tc freed into
+   last (every entry there is set, pagemap.c); NULL otherwise, and always for the shared
+   empty cache. The first step of free's fast path, and of realloc's and usable_size's. */
+static segalloc__inline segalloc__span *const *segalloc__tcache_hinted(const segalloc__tcache *tc, uintptr_t p) {
+  uintptr_t off = p - tc->hint_base;
+  if (segalloc__unlikely(off >= tc->hint_limit)) return NULL;
+  return &((const segalloc__arena *)tc->hint_base)->pagemap[off >> SEGALLOC__PAGE_SHIFT];
 }
 
 /* The objects on list l. The slow paths work with this count and the maximum and write
@@ -2948,8 +2957,8 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
    path does): realloc and usable_size then skip the two radix-map loads, which on a
    cold cache were a third of realloc's own time in the realloc_grow benchmark. */
 static segalloc__inline segalloc__span *segalloc__span_of_hinted(uintptr_t p) {
-  segalloc__tcache *tc = segalloc__tc;
-  if (segalloc__likely(p - tc->hint_base < tc->hint_limit)) return segalloc__span_in((segalloc__arena *)tc->hint_base, p);
+  segalloc__span *const *e = segalloc__tcache_hinted(segalloc__tc, p);
+  if (segalloc__likely(e != NULL)) return *e == &segalloc__no_span ? NULL : *e;
   return segalloc__span_of(p);
 }
 
@@ -3114,12 +3123,12 @@ static segalloc__noinline void segalloc__free_miss(void *ptr) {
 
 SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
-  uintptr_t off = (uintptr_t)ptr - tc->hint_base;
-  if (segalloc__unlikely(off >= tc->hint_limit)) {
+  segalloc__span *const *e = segalloc__tcache_hinted(tc, (uintptr_t)ptr);
+  if (segalloc__unlikely(e == NULL)) {
     segalloc__free_miss(ptr);
     return;
   }
-  segalloc__span *s = ((segalloc__arena *)tc->hint_base)->pagemap[off >> SEGALLOC__PAGE_SHIFT];
+  segalloc__span *s = *e;
   /* class 0 (large blocks, pages of no span) has a list with no room: the room test
      sends those to the slow path too */
   segalloc__tlist *l = (segalloc__tlist *)((char *)tc->lists + s->list_off);
@@ -3279,10 +3288,9 @@ static segalloc__noinline void *segalloc__realloc_slow(void *ptr, size_t size) {
    path keeps them from paying for the slow function's frame (bench/workloads realloc_grow:
    about 70 instructions per in-place call before, counted by callgrind). */
 SEGALLOCDEF segalloc__nosan void *segalloc_realloc(void *ptr, size_t size) {
-  segalloc__tcache *tc = segalloc__tc;
-  uintptr_t off = (uintptr_t)ptr - tc->hint_base;
-  if (segalloc__likely(off < tc->hint_limit)) { /* never for NULL (below every arena) */
-    segalloc__span *s = ((segalloc__arena *)tc->hint_base)->pagemap[off >> SEGALLOC__PAGE_SHIFT];
+  segalloc__span *const *e = segalloc__tcache_hinted(segalloc__tc, (uintptr_t)ptr);
+  if (segalloc__likely(e != NULL)) { /* never for NULL (below every arena) */
+    segalloc__span *s = *e;
     if (segalloc__likely(s->state == SEGALLOC__SPAN_SMALL)) {
       size_t old = segalloc__small_block_size(s, ptr);
       if (segalloc__likely(size <= old && size >= old / 2)) return ptr; /* old >= 16: never size 0 */

@@ -13,15 +13,15 @@
    fewest live threads when the thread starts), and a class keeps one list of spans per
    shard, still under its one lock. A thread takes objects from its own shard's spans, and
    carves a fresh span rather than use another live shard's (a span of a shard with no live
-   thread, or one with at least half its objects given back, it takes over). So threads of different shards get
-   their blocks from different spans and pages, as mimalloc's thread-owned pages keep its
-   threads apart. With one shared list, two threads each allocating and freeing their own
-   blocks got them from the same spans and ran slower, 1.1x to 1.7x from run to run
-   (threads_own: 0.233 s against 0.139 s with shards in one run, mimalloc 0.130 s; about
-   an eighth of the cache lines holding one thread's blocks also held the other's, and
-   bench/threads_own_probe.sh compares the cures). The cost is memory when threads free
-   each other's blocks, which come back to spans of a shard the freeing thread does not
-   take from (larson: peak RSS 7.8 -> 9.4 MiB).
+   thread, or one with at least half its objects given back, it takes over). So threads of
+   different shards get their blocks from different spans and pages, as mimalloc's
+   thread-owned pages keep its threads apart. With one shared list, two threads each
+   allocating and freeing their own blocks got them from the same spans and ran slower,
+   1.1x to 1.7x from run to run (threads_own: 0.233 s against 0.139 s with shards in one
+   run, mimalloc 0.130 s; about an eighth of the cache lines holding one thread's blocks
+   also held the other's, and bench/threads_own_probe.sh compares the cures). The cost is
+   memory when threads free each other's blocks, which come back to spans of a shard the
+   freeing thread does not take from (larson: peak RSS 7.8 -> 9.4 MiB).
 
    In front of the spans sits a transfer cache (TCMalloc's name): a small stack of
    NULL-terminated chains of objects with their lengths. A thread cache that overflows
@@ -40,19 +40,19 @@
 
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
-   page touches up front, and its untouched pages stay zero and out of RSS until used.
-   A take carves about SEGALLOC__CARVE_BYTES (4 KiB) of fresh objects, or one object of a
+   page touches up front, and its untouched pages stay zero and out of RSS until used. A
+   take carves about SEGALLOC__CARVE_BYTES (4 KiB) of fresh objects, or one object of a
    class larger than that, even when the thread cache asked for a whole batch: carving
-   writes each object, so a batch carved at once is resident before the thread has used
-   it, and a thread that ends up using few of a class's blocks would keep the rest resident
-   in its cache. Capped, the bump region goes out in steps of about 4 KiB as it is used
-   (mimalloc extends its pages' free lists 4 KiB at a time): peak RSS fell 6-16 % on the batch, realloc_grow, threads_own,
-   prodcons and larson workloads (batch_lifo 3.4 -> 2.9 MiB), times unchanged
-   (bench/compare.sh -r 15; frag and large, whose blocks are large or many, did not move).
-   Carved objects are linked in address order, so a program that allocates many blocks
-   gets them ascending, as it would walk them. Objects go back to their spans a run at a
-   time (one page-map lookup for each run of neighbours in a chain). When every object of a
-   span is back, the span goes back to the page heap. */
+   writes each object, so a batch carved at once is resident before the thread has used it,
+   and a thread that ends up using few of a class's blocks would keep the rest resident in
+   its cache. Capped, the bump region goes out in steps of about 4 KiB as it is used
+   (mimalloc extends its pages' free lists 4 KiB at a time): peak RSS fell 6-16 % on the
+   batch, realloc_grow, threads_own, prodcons and larson workloads (batch_lifo 3.4 -> 2.9
+   MiB), times unchanged (bench/compare.sh -r 15; frag and large, whose blocks are large or
+   many, did not move). Carved objects are linked in address order, so a program that
+   allocates many blocks gets them ascending, as it would walk them. Objects go back to
+   their spans a run at a time (one page-map lookup for each run of neighbours in a chain).
+   When every object of a span is back, the span goes back to the page heap. */
 
 #define SEGALLOC__TRANSFER_SLOTS 64
 #define SEGALLOC__CARVE_BYTES 4096
@@ -187,11 +187,11 @@ static segalloc__span *segalloc__central_any_span(segalloc__central *c) {
 /* Objects of class cls for a thread of the given shard, as a NULL-terminated list through
    word 0: a whole chain from the transfer cache if it has one this shard may take (however
    long), else up to `want` from the shard's spans (or fresh ones). Another live shard's
-   parked chains are taken only while the transfer cache is more than half full; its
-   spans only when the first on its list has at least half its objects given back
-   (central_span looks at no other), or when the OS is out of memory: keeping each shard's blocks in spans of its
-   own keeps threads of different shards apart (see the top of this part). Returns the
-   count (0 only when the OS is out of memory). */
+   parked chains are taken only while the transfer cache is more than half full; its spans
+   only when the first on its list has at least half its objects given back (central_span
+   looks at no other), or when the OS is out of memory: keeping each shard's blocks in
+   spans of its own keeps threads of different shards apart (see the top of this part).
+   Returns the count (0 only when the OS is out of memory). */
 static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int want, unsigned shard) {
   segalloc__central *c = &segalloc__centrals[cls];
   void *head = NULL;

@@ -105,8 +105,8 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
    path does): realloc and usable_size then skip the two radix-map loads, which on a
    cold cache were a third of realloc's own time in the realloc_grow benchmark. */
 static segalloc__inline segalloc__span *segalloc__span_of_hinted(uintptr_t p) {
-  segalloc__tcache *tc = segalloc__tc;
-  if (segalloc__likely(p - tc->hint_base < tc->hint_limit)) return segalloc__span_in((segalloc__arena *)tc->hint_base, p);
+  segalloc__span *const *e = segalloc__tcache_hinted(segalloc__tc, p);
+  if (segalloc__likely(e != NULL)) return *e == &segalloc__no_span ? NULL : *e;
   return segalloc__span_of(p);
 }
 
@@ -271,12 +271,12 @@ static segalloc__noinline void segalloc__free_miss(void *ptr) {
 
 SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
-  uintptr_t off = (uintptr_t)ptr - tc->hint_base;
-  if (segalloc__unlikely(off >= tc->hint_limit)) {
+  segalloc__span *const *e = segalloc__tcache_hinted(tc, (uintptr_t)ptr);
+  if (segalloc__unlikely(e == NULL)) {
     segalloc__free_miss(ptr);
     return;
   }
-  segalloc__span *s = ((segalloc__arena *)tc->hint_base)->pagemap[off >> SEGALLOC__PAGE_SHIFT];
+  segalloc__span *s = *e;
   /* class 0 (large blocks, pages of no span) has a list with no room: the room test
      sends those to the slow path too */
   segalloc__tlist *l = (segalloc__tlist *)((char *)tc->lists + s->list_off);
@@ -436,10 +436,9 @@ static segalloc__noinline void *segalloc__realloc_slow(void *ptr, size_t size) {
    path keeps them from paying for the slow function's frame (bench/workloads realloc_grow:
    about 70 instructions per in-place call before, counted by callgrind). */
 SEGALLOCDEF segalloc__nosan void *segalloc_realloc(void *ptr, size_t size) {
-  segalloc__tcache *tc = segalloc__tc;
-  uintptr_t off = (uintptr_t)ptr - tc->hint_base;
-  if (segalloc__likely(off < tc->hint_limit)) { /* never for NULL (below every arena) */
-    segalloc__span *s = ((segalloc__arena *)tc->hint_base)->pagemap[off >> SEGALLOC__PAGE_SHIFT];
+  segalloc__span *const *e = segalloc__tcache_hinted(segalloc__tc, (uintptr_t)ptr);
+  if (segalloc__likely(e != NULL)) { /* never for NULL (below every arena) */
+    segalloc__span *s = *e;
     if (segalloc__likely(s->state == SEGALLOC__SPAN_SMALL)) {
       size_t old = segalloc__small_block_size(s, ptr);
       if (segalloc__likely(size <= old && size >= old / 2)) return ptr; /* old >= 16: never size 0 */

@@ -9,13 +9,13 @@
    how misuse is caught rather than followed.
 
    Page-map entries of pages that belong to no span point at segalloc__no_span, a span of
-   class 0, rather than NULL: free's fast path then reads the class without a NULL test.
-   An arena's page map is set lazily, though: only the pages below its `inited` mark, which
+   class 0, rather than NULL: free's fast path then reads the class without a NULL test. An
+   arena's page map is set lazily, though: only the pages below its `inited` mark, which
    rises as spans in use reach higher pages, have entries; above it they read NULL or no
    span (but for the ends of the free span there). A span's first page always has its
-   entry, wherever the span lies, so the page after a span leads to the next span. free's fast path checks an address against the mark
-   as it checks the arena (one compare either way), so it never reads such an entry, and
-   the slow paths take NULL for "no span".
+   entry, wherever the span lies, so the page after a span leads to the next span. free's
+   fast path checks an address against the mark as it checks the arena (one compare either
+   way), so it never reads such an entry, and the slow paths take NULL for "no span".
 
    Writers (arena registration) hold the page heap lock; readers take no lock: a leaf or
    node pointer, once published with a release store, never changes. The first level is

@@ -78,6 +78,15 @@ static segalloc__inline segalloc__nosan void segalloc__tlist_push(segalloc__tcac
   if (segalloc__unlikely(--tc->tick_left == 0)) segalloc__tcache_tick(tc);
 }
 
+/* Where p's page-map entry is, when p lies below the inited mark of the arena tc freed into
+   last (every entry there is set, pagemap.c); NULL otherwise, and always for the shared
+   empty cache. The first step of free's fast path, and of realloc's and usable_size's. */
+static segalloc__inline segalloc__span *const *segalloc__tcache_hinted(const segalloc__tcache *tc, uintptr_t p) {
+  uintptr_t off = p - tc->hint_base;
+  if (segalloc__unlikely(off >= tc->hint_limit)) return NULL;
+  return &((const segalloc__arena *)tc->hint_base)->pagemap[off >> SEGALLOC__PAGE_SHIFT];
+}
+
 /* The objects on list l. The slow paths work with this count and the maximum and write
    both back through segalloc__tlist_set; the fast paths only move `room`. */
 static segalloc__inline uint32_t segalloc__tlist_count(const segalloc__tlist *l) {
