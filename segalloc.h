@@ -1610,7 +1610,9 @@ typedef struct segalloc__huge {
 
 static struct {
   segalloc__lock lock;
-  segalloc__span bins[2][SEGALLOC__BINS]; /* [released][length]: circular lists with sentinels */
+  segalloc__span bins[2][SEGALLOC__BINS]; /* [released][length]: circular lists with sentinels,
+                                             each set up by its first insert (27 KiB that
+                                             a small program would otherwise touch) */
   uint64_t nonempty[2][SEGALLOC__BINS / 64];
   segalloc__arena *arenas;
   size_t narenas;
@@ -1635,8 +1637,6 @@ static uint64_t segalloc__heap_now_ms(void);
 static void segalloc__heap_init_locked(void) {
   segalloc__heap.retain = SEGALLOC_RETAIN_BYTES;
   segalloc__heap.decay_at = segalloc__heap_now_ms() + 1000;
-  for (int r = 0; r < 2; r++)
-    for (int b = 0; b < SEGALLOC__BINS; b++) segalloc__heap.bins[r][b].next = segalloc__heap.bins[r][b].prev = &segalloc__heap.bins[r][b];
   segalloc__heap.ready = 1;
 }
 
@@ -1657,6 +1657,7 @@ static segalloc__inline size_t segalloc__span_bytes(const segalloc__span *s) {
 static void segalloc__heap_insert(segalloc__span *s) {
   unsigned bin = s->npages < SEGALLOC__BINS ? (unsigned)s->npages : 0;
   segalloc__span *head = &segalloc__heap.bins[s->released][bin];
+  if (!head->next) head->next = head->prev = head; /* the list's first use */
   s->state = SEGALLOC__SPAN_FREE;
   s->cls = 0;
   s->list_off = 0;
@@ -1696,7 +1697,7 @@ static unsigned segalloc__heap_next_bin(int r, unsigned from) {
 /* Best fit among the long spans of set r: the shortest of at least n pages. */
 static segalloc__span *segalloc__heap_best_long(int r, size_t n) {
   segalloc__span *head = &segalloc__heap.bins[r][0], *best = NULL;
-  for (segalloc__span *s = head->next; s != head; s = s->next)
+  for (segalloc__span *s = head->next; s && s != head; s = s->next) /* NULL: never used */
     if (s->npages >= n && (!best || s->npages < best->npages || (s->npages == best->npages && segalloc__span_start(s) < segalloc__span_start(best))))
       best = s;
   return best;
@@ -1851,7 +1852,7 @@ static size_t segalloc__heap_release_locked(size_t keep, uint64_t min_idle, uint
   unsigned b = segalloc__heap_next_bin(0, 1); /* 0 once the exact lists are done: the long list */
   while (segalloc__heap.free_resident > keep) {
     segalloc__span *head = &segalloc__heap.bins[0][b];
-    for (segalloc__span *s = head->prev; s != head && segalloc__heap.free_resident > keep;) {
+    for (segalloc__span *s = head->prev; s && s != head && segalloc__heap.free_resident > keep;) {
       segalloc__span *newer = s->prev;
       if (s->idle_since + min_idle <= now || !min_idle) released += segalloc__heap_release_span(s);
       else if (s->idle_since + min_idle < soonest) soonest = s->idle_since + min_idle;
