@@ -258,10 +258,9 @@ static segalloc__noinline void segalloc__free_miss(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
   segalloc__arena *a = segalloc__arena_of((uintptr_t)ptr);
   if (a && tc != &segalloc__tc_empty) {
-    uintptr_t limit = (uintptr_t)__atomic_load_n(&a->inited, __ATOMIC_ACQUIRE) << SEGALLOC__PAGE_SHIFT;
-    if ((uintptr_t)ptr - a->base < limit) {
-      tc->hint_base = a->base;
-      tc->hint_limit = limit;
+    tc->hint_base = a->base;
+    tc->hint_limit = (uintptr_t)__atomic_load_n(&a->inited, __ATOMIC_ACQUIRE) << SEGALLOC__PAGE_SHIFT;
+    if (segalloc__tcache_hinted(tc, (uintptr_t)ptr)) {
       SEGALLOC__FN(free)(ptr);
       return;
     }
