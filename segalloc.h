@@ -1610,9 +1610,9 @@ typedef struct segalloc__huge {
 
 static struct {
   segalloc__lock lock;
-  segalloc__span bins[2][SEGALLOC__BINS]; /* [released][length]: circular lists with sentinels,
-                                             each set up by its first insert (27 KiB that
-                                             a small program would otherwise touch) */
+  /* [released][length]: NULL-terminated lists, newest first (a head's prev is NULL, a
+     tail's next); pointers rather than sentinel spans, which took 27 KiB */
+  segalloc__span *bins[2][SEGALLOC__BINS], *tails[2][SEGALLOC__BINS];
   uint64_t nonempty[2][SEGALLOC__BINS / 64];
   segalloc__arena *arenas;
   size_t narenas;
@@ -1656,15 +1656,15 @@ static segalloc__inline size_t segalloc__span_bytes(const segalloc__span *s) {
 
 static void segalloc__heap_insert(segalloc__span *s) {
   unsigned bin = s->npages < SEGALLOC__BINS ? (unsigned)s->npages : 0;
-  segalloc__span *head = &segalloc__heap.bins[s->released][bin];
-  if (!head->next) head->next = head->prev = head; /* the list's first use */
+  segalloc__span *head = segalloc__heap.bins[s->released][bin];
   s->state = SEGALLOC__SPAN_FREE;
   s->cls = 0;
   s->list_off = 0;
-  s->next = head->next;
-  s->prev = head;
-  head->next->prev = s;
-  head->next = s;
+  s->next = head;
+  s->prev = NULL;
+  if (head) head->prev = s;
+  else segalloc__heap.tails[s->released][bin] = s;
+  segalloc__heap.bins[s->released][bin] = s;
   segalloc__heap.nonempty[s->released][bin >> 6] |= (uint64_t)1 << (bin & 63);
   if (s->released) segalloc__heap.free_released += segalloc__span_bytes(s);
   else segalloc__heap.free_resident += segalloc__span_bytes(s);
@@ -1673,10 +1673,11 @@ static void segalloc__heap_insert(segalloc__span *s) {
 
 static void segalloc__heap_remove(segalloc__span *s) {
   unsigned bin = s->npages < SEGALLOC__BINS ? (unsigned)s->npages : 0;
-  s->prev->next = s->next;
-  s->next->prev = s->prev;
-  segalloc__span *head = &segalloc__heap.bins[s->released][bin];
-  if (head->next == head) segalloc__heap.nonempty[s->released][bin >> 6] &= ~((uint64_t)1 << (bin & 63));
+  if (s->prev) s->prev->next = s->next;
+  else segalloc__heap.bins[s->released][bin] = s->next;
+  if (s->next) s->next->prev = s->prev;
+  else segalloc__heap.tails[s->released][bin] = s->prev;
+  if (!segalloc__heap.bins[s->released][bin]) segalloc__heap.nonempty[s->released][bin >> 6] &= ~((uint64_t)1 << (bin & 63));
   if (s->released) segalloc__heap.free_released -= segalloc__span_bytes(s);
   else segalloc__heap.free_resident -= segalloc__span_bytes(s);
   segalloc__pagemap_clear(s, 0);
@@ -1696,8 +1697,8 @@ static unsigned segalloc__heap_next_bin(int r, unsigned from) {
 
 /* Best fit among the long spans of set r: the shortest of at least n pages. */
 static segalloc__span *segalloc__heap_best_long(int r, size_t n) {
-  segalloc__span *head = &segalloc__heap.bins[r][0], *best = NULL;
-  for (segalloc__span *s = head->next; s && s != head; s = s->next) /* NULL: never used */
+  segalloc__span *best = NULL;
+  for (segalloc__span *s = segalloc__heap.bins[r][0]; s; s = s->next)
     if (s->npages >= n && (!best || s->npages < best->npages || (s->npages == best->npages && segalloc__span_start(s) < segalloc__span_start(best))))
       best = s;
   return best;
@@ -1709,7 +1710,7 @@ static segalloc__span *segalloc__heap_find(size_t n) {
   for (int r = 0; r < 2; r++) {
     if (n < SEGALLOC__BINS) {
       unsigned b = segalloc__heap_next_bin(r, (unsigned)n);
-      if (b) return segalloc__heap.bins[r][b].next;
+      if (b) return segalloc__heap.bins[r][b];
     }
     segalloc__span *s = segalloc__heap_best_long(r, n);
     if (s) return s;
@@ -1851,8 +1852,7 @@ static size_t segalloc__heap_release_locked(size_t keep, uint64_t min_idle, uint
   uint64_t soonest = UINT64_MAX;
   unsigned b = segalloc__heap_next_bin(0, 1); /* 0 once the exact lists are done: the long list */
   while (segalloc__heap.free_resident > keep) {
-    segalloc__span *head = &segalloc__heap.bins[0][b];
-    for (segalloc__span *s = head->prev; s && s != head && segalloc__heap.free_resident > keep;) {
+    for (segalloc__span *s = segalloc__heap.tails[0][b]; s && segalloc__heap.free_resident > keep;) {
       segalloc__span *newer = s->prev;
       if (s->idle_since + min_idle <= now || !min_idle) released += segalloc__heap_release_span(s);
       else if (s->idle_since + min_idle < soonest) soonest = s->idle_since + min_idle;
@@ -2119,7 +2119,13 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
    live shard's chains are taken once the stack is half full, and when the last thread of
    a shard exits, the chains parked for it go back to their spans. The stack holds at most
    SEGALLOC__TRANSFER_BYTES per class (at least four batches), and segalloc_trim drains
-   it.
+   it. A class's stack comes from metadata when its first chain is parked, so the record of
+   a class (its lock, the stack's address, the heads of its span lists) fits one cache
+   line, and all of them one page. With the stacks inline, a record took 1.5 KiB and a
+   program touched a page for every two or three classes it used. With this and the page
+   heap's list heads (pageheap.c), the allocator's static data resident at exit went 72 ->
+   24 KiB for bench/workloads pairs (9 classes) and 116 -> 24 KiB for batch_lifo, whose
+   stacks, one for nearly every class, take 56 KiB of metadata.
 
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
@@ -2145,21 +2151,31 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
    the spans. */
 enum { SEGALLOC__TO_ANY = SEGALLOC__SHARDS, SEGALLOC__TO_SPANS = SEGALLOC__SHARDS + 1 };
 
+/* A class's transfer cache, allocated from metadata when the class first parks a chain
+   (most classes a small program uses never do, and at 832 bytes it was most of a central
+   record). */
+typedef struct segalloc__transfer {
+  unsigned count;           /* chains in chain[] */
+  uint32_t objs;            /* objects in them */
+  void *chain[SEGALLOC__TRANSFER_SLOTS];
+  uint32_t n[SEGALLOC__TRANSFER_SLOTS];
+  uint8_t to[SEGALLOC__TRANSFER_SLOTS]; /* the shard it is parked for, or TO_ANY */
+} segalloc__transfer;
+
+/* One cache line per class (neighbours' locks would bounce otherwise): 60 classes in
+   3.75 KiB, where records with their transfer stacks and list sentinels inline took 1.5
+   KiB each and a program touched a page for every two or three classes it used. */
 typedef struct segalloc__central {
   segalloc__lock lock;
-  unsigned ntransfer;       /* chains in transfer[] */
-  uint32_t transfer_objs;   /* objects in them */
-  void *transfer[SEGALLOC__TRANSFER_SLOTS];
-  uint32_t transfer_n[SEGALLOC__TRANSFER_SLOTS];
-  uint8_t transfer_to[SEGALLOC__TRANSFER_SLOTS]; /* the shard it is parked for, or TO_ANY */
-  /* sentinels of the circular lists of spans with free objects, one list per shard */
-  segalloc__span spans[SEGALLOC__SHARDS];
+  segalloc__transfer *transfer;              /* NULL until first needed */
+  /* spans with free objects, one NULL-terminated list per shard (a span's prev is NULL
+     at the head) */
+  segalloc__span *spans[SEGALLOC__SHARDS];
   uint64_t out;             /* objects handed to thread caches and not yet back */
   size_t nspans;            /* spans of this class, on the lists or full */
-  char pad[64];             /* one class per cache line, or neighbours' locks would bounce */
 } segalloc__central;
 
-static segalloc__central segalloc__centrals[SEGALLOC__NCLASSES];
+static segalloc__central segalloc__centrals[SEGALLOC__NCLASSES] __attribute__((aligned(64)));
 
 /* Live threads whose caches belong to each shard (tcache.c keeps it, under its lock). */
 static unsigned segalloc__shard_threads[SEGALLOC__SHARDS];
@@ -2168,24 +2184,19 @@ static int segalloc__shard_idle(unsigned shard) {
   return segalloc__load_relaxed(&segalloc__shard_threads[shard]) == 0;
 }
 
-/* The lists start empty on first use (the struct is zeroed static memory). */
-static void segalloc__central_ready(segalloc__central *c) {
-  if (segalloc__likely(c->spans[0].next != NULL)) return;
-  for (unsigned k = 0; k < SEGALLOC__SHARDS; k++) c->spans[k].next = c->spans[k].prev = &c->spans[k];
-}
-
 static void segalloc__central_link(segalloc__central *c, segalloc__span *s) {
-  segalloc__span *head = &c->spans[s->shard];
-  s->next = head->next;
-  s->prev = head;
-  head->next->prev = s;
-  head->next = s;
+  segalloc__span *head = c->spans[s->shard];
+  s->next = head;
+  s->prev = NULL;
+  if (head) head->prev = s;
+  c->spans[s->shard] = s;
   s->list = 1;
 }
 
-static void segalloc__central_unlink(segalloc__span *s) {
-  s->prev->next = s->next;
-  s->next->prev = s->prev;
+static void segalloc__central_unlink(segalloc__central *c, segalloc__span *s) {
+  if (s->prev) s->prev->next = s->next;
+  else c->spans[s->shard] = s->next;
+  if (s->next) s->next->prev = s->prev;
   s->next = s->prev = NULL;
   s->list = 0;
 }
@@ -2219,9 +2230,9 @@ static uint32_t segalloc__transfer_cap(unsigned cls) {
 
 /* The newest transfer-cache chain shard may take (parked for it, for anyone, or for a
    shard with no live thread), as its index + 1; 0 when there is none. */
-static unsigned segalloc__transfer_find(const segalloc__central *c, unsigned shard) {
-  for (unsigned t = c->ntransfer; t > 0; t--) {
-    unsigned to = c->transfer_to[t - 1];
+static unsigned segalloc__transfer_find(const segalloc__transfer *tr, unsigned shard) {
+  for (unsigned t = tr->count; t > 0; t--) {
+    unsigned to = tr->to[t - 1];
     if (to == shard || to == SEGALLOC__TO_ANY || segalloc__shard_idle(to)) return t;
   }
   return 0;
@@ -2229,14 +2240,14 @@ static unsigned segalloc__transfer_find(const segalloc__central *c, unsigned sha
 
 /* Take chain t out of the transfer cache (the top chain fills its slot): its first object
    goes to *head, and its length is returned. Caller holds the central lock. */
-static uint32_t segalloc__transfer_remove(segalloc__central *c, unsigned t, void **head) {
-  unsigned top = --c->ntransfer;
-  uint32_t n = c->transfer_n[t];
-  *head = c->transfer[t];
-  c->transfer[t] = c->transfer[top];
-  c->transfer_n[t] = c->transfer_n[top];
-  c->transfer_to[t] = c->transfer_to[top];
-  c->transfer_objs -= n;
+static uint32_t segalloc__transfer_remove(segalloc__transfer *tr, unsigned t, void **head) {
+  unsigned top = --tr->count;
+  uint32_t n = tr->n[t];
+  *head = tr->chain[t];
+  tr->chain[t] = tr->chain[top];
+  tr->n[t] = tr->n[top];
+  tr->to[t] = tr->to[top];
+  tr->objs -= n;
   return n;
 }
 
@@ -2245,13 +2256,13 @@ static uint32_t segalloc__transfer_remove(segalloc__central *c, unsigned t, void
    much), moved to this shard; else NULL. Objects not carved yet do not count as given
    back: a span with a long uncarved tail is the one its shard is carving now. */
 static segalloc__span *segalloc__central_span(segalloc__central *c, unsigned shard) {
-  if (c->spans[shard].next != &c->spans[shard]) return c->spans[shard].next;
+  if (c->spans[shard]) return c->spans[shard];
   for (unsigned k = 0; k < SEGALLOC__SHARDS; k++) {
-    segalloc__span *s = c->spans[k].next;
-    if (k == shard || s == &c->spans[k]) continue;
+    segalloc__span *s = c->spans[k];
+    if (k == shard || !s) continue;
     uint32_t uncarved = (uint32_t)((s->limit - s->bump) / s->size);
     if (segalloc__shard_idle(k) || (s->nobjs - s->nalloc - uncarved) * 2 >= s->nobjs) {
-      segalloc__central_unlink(s);
+      segalloc__central_unlink(c, s);
       s->shard = (uint8_t)shard;
       segalloc__central_link(c, s);
       return s;
@@ -2263,7 +2274,7 @@ static segalloc__span *segalloc__central_span(segalloc__central *c, unsigned sha
 /* Any span with free objects: the last resort when the page heap has no memory left. */
 static segalloc__span *segalloc__central_any_span(segalloc__central *c) {
   for (unsigned k = 0; k < SEGALLOC__SHARDS; k++)
-    if (c->spans[k].next != &c->spans[k]) return c->spans[k].next;
+    if (c->spans[k]) return c->spans[k];
   return NULL;
 }
 
@@ -2280,13 +2291,13 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
   void *head = NULL;
   int got = 0;
   segalloc__lock_acquire(&c->lock);
-  segalloc__central_ready(c);
-  unsigned chain = segalloc__transfer_find(c, shard);
+  segalloc__transfer *tr = c->transfer;
+  unsigned chain = tr ? segalloc__transfer_find(tr, shard) : 0;
   /* another shard's chains once the transfer cache is half full: they are idle memory */
-  if (!chain && (c->ntransfer * 2 > SEGALLOC__TRANSFER_SLOTS || c->transfer_objs * 2 > segalloc__transfer_cap(cls)))
-    chain = c->ntransfer;
+  if (!chain && tr && (tr->count * 2 > SEGALLOC__TRANSFER_SLOTS || tr->objs * 2 > segalloc__transfer_cap(cls)))
+    chain = tr->count;
   if (chain) {
-    uint32_t n = segalloc__transfer_remove(c, chain - 1, out);
+    uint32_t n = segalloc__transfer_remove(tr, chain - 1, out);
     c->out += (uint64_t)n;
     segalloc__lock_release(&c->lock);
     return (int)n;
@@ -2335,7 +2346,7 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
       s->nalloc += (uint32_t)n;
       got += (int)n;
     }
-    if (s->nalloc == s->nobjs) segalloc__central_unlink(s);
+    if (s->nalloc == s->nobjs) segalloc__central_unlink(c, s);
     if (!carve_left) break; /* the rest of the batch comes with the next take */
   }
   c->out += (uint64_t)got;
@@ -2366,7 +2377,7 @@ static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, voi
     s->nalloc -= n;
     if (!s->list) segalloc__central_link(c, s);
     if (s->nalloc == 0) {
-      segalloc__central_unlink(s);
+      segalloc__central_unlink(c, s);
       c->nspans--;
       segalloc__heap_free(s);
     }
@@ -2387,23 +2398,26 @@ static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, voi
 static void segalloc__central_give(unsigned cls, void *head, void *tail, int count, unsigned to) {
   segalloc__central *c = &segalloc__centrals[cls];
   segalloc__lock_acquire(&c->lock);
-  segalloc__central_ready(c);
   c->out -= (uint64_t)count;
   uint32_t n = (uint32_t)count;
-  unsigned top = c->ntransfer; /* the newest chain is top - 1 */
-  int join = tail && top && c->transfer_to[top - 1] == to && c->transfer_n[top - 1] + n <= segalloc__class_batch[cls];
-  if (to != SEGALLOC__TO_SPANS && c->transfer_objs + n <= segalloc__transfer_cap(cls) && (join || top < SEGALLOC__TRANSFER_SLOTS)) {
+  segalloc__transfer *tr = c->transfer;
+  /* the first chain to park sets the cache up (the metadata lock is a leaf; if the OS has
+     no memory for it, objects go back to their spans as when the cache is full) */
+  if (!tr && to != SEGALLOC__TO_SPANS) tr = c->transfer = (segalloc__transfer *)segalloc__meta_alloc(sizeof *tr);
+  unsigned top = tr ? tr->count : 0; /* the newest chain is top - 1 */
+  int join = tail && top && tr->to[top - 1] == to && tr->n[top - 1] + n <= segalloc__class_batch[cls];
+  if (tr && to != SEGALLOC__TO_SPANS && tr->objs + n <= segalloc__transfer_cap(cls) && (join || top < SEGALLOC__TRANSFER_SLOTS)) {
     if (join) {
-      segalloc__set_link((void **)tail, c->transfer[top - 1]);
-      c->transfer[top - 1] = head;
-      c->transfer_n[top - 1] += n;
+      segalloc__set_link((void **)tail, tr->chain[top - 1]);
+      tr->chain[top - 1] = head;
+      tr->n[top - 1] += n;
     } else {
-      c->transfer[top] = head;
-      c->transfer_n[top] = n;
-      c->transfer_to[top] = (uint8_t)to;
-      c->ntransfer = top + 1;
+      tr->chain[top] = head;
+      tr->n[top] = n;
+      tr->to[top] = (uint8_t)to;
+      tr->count = top + 1;
     }
-    c->transfer_objs += n;
+    tr->objs += n;
   } else {
     segalloc__central_to_spans(c, head, count);
   }
@@ -2418,11 +2432,12 @@ static void segalloc__central_drain(int shard) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
     segalloc__central *c = &segalloc__centrals[cls];
     segalloc__lock_acquire(&c->lock);
+    segalloc__transfer *tr = c->transfer;
     /* from the top down: the chain that fills a gap has been looked at already */
-    for (unsigned t = c->ntransfer; t-- > 0;) {
-      if (shard >= 0 && c->transfer_to[t] != (unsigned)shard) continue;
+    for (unsigned t = tr ? tr->count : 0; t-- > 0;) {
+      if (shard >= 0 && tr->to[t] != (unsigned)shard) continue;
       void *head;
-      uint32_t n = segalloc__transfer_remove(c, t, &head);
+      uint32_t n = segalloc__transfer_remove(tr, t, &head);
       segalloc__central_to_spans(c, head, (int)n);
     }
     segalloc__lock_release(&c->lock);
@@ -3663,20 +3678,20 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
      something free; every parked chain is parked for a shard or for anyone */
   for (unsigned c = 1; c < SEGALLOC__NCLASSES && !bad; c++) {
     segalloc__central *cen = &segalloc__centrals[c];
-    if (!cen->spans[0].next) continue;
     for (unsigned k = 0; k < SEGALLOC__SHARDS; k++)
-      for (segalloc__span *s = cen->spans[k].next; s != &cen->spans[k] && !bad; s = s->next)
-        if (s->state != SEGALLOC__SPAN_SMALL || s->cls != c || s->shard != k || s->nalloc >= s->nobjs)
+      for (segalloc__span *s = cen->spans[k], *prev = NULL; s && !bad; prev = s, s = s->next)
+        if (s->state != SEGALLOC__SPAN_SMALL || s->cls != c || s->shard != k || s->nalloc >= s->nobjs || s->prev != prev || !s->list)
           bad = segalloc__check_fail("central list holds a span that does not belong", segalloc__span_start(s));
-    for (unsigned t = 0; t < cen->ntransfer && !bad; t++) {
-      if (cen->transfer_to[t] > SEGALLOC__TO_ANY) bad = segalloc__check_fail("transfer cache chain parked for no one", 0);
+    const segalloc__transfer *tr = cen->transfer;
+    for (unsigned t = 0; tr && t < tr->count && !bad; t++) {
+      if (tr->to[t] > SEGALLOC__TO_ANY) bad = segalloc__check_fail("transfer cache chain parked for no one", 0);
       int n = 0;
-      for (void **o = (void **)cen->transfer[t]; o && !bad; o = (void **)segalloc__link(o), n++) {
+      for (void **o = (void **)tr->chain[t]; o && !bad; o = (void **)segalloc__link(o), n++) {
         segalloc__arena *oa = segalloc__arena_of((uintptr_t)o);
         segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
         if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("transfer cache holds a bad object", (uintptr_t)o);
       }
-      if (!bad && (uint32_t)n != cen->transfer_n[t]) bad = segalloc__check_fail("transfer cache chain of the wrong length", 0);
+      if (!bad && (uint32_t)n != tr->n[t]) bad = segalloc__check_fail("transfer cache chain of the wrong length", 0);
     }
   }
   /* this thread's cache */

@@ -243,20 +243,20 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
      something free; every parked chain is parked for a shard or for anyone */
   for (unsigned c = 1; c < SEGALLOC__NCLASSES && !bad; c++) {
     segalloc__central *cen = &segalloc__centrals[c];
-    if (!cen->spans[0].next) continue;
     for (unsigned k = 0; k < SEGALLOC__SHARDS; k++)
-      for (segalloc__span *s = cen->spans[k].next; s != &cen->spans[k] && !bad; s = s->next)
-        if (s->state != SEGALLOC__SPAN_SMALL || s->cls != c || s->shard != k || s->nalloc >= s->nobjs)
+      for (segalloc__span *s = cen->spans[k], *prev = NULL; s && !bad; prev = s, s = s->next)
+        if (s->state != SEGALLOC__SPAN_SMALL || s->cls != c || s->shard != k || s->nalloc >= s->nobjs || s->prev != prev || !s->list)
           bad = segalloc__check_fail("central list holds a span that does not belong", segalloc__span_start(s));
-    for (unsigned t = 0; t < cen->ntransfer && !bad; t++) {
-      if (cen->transfer_to[t] > SEGALLOC__TO_ANY) bad = segalloc__check_fail("transfer cache chain parked for no one", 0);
+    const segalloc__transfer *tr = cen->transfer;
+    for (unsigned t = 0; tr && t < tr->count && !bad; t++) {
+      if (tr->to[t] > SEGALLOC__TO_ANY) bad = segalloc__check_fail("transfer cache chain parked for no one", 0);
       int n = 0;
-      for (void **o = (void **)cen->transfer[t]; o && !bad; o = (void **)segalloc__link(o), n++) {
+      for (void **o = (void **)tr->chain[t]; o && !bad; o = (void **)segalloc__link(o), n++) {
         segalloc__arena *oa = segalloc__arena_of((uintptr_t)o);
         segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
         if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("transfer cache holds a bad object", (uintptr_t)o);
       }
-      if (!bad && (uint32_t)n != cen->transfer_n[t]) bad = segalloc__check_fail("transfer cache chain of the wrong length", 0);
+      if (!bad && (uint32_t)n != tr->n[t]) bad = segalloc__check_fail("transfer cache chain of the wrong length", 0);
     }
   }
   /* this thread's cache */

@@ -56,9 +56,9 @@ typedef struct segalloc__huge {
 
 static struct {
   segalloc__lock lock;
-  segalloc__span bins[2][SEGALLOC__BINS]; /* [released][length]: circular lists with sentinels,
-                                             each set up by its first insert (27 KiB that
-                                             a small program would otherwise touch) */
+  /* [released][length]: NULL-terminated lists, newest first (a head's prev is NULL, a
+     tail's next); pointers rather than sentinel spans, which took 27 KiB */
+  segalloc__span *bins[2][SEGALLOC__BINS], *tails[2][SEGALLOC__BINS];
   uint64_t nonempty[2][SEGALLOC__BINS / 64];
   segalloc__arena *arenas;
   size_t narenas;
@@ -102,15 +102,15 @@ static segalloc__inline size_t segalloc__span_bytes(const segalloc__span *s) {
 
 static void segalloc__heap_insert(segalloc__span *s) {
   unsigned bin = s->npages < SEGALLOC__BINS ? (unsigned)s->npages : 0;
-  segalloc__span *head = &segalloc__heap.bins[s->released][bin];
-  if (!head->next) head->next = head->prev = head; /* the list's first use */
+  segalloc__span *head = segalloc__heap.bins[s->released][bin];
   s->state = SEGALLOC__SPAN_FREE;
   s->cls = 0;
   s->list_off = 0;
-  s->next = head->next;
-  s->prev = head;
-  head->next->prev = s;
-  head->next = s;
+  s->next = head;
+  s->prev = NULL;
+  if (head) head->prev = s;
+  else segalloc__heap.tails[s->released][bin] = s;
+  segalloc__heap.bins[s->released][bin] = s;
   segalloc__heap.nonempty[s->released][bin >> 6] |= (uint64_t)1 << (bin & 63);
   if (s->released) segalloc__heap.free_released += segalloc__span_bytes(s);
   else segalloc__heap.free_resident += segalloc__span_bytes(s);
@@ -119,10 +119,11 @@ static void segalloc__heap_insert(segalloc__span *s) {
 
 static void segalloc__heap_remove(segalloc__span *s) {
   unsigned bin = s->npages < SEGALLOC__BINS ? (unsigned)s->npages : 0;
-  s->prev->next = s->next;
-  s->next->prev = s->prev;
-  segalloc__span *head = &segalloc__heap.bins[s->released][bin];
-  if (head->next == head) segalloc__heap.nonempty[s->released][bin >> 6] &= ~((uint64_t)1 << (bin & 63));
+  if (s->prev) s->prev->next = s->next;
+  else segalloc__heap.bins[s->released][bin] = s->next;
+  if (s->next) s->next->prev = s->prev;
+  else segalloc__heap.tails[s->released][bin] = s->prev;
+  if (!segalloc__heap.bins[s->released][bin]) segalloc__heap.nonempty[s->released][bin >> 6] &= ~((uint64_t)1 << (bin & 63));
   if (s->released) segalloc__heap.free_released -= segalloc__span_bytes(s);
   else segalloc__heap.free_resident -= segalloc__span_bytes(s);
   segalloc__pagemap_clear(s, 0);
@@ -142,8 +143,8 @@ static unsigned segalloc__heap_next_bin(int r, unsigned from) {
 
 /* Best fit among the long spans of set r: the shortest of at least n pages. */
 static segalloc__span *segalloc__heap_best_long(int r, size_t n) {
-  segalloc__span *head = &segalloc__heap.bins[r][0], *best = NULL;
-  for (segalloc__span *s = head->next; s && s != head; s = s->next) /* NULL: never used */
+  segalloc__span *best = NULL;
+  for (segalloc__span *s = segalloc__heap.bins[r][0]; s; s = s->next)
     if (s->npages >= n && (!best || s->npages < best->npages || (s->npages == best->npages && segalloc__span_start(s) < segalloc__span_start(best))))
       best = s;
   return best;
@@ -155,7 +156,7 @@ static segalloc__span *segalloc__heap_find(size_t n) {
   for (int r = 0; r < 2; r++) {
     if (n < SEGALLOC__BINS) {
       unsigned b = segalloc__heap_next_bin(r, (unsigned)n);
-      if (b) return segalloc__heap.bins[r][b].next;
+      if (b) return segalloc__heap.bins[r][b];
     }
     segalloc__span *s = segalloc__heap_best_long(r, n);
     if (s) return s;
@@ -297,8 +298,7 @@ static size_t segalloc__heap_release_locked(size_t keep, uint64_t min_idle, uint
   uint64_t soonest = UINT64_MAX;
   unsigned b = segalloc__heap_next_bin(0, 1); /* 0 once the exact lists are done: the long list */
   while (segalloc__heap.free_resident > keep) {
-    segalloc__span *head = &segalloc__heap.bins[0][b];
-    for (segalloc__span *s = head->prev; s && s != head && segalloc__heap.free_resident > keep;) {
+    for (segalloc__span *s = segalloc__heap.tails[0][b]; s && segalloc__heap.free_resident > keep;) {
       segalloc__span *newer = s->prev;
       if (s->idle_since + min_idle <= now || !min_idle) released += segalloc__heap_release_span(s);
       else if (s->idle_since + min_idle < soonest) soonest = s->idle_since + min_idle;

@@ -10,6 +10,10 @@
 
 static size_t arena_free_pages(void) { return SEGALLOC__ARENA_PAGES - segalloc__heap.arenas->header_pages; }
 
+/* a class's transfer cache: chains and objects parked (none before its first chain) */
+static unsigned tr_count(const segalloc__central *c) { return c->transfer ? c->transfer->count : 0; }
+static uint32_t tr_objs(const segalloc__central *c) { return c->transfer ? c->transfer->objs : 0; }
+
 int main(void) {
   /* split: three spans carved in a row from a fresh arena are adjacent */
   segalloc__span *a = segalloc__heap_alloc(3, 1);
@@ -116,21 +120,21 @@ int main(void) {
       CHECK(segalloc__central_take(cls, &head, batch, 0) == batch);
       for (void **o = (void **)head; o && n < 512; o = (void **)segalloc__link(o)) objs[n++] = o;
     }
-    CHECK(n == 2 * batch && c->ntransfer == 0);
+    CHECK(n == 2 * batch && tr_count(c) == 0);
     for (int i = 0; i < n; i++) segalloc__set_link(objs[i], NULL);
     for (int i = 0; i < 3; i++) segalloc__central_give(cls, objs[i], objs[i], 1, SEGALLOC__TO_ANY); /* crumbs */
-    CHECK(c->ntransfer == 1 && c->transfer_n[0] == 3 && c->transfer_objs == 3);
+    CHECK(tr_count(c) == 1 && c->transfer->n[0] == 3 && tr_objs(c) == 3);
     segalloc__set_link(objs[3], objs[4]);
     segalloc__central_give(cls, objs[3], objs[4], 2, SEGALLOC__TO_ANY); /* a short chain with its tail */
-    CHECK(c->ntransfer == 1 && c->transfer_n[0] == 5);
+    CHECK(tr_count(c) == 1 && c->transfer->n[0] == 5);
     segalloc__central_give(cls, objs[5], NULL, 1, SEGALLOC__TO_ANY); /* no tail: a slot of its own */
-    CHECK(c->ntransfer == 2 && c->transfer_n[1] == 1);
+    CHECK(tr_count(c) == 2 && c->transfer->n[1] == 1);
     for (int i = 6; i < 6 + batch - 1; i++) segalloc__set_link(objs[i], objs[i + 1]);
     segalloc__central_give(cls, objs[6], objs[6 + batch - 1], batch, SEGALLOC__TO_ANY); /* 1 + batch: new slot */
-    CHECK(c->ntransfer == 3 && c->transfer_n[2] == (uint32_t)batch && c->transfer_objs == (uint32_t)(6 + batch));
+    CHECK(tr_count(c) == 3 && c->transfer->n[2] == (uint32_t)batch && tr_objs(c) == (uint32_t)(6 + batch));
     for (int i = 6 + batch; i < n - 1; i++) segalloc__set_link(objs[i], objs[i + 1]);
     segalloc__central_give(cls, objs[6 + batch], NULL, n - 6 - batch, SEGALLOC__TO_SPANS); /* the rest to the spans */
-    CHECK(c->ntransfer == 3);
+    CHECK(tr_count(c) == 3);
     /* refills take the newest chain whole, and the joined chain comes back intact */
     void *chain[3];
     int len[3];
@@ -140,7 +144,7 @@ int main(void) {
     for (void **o = (void **)chain[2]; o; o = (void **)segalloc__link(o)) walked++;
     CHECK(walked == 5);
     for (int t = 0; t < 3; t++) segalloc__central_give(cls, chain[t], NULL, len[t], SEGALLOC__TO_SPANS);
-    CHECK(c->ntransfer == 0 && c->transfer_objs == 0 && c->out == 0 && c->nspans == 0);
+    CHECK(tr_count(c) == 0 && tr_objs(c) == 0 && c->out == 0 && c->nspans == 0);
   }
 
   /* a thread with no cache (past its exit) takes one object; when the refill brings back a
@@ -152,18 +156,18 @@ int main(void) {
     int n = segalloc__central_take(cls, &head, 8, 0);
     CHECK(n == 8 && c->out == 8);
     segalloc__central_give(cls, head, NULL, n, SEGALLOC__TO_ANY);
-    CHECK(c->ntransfer == 1 && c->out == 0);
+    CHECK(tr_count(c) == 1 && c->out == 0);
     unsigned char state = segalloc__tc_state;
     segalloc__tc_state = 3; /* as after the thread's key destructor */
     void *p = segalloc__tcache_refill(cls); /* malloc's slow path (ASan builds pad malloc's sizes) */
-    CHECK(p && c->out == 1 && c->transfer_objs == 7);
+    CHECK(p && c->out == 1 && tr_objs(c) == 7);
     segalloc__tcache_overflow(p, cls);     /* and free's */
-    CHECK(c->out == 0 && c->transfer_objs == 8);
+    CHECK(c->out == 0 && tr_objs(c) == 8);
     segalloc__tc_state = state;
     int back = segalloc__central_take(cls, &head, 1, 0);
     CHECK(back == 8);
     segalloc__central_give(cls, head, NULL, back, SEGALLOC__TO_SPANS);
-    CHECK(c->ntransfer == 0 && c->out == 0 && c->nspans == 0);
+    CHECK(tr_count(c) == 0 && c->out == 0 && c->nspans == 0);
   }
 
   /* a take carves about SEGALLOC__CARVE_BYTES of fresh objects (one, for a class larger
