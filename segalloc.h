@@ -2121,7 +2121,7 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
    SEGALLOC__TRANSFER_BYTES per class (at least four batches), and segalloc_trim drains
    it. A class's stack comes from metadata when its first chain is parked, so the record of
    a class (its lock, the stack's address, the heads of its span lists) fits one cache
-   line, and all of them one page. With the stacks inline, a record took 1.5 KiB and a
+   line, and all of them a page or two. With the stacks inline, a record took 1.5 KiB and a
    program touched a page for every two or three classes it used. With this and the page
    heap's list heads (pageheap.c), the allocator's static data resident at exit went 72 ->
    24 KiB for bench/workloads pairs (9 classes) and 116 -> 24 KiB for batch_lifo, whose
@@ -2152,8 +2152,7 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
 enum { SEGALLOC__TO_ANY = SEGALLOC__SHARDS, SEGALLOC__TO_SPANS = SEGALLOC__SHARDS + 1 };
 
 /* A class's transfer cache, allocated from metadata when the class first parks a chain
-   (most classes a small program uses never do, and at 832 bytes it was most of a central
-   record). */
+   (840 bytes, 896 with the metadata's rounding: most of what a central record was). */
 typedef struct segalloc__transfer {
   unsigned count;           /* chains in chain[] */
   uint32_t objs;            /* objects in them */
@@ -2162,10 +2161,10 @@ typedef struct segalloc__transfer {
   uint8_t to[SEGALLOC__TRANSFER_SLOTS]; /* the shard it is parked for, or TO_ANY */
 } segalloc__transfer;
 
-/* One cache line per class (neighbours' locks would bounce otherwise): 60 classes in
-   3.75 KiB, where records with their transfer stacks and list sentinels inline took 1.5
-   KiB each and a program touched a page for every two or three classes it used. */
-typedef struct segalloc__central {
+/* One cache line per class (neighbours' locks would bounce otherwise; the alignment keeps
+   it so if the record grows): 60 to 72 classes, 3.75 to 4.5 KiB, where records with their
+   transfer stacks and list sentinels inline took 1.5 KiB each. */
+typedef struct __attribute__((aligned(64))) segalloc__central {
   segalloc__lock lock;
   segalloc__transfer *transfer;              /* NULL until first needed */
   /* spans with free objects, one NULL-terminated list per shard (a span's prev is NULL
@@ -2175,7 +2174,7 @@ typedef struct segalloc__central {
   size_t nspans;            /* spans of this class, on the lists or full */
 } segalloc__central;
 
-static segalloc__central segalloc__centrals[SEGALLOC__NCLASSES] __attribute__((aligned(64)));
+static segalloc__central segalloc__centrals[SEGALLOC__NCLASSES];
 
 /* Live threads whose caches belong to each shard (tcache.c keeps it, under its lock). */
 static unsigned segalloc__shard_threads[SEGALLOC__SHARDS];
@@ -2469,12 +2468,19 @@ static void segalloc__central_drain(int shard) {
 
    Bound: each list has a maximum length. It starts at 1 and doubles each time the list runs
    dry or overflows, up to the class's batch (slow start: a class the thread barely uses
-   costs it a few objects, not a batch). Past a batch only running dry grows it, by a batch,
-   at most once per tick, up to a per-class cap (16 batches, and no more than half of the
+   costs it a few objects, not a batch). Past a batch, running dry grows it by a batch, at
+   most once per tick, up to a per-class cap (16 batches, and no more than half of the
    thread's byte bound: a quarter kept the 8 KiB class at 64 objects, which a loop of 100
    live blocks overflowed every round, each 8 KiB span going back to the page heap and
-   out again: 159 instructions per pair in bench/callgrind.py's batch, 110 with half);
-   an overflow then hands objects on instead. A tick comes every
+   out again: 159 instructions per pair in bench/callgrind.py's batch, 110 with half).
+   A list that runs dry soon after it overflowed, within 2 * max of the thread's frees,
+   grows whatever the tick: the thread wants back what it just handed on, cycling through
+   more of the class than the list holds (as a loop that allocates and frees 100 blocks at
+   a time does), where a count wandering up and down at random takes about max^2 steps from
+   full to empty. Grown a batch a tick, the 8 KiB list of that loop took 40 rounds for each
+   batch, and its blocks went through the central list and the page heap meanwhile (the
+   batch rows of bench/callgrind.py: 124 instructions a pair at 8 KiB, 69 with this rule;
+   63 and 61 at 16 B to 1 KiB). An overflow past a batch hands objects on. A tick comes every
    SEGALLOC__TICK_FREES frees (a countdown on the free path, which also counts frees for the
    statistics): every list that has not run dry since the last one gives half its objects
    to the central list and halves its maximum, so lists shrink to what the thread cycles
@@ -2496,6 +2502,9 @@ typedef struct segalloc__tcache {
   unsigned char dry[SEGALLOC__NCLASSES]; /* the list ran dry since the last tick */
   unsigned char refilled[SEGALLOC__NCLASSES]; /* it ever ran dry: the thread allocates
                                                  this class, not only frees it */
+  unsigned char handed[SEGALLOC__NCLASSES]; /* the list has overflowed and handed objects
+                                               on, at handed_at */
+  uint32_t handed_at[SEGALLOC__NCLASSES]; /* the thread's frees then (mod 2^32) */
   unsigned shard;              /* whose spans it takes from (central.c) */
   struct segalloc__tcache *next, *prev; /* the registry of live caches */
 } segalloc__tcache;
@@ -2548,7 +2557,7 @@ static segalloc__inline void segalloc__tlist_set(segalloc__tlist *l, uint32_t n,
 
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
    value no freed block carries, and its arena hint matches no address. */
-static segalloc__tcache segalloc__tc_empty = {0, 0, {{NULL, 0, 0}}, 0, 0, 0, 0, {0}, {0}, 0, NULL, NULL};
+static segalloc__tcache segalloc__tc_empty = {0, 0, {{NULL, 0, 0}}, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, NULL, NULL};
 
 static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
 /* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
@@ -2654,6 +2663,16 @@ static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__t
 /* Frees by tc's thread so far. */
 static uint64_t segalloc__tcache_frees(segalloc__tcache *tc) {
   return segalloc__load_relaxed(&tc->frees) + (SEGALLOC__TICK_FREES - segalloc__load_relaxed(&tc->tick_left));
+}
+
+/* List cls ran dry soon after it overflowed and handed objects on: within 2 * max of the
+   thread's frees (a list whose count wanders up and down at random takes about max^2 steps
+   from full to empty). The thread wants back what it just gave away: it cycles through more
+   of the class than the list holds, as a loop that allocates and frees a hundred blocks at
+   a time does, and the refill grows the list by a batch even if it grew this tick. A
+   thread that only frees the class never runs dry, so it keeps handing its objects on. */
+static int segalloc__tcache_cycling(segalloc__tcache *tc, unsigned cls) {
+  return tc->handed[cls] && (uint32_t)segalloc__tcache_frees(tc) - tc->handed_at[cls] <= 2 * tc->lists[cls].max;
 }
 
 /* Everything back to the central lists. */
@@ -2766,6 +2785,7 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
   tc->tick_left = SEGALLOC__TICK_FREES;
   memset(tc->dry, 0, sizeof tc->dry); /* a reused cache: not its last owner's */
   memset(tc->refilled, 0, sizeof tc->refilled);
+  memset(tc->handed, 0, sizeof tc->handed);
   if (segalloc__tcaches.key_ok) pthread_setspecific(segalloc__tcaches.key, tc);
   segalloc__lock_acquire(&segalloc__tcaches.lock);
   tc->shard = 0; /* the shard with the fewest live threads */
@@ -2811,7 +2831,7 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   segalloc__tcache_check_size(tc);
   /* the list ran dry: it may hold more next time (below a batch at once; above, once per
      tick, so that ticks and dry spells balance) */
-  if (l->max < segalloc__class_batch[cls] || !tc->dry[cls]) segalloc__tcache_grow(tc, cls);
+  if (l->max < segalloc__class_batch[cls] || !tc->dry[cls] || segalloc__tcache_cycling(tc, cls)) segalloc__tcache_grow(tc, cls);
   tc->dry[cls] = 1;
   tc->refilled[cls] = 1;
   uint32_t want = l->max < segalloc__class_batch[cls] ? l->max : segalloc__class_batch[cls];
@@ -2834,9 +2854,11 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
     segalloc__tlist *l = &tc->lists[cls];
     segalloc__tcache_check_size(tc);
     /* full: below a batch the list grows (slow start); at a batch or more it hands objects
-       on (only running dry grows it further) */
+       on (only running dry grows it further, see segalloc__tcache_cycling) */
     uint32_t count = segalloc__tlist_count(l);
     if (count >= l->max && !(l->max < segalloc__class_batch[cls] && segalloc__tcache_grow(tc, cls)) && count) {
+      tc->handed[cls] = 1;
+      tc->handed_at[cls] = (uint32_t)segalloc__tcache_frees(tc);
       if (count <= segalloc__transfer_cap(cls)) {
         /* the list is full: hand all of it to the central list as one chain, in O(1)
            (cutting a batch off would walk the list, a cache miss per object). The list

@@ -38,7 +38,7 @@
    SEGALLOC__TRANSFER_BYTES per class (at least four batches), and segalloc_trim drains
    it. A class's stack comes from metadata when its first chain is parked, so the record of
    a class (its lock, the stack's address, the heads of its span lists) fits one cache
-   line, and all of them one page. With the stacks inline, a record took 1.5 KiB and a
+   line, and all of them a page or two. With the stacks inline, a record took 1.5 KiB and a
    program touched a page for every two or three classes it used. With this and the page
    heap's list heads (pageheap.c), the allocator's static data resident at exit went 72 ->
    24 KiB for bench/workloads pairs (9 classes) and 116 -> 24 KiB for batch_lifo, whose
@@ -69,8 +69,7 @@
 enum { SEGALLOC__TO_ANY = SEGALLOC__SHARDS, SEGALLOC__TO_SPANS = SEGALLOC__SHARDS + 1 };
 
 /* A class's transfer cache, allocated from metadata when the class first parks a chain
-   (most classes a small program uses never do, and at 832 bytes it was most of a central
-   record). */
+   (840 bytes, 896 with the metadata's rounding: most of what a central record was). */
 typedef struct segalloc__transfer {
   unsigned count;           /* chains in chain[] */
   uint32_t objs;            /* objects in them */
@@ -79,10 +78,10 @@ typedef struct segalloc__transfer {
   uint8_t to[SEGALLOC__TRANSFER_SLOTS]; /* the shard it is parked for, or TO_ANY */
 } segalloc__transfer;
 
-/* One cache line per class (neighbours' locks would bounce otherwise): 60 classes in
-   3.75 KiB, where records with their transfer stacks and list sentinels inline took 1.5
-   KiB each and a program touched a page for every two or three classes it used. */
-typedef struct segalloc__central {
+/* One cache line per class (neighbours' locks would bounce otherwise; the alignment keeps
+   it so if the record grows): 60 to 72 classes, 3.75 to 4.5 KiB, where records with their
+   transfer stacks and list sentinels inline took 1.5 KiB each. */
+typedef struct __attribute__((aligned(64))) segalloc__central {
   segalloc__lock lock;
   segalloc__transfer *transfer;              /* NULL until first needed */
   /* spans with free objects, one NULL-terminated list per shard (a span's prev is NULL
@@ -92,7 +91,7 @@ typedef struct segalloc__central {
   size_t nspans;            /* spans of this class, on the lists or full */
 } segalloc__central;
 
-static segalloc__central segalloc__centrals[SEGALLOC__NCLASSES] __attribute__((aligned(64)));
+static segalloc__central segalloc__centrals[SEGALLOC__NCLASSES];
 
 /* Live threads whose caches belong to each shard (tcache.c keeps it, under its lock). */
 static unsigned segalloc__shard_threads[SEGALLOC__SHARDS];

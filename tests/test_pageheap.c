@@ -273,5 +273,50 @@ int main(void) {
   CHECK(segalloc__heap.free_resident + segalloc__heap.free_released + segalloc__heap.header_bytes ==
         segalloc__heap.narenas * (size_t)SEGALLOC_ARENA_SIZE);
   CHECK(segalloc__heap.large_live == 0 && segalloc__heap.small_spans == 0);
+
+  /* a loop cycling 100 blocks of 8 KiB (a batch is 8) has them all in its cache by the
+     third round, and the fourth never reaches the central list: a list that runs dry soon
+     after it handed objects on grows, even in a tick in which it grew already; one that
+     runs dry long after does not */
+  {
+    void *blk[100];
+    blk[0] = segalloc_malloc(8192);
+    unsigned cls = segalloc__span_of((uintptr_t)blk[0])->cls; /* ASan builds pad the size */
+    segalloc_free(blk[0]);
+    CHECK(segalloc__class_batch[cls] < 100);
+    for (int round = 0; round < 3; round++) {
+      for (int i = 0; i < 100; i++) blk[i] = segalloc_malloc(8192);
+      for (int i = 0; i < 100; i++) segalloc_free(blk[i]);
+    }
+    segalloc__tcache *tc = segalloc__tc;
+    segalloc__tlist *l = &tc->lists[cls];
+    CHECK(l->max >= 100 && segalloc__tlist_count(l) >= 100);
+    uint64_t out = segalloc__centrals[cls].out;
+    for (int i = 0; i < 100; i++) blk[i] = segalloc_malloc(8192);
+    CHECK(segalloc__centrals[cls].out == out); /* all 100 came from the list */
+    for (int i = 0; i < 100; i++) segalloc_free(blk[i]);
+
+    /* the same, step by step, from a list of one batch that has grown this tick already */
+    uint32_t batch = segalloc__class_batch[cls];
+    segalloc__tcache_flush_list(tc, cls, segalloc__tlist_count(l), SEGALLOC__TO_SPANS);
+    segalloc__tlist_set(l, 0, batch);
+    tc->dry[cls] = 1;
+    tc->handed[cls] = 0;
+    tc->tick_left = SEGALLOC__TICK_FREES; /* no tick in between */
+    int k = (int)(3 * batch);
+    CHECK(k <= 100);
+    for (int i = 0; i < k; i++) blk[i] = segalloc_malloc(8192);
+    CHECK(l->max == batch); /* running dry again this tick does not grow it */
+    for (int i = 0; i < k; i++) segalloc_free(blk[i]); /* overflows: objects handed on */
+    CHECK(tc->handed[cls] && l->max == batch);
+    for (int i = 0; i < 1000; i++) segalloc_free(segalloc_malloc(64)); /* 1000 frees later */
+    for (int i = 0; i < k; i++) blk[i] = segalloc_malloc(8192);
+    CHECK(l->max == batch); /* wanted back long after: no growth */
+    for (int i = 0; i < k; i++) segalloc_free(blk[i]);
+    for (int i = 0; i < k; i++) blk[i] = segalloc_malloc(8192);
+    CHECK(l->max > batch); /* wanted back at once: the refill grows the list */
+    for (int i = 0; i < k; i++) segalloc_free(blk[i]);
+    segalloc__tcache_flush_list(tc, cls, segalloc__tlist_count(l), SEGALLOC__TO_SPANS);
+  }
   return test_finish();
 }
