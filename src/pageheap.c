@@ -38,11 +38,6 @@
    once keeps the base; one that frees and reallocates the same memory in a loop stops
    releasing after a round or two. Released pages keep their mapping and come back as
    zero pages when touched; such spans are marked zeroed so calloc need not clear them.
-   A small span made of released pages (cold) touches only the pages of the objects its
-   central list carved, from the start; when it comes back, the pages past them go back
-   released, so the free resident count holds pages that are resident and the next span
-   is made of those (prodcons at exit: 3,248 -> 2,836 KiB of anonymous memory, and 58
-   fewer pages of the arena touched; peak RSS of the benchmarks did not move).
 
    Requests above half an arena get their own mapping (huge blocks), recorded in a list
    under the same lock. */
@@ -353,7 +348,6 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   s->state = cls ? SEGALLOC__SPAN_SMALL : SEGALLOC__SPAN_LARGE;
   s->cls = (uint8_t)cls;
   s->list_off = (uint16_t)(cls * sizeof(segalloc__tlist));
-  s->cold = s->released;
   s->released = 0;
   if (cls) segalloc__heap.small_spans += segalloc__span_bytes(s);
   else segalloc__heap.large_live += segalloc__span_bytes(s);
@@ -383,30 +377,6 @@ static void segalloc__heap_free(segalloc__span *s) {
   segalloc__pagemap_clear(s, small);
   if (small) segalloc__heap.small_spans -= segalloc__span_bytes(s);
   else segalloc__heap.large_live -= segalloc__span_bytes(s);
-  /* a small span made of released pages touched only the pages of the objects it carved
-     (lazily, from the start): the rest go back released, as they still are, rather than
-     counted resident, so the next span is made of pages that really are */
-  segalloc__span *untouched = NULL;
-  if (small && s->cold) {
-    size_t touched = (segalloc__load_relaxed(&s->bump) + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
-    if (touched == 0) {
-      s->released = 1; /* never carved: all of it goes back as it came */
-    } else if (touched < s->npages && (untouched = segalloc__span_split(s, touched)) != NULL) {
-      untouched->released = 1; /* zeroed and fresh as the span came */
-    }
-  }
-  s->cold = 0;
-  if (s->released) {
-    s->freelist = NULL;
-    s->idle_since = segalloc__heap_now_ms();
-    segalloc__heap_merge_insert(s);
-    segalloc__lock_release(&segalloc__heap.lock);
-    return;
-  }
-  if (untouched) {
-    untouched->freelist = NULL;
-    segalloc__heap_merge_insert(untouched);
-  }
   s->zeroed = 0;
   s->released = 0;
   s->fresh = 0;

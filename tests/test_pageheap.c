@@ -274,28 +274,6 @@ int main(void) {
         segalloc__heap.narenas * (size_t)SEGALLOC_ARENA_SIZE);
   CHECK(segalloc__heap.large_live == 0 && segalloc__heap.small_spans == 0);
 
-  /* a small span made of released pages goes back with the pages past the objects it
-     carved still released: a class of several pages a span, one object carved */
-  {
-    unsigned cls = 0;
-    for (unsigned c = SEGALLOC__NCLASSES - 1; c > 0 && !cls; c--)
-      if (segalloc__class_size[c] > SEGALLOC__CARVE_BYTES && (segalloc__class_size[c] + PG - 1) / PG < segalloc__class_pages[c]) cls = c;
-    CHECK(cls != 0);
-    segalloc__lock_acquire(&segalloc__heap.lock);
-    segalloc__heap_release_locked(0, 0, 0); /* every free page released */
-    segalloc__lock_release(&segalloc__heap.lock);
-    size_t res0 = segalloc__heap.free_resident, rel0 = segalloc__heap.free_released;
-    CHECK(res0 == 0);
-    void *o = NULL;
-    CHECK(segalloc__central_take(cls, &o, 1, 0) == 1);
-    segalloc__span *sp = segalloc__span_of((uintptr_t)o);
-    size_t touched = (segalloc__class_size[cls] + PG - 1) / PG;
-    CHECK(sp && sp->cold && sp->bump == segalloc__class_size[cls] && touched < sp->npages);
-    segalloc__central_give(cls, o, NULL, 1, SEGALLOC__TO_SPANS);
-    CHECK(segalloc__heap.free_resident == res0 + touched * PG);
-    CHECK(segalloc__heap.free_released + segalloc__heap.free_resident == rel0 + res0);
-  }
-
   /* a loop cycling 100 blocks of 8 KiB (a batch is 8) has them all in its cache by the
      third round, and the fourth never reaches the central list: a list that runs dry soon
      after it handed objects on grows, even in a tick in which it grew already; one that
