@@ -1885,7 +1885,7 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   segalloc__heap_remove(s);
   /* faulting in pages we released ourselves: we released too eagerly */
   if (s->released && !s->fresh) {
-    size_t cap = SEGALLOC_RETAIN_BYTES + segalloc__heap.small_spans + segalloc__heap.large_live + segalloc__span_bytes(s);
+    size_t cap = SEGALLOC_RETAIN_BYTES + segalloc__heap.small_spans + segalloc__heap.large_live + (n << SEGALLOC__PAGE_SHIFT);
     segalloc__heap.retain = segalloc__heap.retain * 2 < cap ? segalloc__heap.retain * 2 : cap;
   }
   if (align_pages > 1) {
@@ -2473,16 +2473,18 @@ static void segalloc__central_drain(int shard) {
    thread's byte bound: a quarter kept the 8 KiB class at 64 objects, which a loop of 100
    live blocks overflowed every round, each 8 KiB span going back to the page heap and
    out again: 159 instructions per pair in bench/callgrind.py's batch, 110 with half).
-   A list that runs dry soon after it overflowed, within 2 * max of the thread's frees,
-   grows whatever the tick: the thread wants back what it just handed on, cycling through
-   more of the class than the list holds (as a loop that allocates and frees 100 blocks at
-   a time does), where a count wandering up and down at random takes about max^2 steps from
-   full to empty. Grown a batch a tick, the 8 KiB list of that loop took 40 rounds for each
-   batch, and its blocks went through the central list and the page heap meanwhile (the
-   batch rows of bench/callgrind.py: 124 instructions a pair at 8 KiB, 69 with this rule;
-   63 and 61 at 16 B to 1 KiB). An overflow past a batch hands objects on. A tick comes every
-   SEGALLOC__TICK_FREES frees (a countdown on the free path, which also counts frees for the
-   statistics): every list that has not run dry since the last one gives half its objects
+   A list that runs dry having taken back, by refills, as many objects as it last handed
+   on, within 2 * max of the thread's frees since, grows whatever the tick: the thread
+   has used up what it just gave away, cycling through more of the class than the list
+   holds (as a loop that allocates and frees 100 blocks at a time does). Grown a batch a
+   tick, the 8 KiB list of that loop took 40 rounds for each batch, and its blocks went
+   through the central list and the page heap meanwhile (the batch rows of
+   bench/callgrind.py: 124 instructions a pair at 8 KiB, 69 with this rule; 63 and 62 at
+   16 B to 1 KiB). A count wandering up and down at random gets no bigger lists from it
+   (mean maximum over 2 million random mallocs and frees: 201 before and after at 64 B,
+   143 and 144 at 1 KiB, 78 and 81 at 8 KiB). An overflow past a batch hands objects on.
+   A tick comes every SEGALLOC__TICK_FREES frees (a countdown on the free path, which also
+   counts frees for the statistics): every list that has not run dry since the last one gives half its objects
    to the central list and halves its maximum, so lists shrink to what the thread cycles
    through rather than the most they ever held. Every 8th slow-path event the cache also adds
    up what it holds (sum of count * size over the lists); past SEGALLOC_TCACHE_BYTES it
@@ -2502,9 +2504,11 @@ typedef struct segalloc__tcache {
   unsigned char dry[SEGALLOC__NCLASSES]; /* the list ran dry since the last tick */
   unsigned char refilled[SEGALLOC__NCLASSES]; /* it ever ran dry: the thread allocates
                                                  this class, not only frees it */
-  unsigned char handed[SEGALLOC__NCLASSES]; /* the list has overflowed and handed objects
-                                               on, at handed_at */
-  uint32_t handed_at[SEGALLOC__NCLASSES]; /* the thread's frees then (mod 2^32) */
+  /* since the list last overflowed and handed objects on (segalloc__tcache_cycling): how
+     many of them refills have not brought back yet (UINT32_MAX: it never has), and the
+     thread's frees then (mod 2^32) */
+  uint32_t owed[SEGALLOC__NCLASSES];
+  uint32_t handed_at[SEGALLOC__NCLASSES];
   unsigned shard;              /* whose spans it takes from (central.c) */
   struct segalloc__tcache *next, *prev; /* the registry of live caches */
 } segalloc__tcache;
@@ -2665,14 +2669,17 @@ static uint64_t segalloc__tcache_frees(segalloc__tcache *tc) {
   return segalloc__load_relaxed(&tc->frees) + (SEGALLOC__TICK_FREES - segalloc__load_relaxed(&tc->tick_left));
 }
 
-/* List cls ran dry soon after it overflowed and handed objects on: within 2 * max of the
-   thread's frees (a list whose count wanders up and down at random takes about max^2 steps
-   from full to empty). The thread wants back what it just gave away: it cycles through more
-   of the class than the list holds, as a loop that allocates and frees a hundred blocks at
-   a time does, and the refill grows the list by a batch even if it grew this tick. A
-   thread that only frees the class never runs dry, so it keeps handing its objects on. */
+/* List cls runs dry having taken back, by refills, as many objects as it last handed on
+   when it overflowed, and within 2 * max of the thread's frees since: the thread has used
+   up what it just gave away, so it cycles through more of the class than the list holds
+   (as a loop that allocates and frees a hundred blocks at a time does), and the refill
+   grows the list by a batch even if it grew this tick. Counting what comes back matters:
+   an overflow often leaves the list empty, and a count that wanders up and down at random
+   then runs dry at once, but only after it has taken the chain back does it look like a
+   cycle, and from there it takes about max^2 steps to run dry again. A thread that only
+   frees the class never runs dry, so it keeps handing its objects on. */
 static int segalloc__tcache_cycling(segalloc__tcache *tc, unsigned cls) {
-  return tc->handed[cls] && (uint32_t)segalloc__tcache_frees(tc) - tc->handed_at[cls] <= 2 * tc->lists[cls].max;
+  return tc->owed[cls] == 0 && (uint32_t)segalloc__tcache_frees(tc) - tc->handed_at[cls] <= 2 * tc->lists[cls].max;
 }
 
 /* Everything back to the central lists. */
@@ -2785,7 +2792,7 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
   tc->tick_left = SEGALLOC__TICK_FREES;
   memset(tc->dry, 0, sizeof tc->dry); /* a reused cache: not its last owner's */
   memset(tc->refilled, 0, sizeof tc->refilled);
-  memset(tc->handed, 0, sizeof tc->handed);
+  memset(tc->owed, 0xff, sizeof tc->owed); /* UINT32_MAX: never handed anything on */
   if (segalloc__tcaches.key_ok) pthread_setspecific(segalloc__tcaches.key, tc);
   segalloc__lock_acquire(&segalloc__tcaches.lock);
   tc->shard = 0; /* the shard with the fewest live threads */
@@ -2838,6 +2845,7 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   if (want == 0) want = 1;
   int got = segalloc__central_take(cls, &head, (int)want, tc->shard);
   if (!got) return NULL;
+  tc->owed[cls] -= tc->owed[cls] == UINT32_MAX ? 0 : (uint32_t)got < tc->owed[cls] ? (uint32_t)got : tc->owed[cls];
   void **o = (void **)head;
   l->head = segalloc__link(o);
   uint32_t count = (uint32_t)got - 1;
@@ -2857,7 +2865,6 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
        on (only running dry grows it further, see segalloc__tcache_cycling) */
     uint32_t count = segalloc__tlist_count(l);
     if (count >= l->max && !(l->max < segalloc__class_batch[cls] && segalloc__tcache_grow(tc, cls)) && count) {
-      tc->handed[cls] = 1;
       tc->handed_at[cls] = (uint32_t)segalloc__tcache_frees(tc);
       if (count <= segalloc__transfer_cap(cls)) {
         /* the list is full: hand all of it to the central list as one chain, in O(1)
@@ -2868,10 +2875,12 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
         l->head = NULL;
         segalloc__tlist_set(l, 0, l->max);
         segalloc__central_give(cls, head, NULL, (int)count, segalloc__tcache_give_to(tc, cls));
+        tc->owed[cls] = count;
       } else {
         /* more than the transfer cache could take whole (large classes): a batch, which
            it can, rather than the whole list to the spans one object at a time */
         segalloc__tcache_flush_list(tc, cls, segalloc__class_batch[cls], segalloc__tcache_give_to(tc, cls));
+        tc->owed[cls] = segalloc__class_batch[cls];
       }
     }
     if (l->room > 0) {

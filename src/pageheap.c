@@ -331,7 +331,7 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   segalloc__heap_remove(s);
   /* faulting in pages we released ourselves: we released too eagerly */
   if (s->released && !s->fresh) {
-    size_t cap = SEGALLOC_RETAIN_BYTES + segalloc__heap.small_spans + segalloc__heap.large_live + segalloc__span_bytes(s);
+    size_t cap = SEGALLOC_RETAIN_BYTES + segalloc__heap.small_spans + segalloc__heap.large_live + (n << SEGALLOC__PAGE_SHIFT);
     segalloc__heap.retain = segalloc__heap.retain * 2 < cap ? segalloc__heap.retain * 2 : cap;
   }
   if (align_pages > 1) {

@@ -275,9 +275,9 @@ int main(void) {
   CHECK(segalloc__heap.large_live == 0 && segalloc__heap.small_spans == 0);
 
   /* a loop cycling 100 blocks of 8 KiB (a batch is 8) has them all in its cache by the
-     third round, and the fourth never reaches the central list: a list that runs dry soon
-     after it handed objects on grows, even in a tick in which it grew already; one that
-     runs dry long after does not */
+     third round, and the fourth never reaches the central list: a list that runs dry
+     having taken back what it last handed on, soon after, grows, even in a tick in which
+     it grew already; one that runs dry long after does not */
   {
     void *blk[100];
     blk[0] = segalloc_malloc(8192);
@@ -301,14 +301,14 @@ int main(void) {
     segalloc__tcache_flush_list(tc, cls, segalloc__tlist_count(l), SEGALLOC__TO_SPANS);
     segalloc__tlist_set(l, 0, batch);
     tc->dry[cls] = 1;
-    tc->handed[cls] = 0;
+    tc->owed[cls] = UINT32_MAX;
     tc->tick_left = SEGALLOC__TICK_FREES; /* no tick in between */
     int k = (int)(3 * batch);
     CHECK(k <= 100);
     for (int i = 0; i < k; i++) blk[i] = segalloc_malloc(8192);
     CHECK(l->max == batch); /* running dry again this tick does not grow it */
     for (int i = 0; i < k; i++) segalloc_free(blk[i]); /* overflows: objects handed on */
-    CHECK(tc->handed[cls] && l->max == batch);
+    CHECK(tc->owed[cls] != UINT32_MAX && l->max == batch);
     for (int i = 0; i < 1000; i++) segalloc_free(segalloc_malloc(64)); /* 1000 frees later */
     for (int i = 0; i < k; i++) blk[i] = segalloc_malloc(8192);
     CHECK(l->max == batch); /* wanted back long after: no growth */
