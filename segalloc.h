@@ -244,8 +244,9 @@ SEGALLOCDEF const char *segalloc_version(void);
      arena, a mapping of its own (os.c).
    free(p)
      1. p -> arena (the arena this thread freed into last: a subtract and a compare
-        against the part of it whose page map is set; else the radix map) -> span (page map) -> class, all from the address. Two checks: p is an
-        object boundary, and p does not carry the free mark (a double free).
+        against the part of it whose page map is set; else the radix map) -> span (page
+        map) -> class, all from the address. Two checks: p is an object boundary, and p
+        does not carry the free mark (a double free).
      2. Small: push on this thread's list, whatever thread allocated it. The list full:
         hand it whole to the class's transfer cache (central.c), or when that is full,
         back to the spans; a span whose objects are all back goes to the page heap.
@@ -2845,7 +2846,8 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   if (want == 0) want = 1;
   int got = segalloc__central_take(cls, &head, (int)want, tc->shard);
   if (!got) return NULL;
-  tc->owed[cls] -= tc->owed[cls] == UINT32_MAX ? 0 : (uint32_t)got < tc->owed[cls] ? (uint32_t)got : tc->owed[cls];
+  uint32_t *owed = &tc->owed[cls]; /* what came back counts against the last overflow */
+  if (*owed != UINT32_MAX) *owed = (uint32_t)got < *owed ? *owed - (uint32_t)got : 0;
   void **o = (void **)head;
   l->head = segalloc__link(o);
   uint32_t count = (uint32_t)got - 1;

@@ -33,8 +33,9 @@
      arena, a mapping of its own (os.c).
    free(p)
      1. p -> arena (the arena this thread freed into last: a subtract and a compare
-        against the part of it whose page map is set; else the radix map) -> span (page map) -> class, all from the address. Two checks: p is an
-        object boundary, and p does not carry the free mark (a double free).
+        against the part of it whose page map is set; else the radix map) -> span (page
+        map) -> class, all from the address. Two checks: p is an object boundary, and p
+        does not carry the free mark (a double free).
      2. Small: push on this thread's list, whatever thread allocated it. The list full:
         hand it whole to the class's transfer cache (central.c), or when that is full,
         back to the spans; a span whose objects are all back goes to the page heap.

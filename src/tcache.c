@@ -399,7 +399,8 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   if (want == 0) want = 1;
   int got = segalloc__central_take(cls, &head, (int)want, tc->shard);
   if (!got) return NULL;
-  tc->owed[cls] -= tc->owed[cls] == UINT32_MAX ? 0 : (uint32_t)got < tc->owed[cls] ? (uint32_t)got : tc->owed[cls];
+  uint32_t *owed = &tc->owed[cls]; /* what came back counts against the last overflow */
+  if (*owed != UINT32_MAX) *owed = (uint32_t)got < *owed ? *owed - (uint32_t)got : 0;
   void **o = (void **)head;
   l->head = segalloc__link(o);
   uint32_t count = (uint32_t)got - 1;
