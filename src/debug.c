@@ -279,6 +279,11 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
     }
     if (!bad && n != segalloc__tlist_count(&tc->lists[c])) bad = segalloc__check_fail("thread cache list shorter than its count", 0);
   }
+  if (!bad && tc != &segalloc__tc_empty) {
+    size_t max_bytes = 0;
+    for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) max_bytes += (size_t)tc->lists[c].max * segalloc__class_size[c];
+    if (max_bytes != tc->max_bytes) bad = segalloc__check_fail("thread cache's sum of list maxima out of step", 0);
+  }
   segalloc__lock_release(&segalloc__heap.lock);
   for (unsigned c = SEGALLOC__NCLASSES; c-- > 1;) segalloc__lock_release(&segalloc__centrals[c].lock);
   segalloc__vg_loud();

@@ -299,7 +299,7 @@ int main(void) {
     /* the same, step by step, from a list of one batch that has grown this tick already */
     uint32_t batch = segalloc__class_batch[cls];
     segalloc__tcache_flush_list(tc, cls, segalloc__tlist_count(l), SEGALLOC__TO_SPANS);
-    segalloc__tlist_set(l, 0, batch);
+    segalloc__tcache_set(tc, cls, 0, batch);
     tc->dry[cls] = 1;
     tc->owed[cls] = UINT32_MAX;
     tc->tick_left = SEGALLOC__TICK_FREES; /* no tick in between */
@@ -317,6 +317,32 @@ int main(void) {
     CHECK(l->max > batch); /* wanted back at once: the refill grows the list */
     for (int i = 0; i < k; i++) segalloc_free(blk[i]);
     segalloc__tcache_flush_list(tc, cls, segalloc__tlist_count(l), SEGALLOC__TO_SPANS);
+  }
+
+  /* the byte bound: a thread cycling 150 blocks of each size from 1 to 32 KiB grows
+     lists whose maxima add up to far more than SEGALLOC_TCACHE_BYTES; the periodic check
+     (which the sum of the maxima lets skip its walk only while it is below the bound)
+     keeps what the cache holds near the bound, and the sum stays in step with the lists */
+  {
+    enum { N = 150 };
+    static void *blk[N];
+    segalloc__tcache *tc = segalloc__tc;
+    size_t most = 0, most_max = 0;
+    for (int pass = 0; pass < 2; pass++)
+      for (size_t size = 1024; size <= 32768; size += size / 8) {
+        for (int round = 0; round < 4; round++) {
+          for (int i = 0; i < N; i++) blk[i] = segalloc_malloc(size);
+          for (int i = 0; i < N; i++) segalloc_free(blk[i]);
+        }
+        size_t held = 0;
+        for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) held += (size_t)segalloc__tlist_count(&tc->lists[c]) * segalloc__class_size[c];
+        if (held > most) most = held;
+        if (tc->max_bytes > most_max) most_max = tc->max_bytes;
+      }
+    CHECK(most_max > 2 * (size_t)SEGALLOC_TCACHE_BYTES); /* the walk had work to do */
+    CHECK(most <= (size_t)SEGALLOC_TCACHE_BYTES * 3 / 2);
+    CHECK(segalloc_check_heap() == 0); /* includes max_bytes against the lists */
+    printf("    byte bound: held at most %zu KiB, maxima summed to %zu KiB\n", most >> 10, most_max >> 10);
   }
   return test_finish();
 }
