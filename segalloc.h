@@ -2491,7 +2491,9 @@ static void segalloc__central_drain(int shard) {
    through rather than the most they ever held. Every 8th slow-path event the cache also adds
    up what it holds (sum of count * size over the lists); past SEGALLOC_TCACHE_BYTES it
    scavenges: every list gives back half of what it holds and halves its maximum. So a thread
-   holds at most the bound plus the few batches that can arrive between two checks. */
+   holds at most the bound plus the few batches that can arrive between two checks. The cache
+   keeps the sum of max * size over its lists too, and while that is within the bound the
+   lists cannot hold more, so the check skips its walk over them. */
 
 typedef struct segalloc__tcache {
   /* the arena free() saw last (see segalloc_free) and its inited mark then, in bytes:
