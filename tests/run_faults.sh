@@ -4,7 +4,8 @@
 # process, under timeout, with the ulimit -v it needs set in a subshell:
 #   oom         ulimit -v 512 MiB, and again at 110 MiB (room for one arena and little else)
 #   threadfail  ulimit -v 1 GiB; the program squeezes the rest itself, round by round
-#   fork, storm, firstcall   no limit; storm also under ThreadSanitizer
+#   fork, storm, firstcall   no limit; storm also under ThreadSanitizer, firstcall also
+#                            with SEGALLOC_DEBUG
 # Every mode ends with "N passed, N failed"; this script adds them up and ends with its own.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -72,6 +73,15 @@ run_mode "threadfail (ulimit -v 1 GiB, squeezed)" 1048576 120 "$EXE" threadfail
 run_mode "fork" none 120 "$EXE" fork
 run_mode "storm" none 120 "$EXE" storm
 run_mode "firstcall" none 60 "$EXE" firstcall
+
+# first calls again with SEGALLOC_DEBUG (fills, canaries past every block, encoded links)
+if $CC -std=gnu11 -O2 -g -Wall -Wextra -Werror -DSEGALLOC_DEBUG=1 -o "$EXE-debug" tests/test_faults.c -pthread \
+     >"$B/build-debug.txt" 2>&1; then
+  pass "build test_faults-debug"
+  run_mode "firstcall (SEGALLOC_DEBUG)" none 60 "$EXE-debug" firstcall
+else
+  fail "build test_faults-debug"; head -n 20 "$B/build-debug.txt" | sed 's/^/    /'
+fi
 
 # the thread storms again under ThreadSanitizer (no address-space limit: TSan reserves a lot)
 if $CC -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=thread -o "$EXE-tsan" tests/test_faults.c -pthread \
