@@ -3148,7 +3148,7 @@ static segalloc__noinline segalloc__nosan void segalloc__free_slow(void *ptr) {
     segalloc__bad_free(ptr);
   }
   if (s->state == SEGALLOC__SPAN_SMALL) {
-    segalloc__block_size(ptr); /* stops on an interior, unused or already free address */
+    segalloc__small_block_size(s, ptr); /* stops on an interior, unused or already free address */
     segalloc__tcache_overflow(ptr, s->cls);
     return;
   }
