@@ -129,8 +129,6 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
   s->freelist = NULL;
   s->bump = 0;
   s->limit = (uintptr_t)s->nobjs * size;
-  s->div_magic = UINT64_MAX / size + 1;
-  s->start_magic = (uint64_t)segalloc__span_start(s) * s->div_magic;
   s->shard = (uint8_t)shard;
   c->nspans++;
   segalloc__central_link(c, s);

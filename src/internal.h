@@ -15,10 +15,13 @@
      central list  per class, behind its own lock: the class's spans with free objects.
      page heap     one, behind one lock: free spans by length, splitting and merging.
      arena         SEGALLOC_ARENA_SIZE of address space (default 64 MiB) reserved with mmap,
-                   aligned to its size; its first pages hold its header and page map.
+                   aligned to its size; its first pages hold its header, page map and
+                   small map.
      page map      for every page of an arena, the span it belongs to; together with the
                    arena map (a radix tree from address to arena) it takes any address to
                    its span and class, so blocks carry no header.
+     small map     for every page of a small span, a word with its class and its offset
+                   from the object boundary below it: all free's fast path reads.
 
    malloc(n), n <= 32 KiB
      1. n -> class by one table lookup (sizeclass.c).
@@ -33,9 +36,10 @@
      arena, a mapping of its own (os.c).
    free(p)
      1. p -> arena (the arena this thread freed into last: a subtract and a compare
-        against the part of it whose page map is set; else the radix map) -> span (page
-        map) -> class, all from the address. Two checks: p is an object boundary, and p
-        does not carry the free mark (a double free).
+        against the part of it whose page map is set; else the radix map) -> the page's
+        small-map word -> class, all from the address. Two checks: p is an object
+        boundary, and p does not carry the free mark (a double free). Other pages (large
+        blocks, bad pointers) take the slow path, through the page map to the span.
      2. Small: push on this thread's list, whatever thread allocated it. The list full:
         hand it whole to the class's transfer cache (central.c), or when that is full,
         back to the spans; a span whose objects are all back goes to the page heap.
@@ -243,16 +247,9 @@ static uintptr_t segalloc__cookie; /* chosen once, at the first slow-path call; 
 /* ---- the internal types (a glossary in code) ---------------------------------------- */
 
 /* A span: a run of pages. All spans live in the metadata area, never inside the pages
-   they describe, so a user's overflow cannot corrupt them. A record takes two cache lines
-   (the metadata allocator rounds to 64 bytes); what free's fast path reads (the boundary
-   test's two magics and the list offset) comes first, in one line. Split across the two,
-   free missed on them 60,700 + 72,700 times of its 175,500 first-level cache misses in
-   batch_lifo at scale 0.2 (cachegrind); in one line free misses 111,000 times in all. */
+   they describe, so a user's overflow cannot corrupt them. free's fast path does not read
+   it: what it needs is in the arena's small map (below). */
 typedef struct segalloc__span {
-  uint64_t div_magic;              /* small spans: ceil(2^64 / size), for the boundary test */
-  uint64_t start_magic;            /* small spans: start * div_magic (mod 2^64) */
-  uint16_t list_off;               /* cls * sizeof(segalloc__tlist): free's index into a
-                                      thread cache's lists, scaled in advance */
   uint8_t cls;                     /* size class, 0 for a large or free span */
   uint8_t shard;                   /* small spans: the shard whose threads it serves */
   uint8_t state;                   /* SEGALLOC__SPAN_* */
@@ -275,8 +272,9 @@ typedef struct segalloc__span {
   uint64_t idle_since;             /* free resident span: when it was freed (segalloc__heap_now_ms) */
 } segalloc__span;
 
-/* A thread cache's list of free objects of one class (tcache.c). */
-typedef struct segalloc__tlist {
+/* A thread cache's list of free objects of one class (tcache.c). 16 bytes, a row of
+   segalloc__class_magic (malloc.c), on 32-bit targets too. */
+typedef struct __attribute__((aligned(16))) segalloc__tlist {
   void *head;        /* objects linked through word 0 */
   int32_t room;      /* max minus the objects on the list: free's fast path takes one with
                         a single decrement and a sign test (segalloc__tlist_count) */
@@ -304,7 +302,12 @@ enum {
 /* An arena's header, at its base. pagemap[i] is the span holding page i: every page of a
    small span, only the first and last of a free or large span (all that coalescing and
    free() need). The rest hold segalloc__no_span below the inited mark, and NULL or
-   segalloc__no_span above it (pagemap.c). */
+   segalloc__no_span above it (pagemap.c). The page map is followed by the small map
+   (segalloc__arena_smallmap), one 32-bit word a page: for a page of a small span, the
+   offset of its class's list in a thread cache (cls * sizeof(segalloc__tlist)) in the low
+   16 bits and, in the high 16, how far the page's start lies past the object boundary
+   below it, (k * page size) mod object size for the span's k-th page; 0 for every other
+   page. free's fast path needs only that word, not the span (malloc.c). */
 typedef struct segalloc__arena {
   uintptr_t base;
   size_t header_pages;             /* pages at the base used by this header */
@@ -314,8 +317,14 @@ typedef struct segalloc__arena {
                                       entries read NULL or segalloc__no_span but for a free
                                       span's two ends. Only grows; atomic (see pagemap.c) */
   struct segalloc__arena *next;
-  segalloc__span *pagemap[1];      /* SEGALLOC__ARENA_PAGES entries */
+  segalloc__span *pagemap[1];      /* SEGALLOC__ARENA_PAGES entries, then the small map */
 } segalloc__arena;
+
+/* The small map of arena a: SEGALLOC__ARENA_PAGES words after its page map. */
+#define SEGALLOC__SMALLMAP_OFFSET (offsetof(segalloc__arena, pagemap) + SEGALLOC__ARENA_PAGES * sizeof(segalloc__span *))
+#define segalloc__arena_smallmap(a) ((uint32_t *)((char *)(a) + SEGALLOC__SMALLMAP_OFFSET))
+/* the bytes of an arena's header: its fields, page map and small map */
+#define SEGALLOC__ARENA_HEADER_BYTES (SEGALLOC__SMALLMAP_OFFSET + SEGALLOC__ARENA_PAGES * sizeof(uint32_t))
 
 /* A spinlock that remembers its owner (a per-thread token), so fork handling can tell a
    lock this thread holds from one another thread holds. */

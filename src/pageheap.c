@@ -105,7 +105,6 @@ static void segalloc__heap_insert(segalloc__span *s) {
   segalloc__span *head = segalloc__heap.bins[s->released][bin];
   s->state = SEGALLOC__SPAN_FREE;
   s->cls = 0;
-  s->list_off = 0;
   s->next = head;
   s->prev = NULL;
   if (head) head->prev = s;
@@ -194,9 +193,8 @@ static int segalloc__heap_grow(void) {
   uintptr_t base = (uintptr_t)segalloc__os_map(SEGALLOC_ARENA_SIZE, SEGALLOC_ARENA_SIZE);
   if (!base) return 0;
   segalloc__arena *a = (segalloc__arena *)base;
-  size_t header = offsetof(segalloc__arena, pagemap) + SEGALLOC__ARENA_PAGES * sizeof(segalloc__span *);
   a->base = base;
-  a->header_pages = (header + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
+  a->header_pages = (SEGALLOC__ARENA_HEADER_BYTES + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
   /* the header's own pages map to no span; the rest of the page map is set as spans in
      use reach it (pagemap.c), so a small program touches two pages of it (the first, and
      the last for the free span's end) rather than all of it (64 KiB by default) */
@@ -347,7 +345,6 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
   if (!segalloc__heap_carve(s, n)) { segalloc__heap_merge_insert(s); goto fail; }
   s->state = cls ? SEGALLOC__SPAN_SMALL : SEGALLOC__SPAN_LARGE;
   s->cls = (uint8_t)cls;
-  s->list_off = (uint16_t)(cls * sizeof(segalloc__tlist));
   s->released = 0;
   if (cls) segalloc__heap.small_spans += segalloc__span_bytes(s);
   else segalloc__heap.large_live += segalloc__span_bytes(s);

@@ -8,9 +8,18 @@
    address segalloc never handed out (the stack, another mapping) finds no arena: that is
    how misuse is caught rather than followed.
 
+   Beside the page map, each arena has a small map: one 32-bit word a page, nonzero only on
+   the pages of small spans, packing what free's fast path needs (the class's list offset,
+   and the page's offset from the object boundary below it for the boundary test). free
+   reads that word instead of following the page-map entry to the span record: one
+   dependent load fewer, and a denser array, which the program's own data evicts less:
+   in batch_fifo at scale 0.3 free missed the first-level cache 182,000 times, 112,600 of
+   them on span records and 60,500 on page-map entries, and misses it 57,000 times reading
+   the small map (cachegrind), for 3 more instructions a free. pagemap_write keeps the two
+   maps in step, and segalloc_check_heap compares them.
+
    Page-map entries of pages that belong to no span point at segalloc__no_span, a span of
-   class 0, rather than NULL: free's fast path then reads the class without a NULL test. An
-   arena's page map is set lazily, though: only the pages below its `inited` mark, which
+   class 0, rather than NULL. An arena's page map is set lazily, though: only the pages below its `inited` mark, which
    rises as spans in use reach higher pages, have entries; above it they read NULL or no
    span (but for the ends of the free span there). A span's first page always has its
    entry, wherever the span lies, so the page after a span leads to the next span. free's
@@ -96,6 +105,12 @@ static segalloc__arena *segalloc__span_arena(const segalloc__span *s, size_t *fi
   return a;
 }
 
+/* The small-map word of the k-th page of a small span of class cls (internal.h). */
+static uint32_t segalloc__small_word(unsigned cls, size_t k) {
+  uint32_t off = (uint32_t)(((uintptr_t)k << SEGALLOC__PAGE_SHIFT) % segalloc__class_size[cls]);
+  return (uint32_t)(cls * sizeof(segalloc__tlist)) | off << 16;
+}
+
 /* Point the page-map entries of s at v: every page, or only the first and last. A span
    in use (small or large) above the arena's inited mark raises it: the entries up to the
    span's end that were never set (NULL) are set to no span first, and the mark is
@@ -110,7 +125,13 @@ static void segalloc__pagemap_write(segalloc__span *s, segalloc__span *v, int al
     for (size_t i = inited; i < end; i++)
       if (!a->pagemap[i]) a->pagemap[i] = &segalloc__no_span;
   if (all_pages) {
-    for (size_t i = 0; i < s->npages; i++) a->pagemap[first + i] = v;
+    /* a small span's pages (set or cleared): their small-map words too */
+    uint32_t *small = segalloc__arena_smallmap(a);
+    int set = v->state == SEGALLOC__SPAN_SMALL;
+    for (size_t i = 0; i < s->npages; i++) {
+      a->pagemap[first + i] = v;
+      small[first + i] = set ? segalloc__small_word(v->cls, i) : 0;
+    }
   } else {
     a->pagemap[first] = v;
     a->pagemap[first + s->npages - 1] = v;

@@ -265,6 +265,45 @@ static void c_free_inside_small_8(void) {
   bad_free(p + 8);
 }
 
+/* Interior pointers into objects past their span's first page, where the page size is
+   not a multiple of the object size: free's fast path tests them against the page's
+   small-map word (the offset of the page from the boundary below it). 1400 bytes fall in
+   the 1408-byte class, whose spans at 4 and 8 KiB pages (12 and 16 KiB) have later pages
+   that start inside an object; of 40 objects, the last lie in later pages. The first free
+   gives the list room, so the bad one takes the fast path. */
+static char *later_page_object(void) {
+  char *p[40];
+  for (int i = 0; i < 40; i++) p[i] = (char *)must_malloc(1400);
+  char *last = p[0];
+  for (int i = 1; i < 40; i++)
+    if (p[i] > last) last = p[i];
+  M_free(launder(p[0] == last ? p[1] : p[0]));
+  return last;
+}
+
+static void c_free_inside_small_page2(void) { bad_free(later_page_object() + 16); }
+
+static void c_free_inside_small_page2_end(void) { bad_free(later_page_object() + 1392); }
+
+/* The start of a page that lies inside an object: 8192 does not divide by 1408, so at the
+   default 8 KiB pages the span's second page begins 1152 bytes into an object, and only
+   that offset in the page's word tells free so (with it taken as 0, free would accept
+   the address as a boundary). At other page sizes it is an interior address all the same. */
+static void c_free_inside_small_page_start(void) {
+  char *p[40];
+  for (int i = 0; i < 40; i++) p[i] = (char *)must_malloc(1400);
+  M_free(launder(p[0]));
+  for (int i = 1; i < 40; i++) {
+    uintptr_t a = ((uintptr_t)p[i] + 8191) & ~(uintptr_t)8191;
+    if (a > (uintptr_t)p[i] && a < (uintptr_t)p[i] + 1400) {
+      bad_free((void *)a);
+      return;
+    }
+  }
+  fprintf(stderr, "misuse: no 8 KiB boundary inside an object\n");
+  exit(2);
+}
+
 static void c_free_inside_large(void) {
   char *p = (char *)must_malloc(100 * KiB);
   bad_free(p + 4096); /* in the block's first page */
@@ -332,6 +371,9 @@ static const struct {
   {"realloc-arena-unused", c_realloc_arena_unused, 1},
   {"free-inside-small-16", c_free_inside_small_16, 1},
   {"free-inside-small-8", c_free_inside_small_8, 1},
+  {"free-inside-small-page2", c_free_inside_small_page2, 1},
+  {"free-inside-small-page2-end", c_free_inside_small_page2_end, 1},
+  {"free-inside-small-page-start", c_free_inside_small_page_start, 1},
   {"free-inside-large", c_free_inside_large, 1},
   {"free-inside-large-deep", c_free_inside_large_deep, 1},
   {"free-inside-huge", c_free_inside_huge, 1},

@@ -319,6 +319,36 @@ int main(void) {
     segalloc__tcache_flush_list(tc, cls, segalloc__tlist_count(l), SEGALLOC__TO_SPANS);
   }
 
+  /* the small map (free's fast path): for every class and every page of its span, the
+     page's word and Lemire's test accept exactly the object boundaries in the page; and
+     a span's pages carry those words while it is small, and 0 once it is free */
+  {
+    size_t wrong = 0, tried = 0;
+    for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) {
+      uint64_t size = segalloc__class_size[c], magic = segalloc__class_magic[c][0];
+      for (size_t k = 0; k < segalloc__class_pages[c]; k++) {
+        uint32_t w = segalloc__small_word(c, k);
+        if ((w & 0xffff) != c * sizeof(segalloc__tlist)) wrong++;
+        for (uint64_t x = 0; x < SEGALLOC_PAGE_SIZE; x += 16, tried++)
+          if ((((x + (w >> 16)) * magic) < magic) != ((k * SEGALLOC_PAGE_SIZE + x) % size == 0)) wrong++;
+      }
+    }
+    CHECK(wrong == 0 && tried > 0);
+    void *b = segalloc_malloc(1400);
+    segalloc__span *s = segalloc__span_of((uintptr_t)b);
+    size_t first;
+    segalloc__arena *a = segalloc__span_arena(s, &first);
+    size_t npages = s->npages, off_words = 0, zero_words = 0;
+    for (size_t k = 0; k < npages; k++) off_words += segalloc__arena_smallmap(a)[first + k] == segalloc__small_word(s->cls, k);
+    CHECK(off_words == npages);
+    segalloc_free(b);
+    segalloc_thread_flush();
+    segalloc_trim(); /* the span is free now: its words are 0 */
+    for (size_t k = 0; k < npages; k++) zero_words += segalloc__arena_smallmap(a)[first + k] == 0;
+    CHECK(zero_words == npages);
+    CHECK(segalloc_check_heap() == 0);
+  }
+
   /* the byte bound: a thread cycling 150 blocks of each size from 1 to 32 KiB grows
      lists whose maxima add up to far more than SEGALLOC_TCACHE_BYTES; the periodic check
      (which the sum of the maxima lets skip its walk only while it is below the bound)

@@ -24,7 +24,9 @@ The algorithm is the one Go's runtime uses in mksizeclasses.go, restated:
 The tables are emitted for every supported page size (4, 8, 16, 32 and 64 KiB); the header
 picks the one matching SEGALLOC_PAGE_SIZE. Size -> class is two table lookups with no loop:
 sizes up to 1024 index by 16-byte steps, larger ones by 128-byte steps (every class boundary
-above 1024 is a multiple of 128, so each step maps to exactly one class).
+above 1024 is a multiple of 128, so each step maps to exactly one class). Each class also
+gets ceil(2^64 / size), with which free tests an offset for an object boundary by one
+multiply (Lemire's divisibility test).
 """
 import sys
 
@@ -138,6 +140,12 @@ def emit(out):
         w("\n};\n")
         w("static const uint8_t segalloc__class_batch[SEGALLOC__NCLASSES] = {")
         w(",".join(("\n  " if i % 16 == 0 else " ") + str(0 if i == 0 else batch_of(classes[i][0])) for i in range(n)))
+        w("\n};\n")
+        # ceil(2^64 / size): x is a multiple of size iff x * magic mod 2^64 < magic, for any
+        # 32-bit x (Lemire's divisibility test; free's fast path, malloc.c)
+        # (rows as wide as a thread-cache list record, so free indexes them by list offset)
+        w("static const uint64_t segalloc__class_magic[SEGALLOC__NCLASSES][2] = {")
+        w(",".join(("\n  " if i % 3 == 0 else " ") + ("{0, 0}" if i == 0 else "{0x%016xull, 0}" % ((2**64 - 1) // classes[i][0] + 1)) for i in range(n)))
         w("\n};\n")
         w("static const uint8_t segalloc__class_index[%d] = {" % len(index))
         w(",".join(("\n  " if i % 16 == 0 else " ") + str(index[i]) for i in range(len(index))))
