@@ -1579,9 +1579,10 @@ static void segalloc__span_delete(segalloc__span *s) {
    maps in step, and segalloc_check_heap compares them.
 
    Page-map entries of pages that belong to no span point at segalloc__no_span, a span of
-   class 0, rather than NULL. An arena's page map is set lazily, though: only the pages below its `inited` mark, which
-   rises as spans in use reach higher pages, have entries; above it they read NULL or no
-   span (but for the ends of the free span there). A span's first page always has its
+   class 0, rather than NULL: realloc's inline path then reads the state without a NULL
+   test. An arena's page map is set lazily, though: only the pages below its `inited` mark,
+   which rises as spans in use reach higher pages, have entries; above it they read NULL or
+   no span (but for the ends of the free span there). A span's first page always has its
    entry, wherever the span lies, so the page after a span leads to the next span. free's
    fast path checks an address against the mark as it checks the arena (one compare either
    way), so it never reads such an entry, and the slow paths take NULL for "no span".
@@ -3074,10 +3075,9 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
    and fork handling. No lock is taken on the fast paths.
 
    The fast paths are written to be short enough to read at a glance. malloc: size -> class,
-   pop. free: address -> arena (the thread's hint) -> the page's small-map word, two
-   checks, push. Anything unusual
-   (an empty or full list, a large block, a bad pointer, the first call on a thread) falls
-   through to a non-inlined slow function. */
+   pop. free: address -> arena (the thread's hint) -> the page's small-map word, two checks,
+   push. Anything unusual (an empty or full list, a large block, a bad pointer, the first
+   call on a thread) falls through to a non-inlined slow function. */
 
 static struct {
   segalloc__lock lock;

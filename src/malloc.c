@@ -8,10 +8,9 @@
    and fork handling. No lock is taken on the fast paths.
 
    The fast paths are written to be short enough to read at a glance. malloc: size -> class,
-   pop. free: address -> arena (the thread's hint) -> the page's small-map word, two
-   checks, push. Anything unusual
-   (an empty or full list, a large block, a bad pointer, the first call on a thread) falls
-   through to a non-inlined slow function. */
+   pop. free: address -> arena (the thread's hint) -> the page's small-map word, two checks,
+   push. Anything unusual (an empty or full list, a large block, a bad pointer, the first
+   call on a thread) falls through to a non-inlined slow function. */
 
 static struct {
   segalloc__lock lock;
