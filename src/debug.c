@@ -273,6 +273,10 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
       bad = segalloc__check_fail("thread cache list room outside 0..max", 0);
       break;
     }
+    if (tc->lists[c].magic != segalloc__class_magic[c]) {
+      bad = segalloc__check_fail("thread cache list's size magic is not its class's", 0);
+      break;
+    }
     for (void **o = (void **)tc->lists[c].head; o && !bad; o = (void **)segalloc__link(o)) {
       segalloc__arena *oa = segalloc__arena_of((uintptr_t)o);
       segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;

@@ -114,7 +114,7 @@ static segalloc__inline segalloc__span *segalloc__span_of_hinted(uintptr_t p) {
    handed out, already free; a large block's start. Stops the program otherwise. */
 static segalloc__inline segalloc__nosan size_t segalloc__small_block_size(const segalloc__span *s, const void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
-  uint64_t magic = segalloc__class_magic[s->cls][0];
+  uint64_t magic = segalloc__class_magic[s->cls];
   if (segalloc__unlikely((uint64_t)(p - segalloc__span_start(s)) * magic > magic - 1)) segalloc__fatal("free of an address inside a block", ptr);
   if (segalloc__unlikely(p >= segalloc__span_start(s) + segalloc__load_relaxed(&s->bump))) segalloc__fatal("free of a pointer segalloc does not own", ptr);
 #if SEGALLOC_CHECKS
@@ -195,7 +195,7 @@ SEGALLOC__CORE segalloc__nosan void *SEGALLOC__FN(malloc)(size_t size) {
   if (segalloc__likely(size <= 1024)) slot = SEGALLOC__SLOT_FINE(size);
   else if (size <= SEGALLOC__SMALL_MAX) slot = SEGALLOC__SLOT_COARSE(size);
   else return segalloc__malloc_slow(size);
-  void **o = segalloc__tlist_pop(&segalloc__tc->lists[segalloc__class_index[slot]]);
+  void **o = segalloc__tlist_pop((segalloc__tlist *)((char *)segalloc__tc->lists + segalloc__slot_list[slot]));
   if (segalloc__likely(o != NULL)) return segalloc__handout(o);
   return segalloc__malloc_slow(size);
 }
@@ -270,9 +270,8 @@ static segalloc__noinline void segalloc__free_miss(void *ptr) {
 }
 
 /* The small map's word packs a list offset (below 2^16) and an offset within an object
-   (below 2^16); free indexes segalloc__class_magic's rows by the list offset. */
+   (below 2^16). */
 typedef char segalloc__small_word_fits[SEGALLOC__NCLASSES * sizeof(segalloc__tlist) <= 0x10000 && SEGALLOC__SMALL_MAX <= 0x10000 ? 1 : -1];
-typedef char segalloc__magic_row_is_a_list[sizeof(segalloc__tlist) == sizeof segalloc__class_magic[0] ? 1 : -1];
 
 SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
@@ -294,8 +293,9 @@ SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
 #if SEGALLOC_CHECKS
     /* p must be an object boundary: its offset in its page plus the page's offset from
        the boundary below it is a multiple of the size (a multiply, not a divide: Lemire's
-       divisibility test); and it must not carry the cookie that marks a free block */
-    uint64_t magic = *(const uint64_t *)((const char *)segalloc__class_magic + list_off);
+       divisibility test, with the list's copy of ceil(2^64 / size)); and it must not carry
+       the cookie that marks a free block */
+    uint64_t magic = l->magic;
     if (segalloc__likely(((off & (SEGALLOC_PAGE_SIZE - 1)) + (small >> 16)) * magic < magic &&
                          o[1] != segalloc__free_mark(tc->cookie, o)))
 #endif

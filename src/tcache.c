@@ -48,11 +48,15 @@
    lists cannot hold more, so the check skips its walk over them. */
 
 typedef struct segalloc__tcache {
+  /* first, so that malloc adds a list's offset (segalloc__slot_list) to the cache's
+     address as it is */
+  segalloc__tlist lists[SEGALLOC__NCLASSES];
   /* the arena free() saw last (see segalloc_free) and its inited mark then, in bytes:
      free's fast path takes an address p as one of its blocks when p - hint_base <
-     hint_limit. Both 0 until there is one, which no address passes */
-  uintptr_t hint_base, hint_limit;
-  segalloc__tlist lists[SEGALLOC__NCLASSES];
+     hint_limit. Both 0 until there is one, which no address passes. In one cache line
+     with the next two, which free reads too */
+  __attribute__((aligned(64))) uintptr_t hint_base;
+  uintptr_t hint_limit;
   uintptr_t cookie;            /* copy of segalloc__cookie, at hand in the fast path */
   uint32_t tick_left;          /* frees until the next tick (segalloc__tcache_tick) */
   unsigned events;             /* slow-path events, for the periodic size check */
@@ -127,7 +131,7 @@ static segalloc__inline void segalloc__tcache_set(segalloc__tcache *tc, unsigned
 
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
    value no freed block carries, and its arena hint matches no address. */
-static segalloc__tcache segalloc__tc_empty = {0, 0, {{NULL, 0, 0}}, 0, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, NULL, NULL};
+static segalloc__tcache segalloc__tc_empty = {{{NULL, 0, 0, 0}}, 0, 0, 0, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, NULL, NULL};
 
 static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
 /* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
@@ -358,6 +362,7 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
     if (!tc) { segalloc__tc_state = 0; return NULL; }
   }
   tc->cookie = segalloc__cookie;
+  for (unsigned cls = 0; cls < SEGALLOC__NCLASSES; cls++) tc->lists[cls].magic = segalloc__class_magic[cls];
   tc->hint_base = tc->hint_limit = 0;
   tc->tick_left = SEGALLOC__TICK_FREES;
   memset(tc->dry, 0, sizeof tc->dry); /* a reused cache: not its last owner's */

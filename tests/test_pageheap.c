@@ -325,7 +325,7 @@ int main(void) {
   {
     size_t wrong = 0, tried = 0;
     for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) {
-      uint64_t size = segalloc__class_size[c], magic = segalloc__class_magic[c][0];
+      uint64_t size = segalloc__class_size[c], magic = segalloc__class_magic[c];
       for (size_t k = 0; k < segalloc__class_pages[c]; k++) {
         uint32_t w = segalloc__small_word(c, k);
         if ((w & 0xffff) != c * sizeof(segalloc__tlist)) wrong++;

@@ -31,6 +31,9 @@ multiply (Lemire's divisibility test).
 import sys
 
 SMALL_MAX = 32768
+# sizeof(segalloc__tlist), a thread-cache list record (internal.h checks it): the slot table
+# holds byte offsets of lists, class * TLIST_BYTES, so malloc adds one to the cache's address
+TLIST_BYTES = 32
 PAGE_SIZES = [4096, 8192, 16384, 32768, 65536]
 # Objects moved between a thread cache and the central list at once (TCMalloc's rule:
 # 64 KiB worth, at least 2 and at most 32 objects).
@@ -89,6 +92,7 @@ def make_index(classes):
 def check(classes, page):
     """The invariants the allocator relies on; the build fails if any breaks."""
     assert len(classes) - 1 <= 254, "class index must fit in a byte"
+    assert len(classes) * TLIST_BYTES <= 0x10000, "list offsets must fit in 16 bits"
     for c in range(1, len(classes)):
         size, npages = classes[c]
         span = npages * page
@@ -142,13 +146,15 @@ def emit(out):
         w(",".join(("\n  " if i % 16 == 0 else " ") + str(0 if i == 0 else batch_of(classes[i][0])) for i in range(n)))
         w("\n};\n")
         # ceil(2^64 / size): x is a multiple of size iff x * magic mod 2^64 < magic, for any
-        # 32-bit x (Lemire's divisibility test; free's fast path, malloc.c)
-        # (rows as wide as a thread-cache list record, so free indexes them by list offset)
-        w("static const uint64_t segalloc__class_magic[SEGALLOC__NCLASSES][2] = {")
-        w(",".join(("\n  " if i % 3 == 0 else " ") + ("{0, 0}" if i == 0 else "{0x%016xull, 0}" % ((2**64 - 1) // classes[i][0] + 1)) for i in range(n)))
+        # 32-bit x (Lemire's divisibility test; free's fast path, malloc.c, reads a copy in
+        # each thread-cache list record)
+        w("static const uint64_t segalloc__class_magic[SEGALLOC__NCLASSES] = {")
+        w(",".join(("\n  " if i % 4 == 0 else " ") + ("0" if i == 0 else "0x%016xull" % ((2**64 - 1) // classes[i][0] + 1)) for i in range(n)))
         w("\n};\n")
-        w("static const uint8_t segalloc__class_index[%d] = {" % len(index))
-        w(",".join(("\n  " if i % 16 == 0 else " ") + str(index[i]) for i in range(len(index))))
+        # the list of each slot's class, as its byte offset in a thread cache's lists
+        w("#define SEGALLOC__TLIST_BYTES %d\n" % TLIST_BYTES)
+        w("static const uint16_t segalloc__slot_list[%d] = {" % len(index))
+        w(",".join(("\n  " if i % 16 == 0 else " ") + str(index[i] * TLIST_BYTES) for i in range(len(index))))
         w("\n};\n")
     w("#endif\n")
 
