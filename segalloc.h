@@ -483,17 +483,16 @@ typedef struct segalloc__span {
   uint64_t idle_since;             /* free resident span: when it was freed (segalloc__heap_now_ms) */
 } segalloc__span;
 
-/* A thread cache's list of free objects of one class (tcache.c). 32 bytes on 32-bit targets
-   too: malloc finds a list by its byte offset in the cache (segalloc__slot_list, generated
-   for this size), free by the one in the page's small-map word. */
-typedef struct __attribute__((aligned(32))) segalloc__tlist {
+/* A thread cache's list of free objects of one class (tcache.c): 16 bytes, four to a cache
+   line, on 32-bit targets too. malloc finds a list by its byte offset in the cache
+   (segalloc__slot_list), free by the one in the page's small-map word. The list's maximum
+   length, which only the slow paths read, is kept beside the lists (segalloc__tcache). */
+typedef struct __attribute__((aligned(16))) segalloc__tlist {
   void *head;        /* objects linked through word 0 */
   int32_t room;      /* max minus the objects on the list: free's fast path takes one with
-                        a single decrement and a sign test (segalloc__tlist_count) */
-  uint32_t max;      /* the most objects the list may hold */
-  uint64_t magic;    /* the class's ceil(2^64 / size), for free's boundary test: in the
-                        record free has just touched, not in a table of its own (one load
-                        and one cache line fewer) */
+                        a single decrement and a sign test (segalloc__tcache_count) */
+  uint32_t magic;    /* ceil(2^32 / size) of the list's class, for free's boundary test, in
+                        the record free has just touched (segalloc__on_boundary) */
 } segalloc__tlist;
 
 /* Valgrind's leak check calls a block reachable when any word it scans holds the block's
@@ -672,28 +671,28 @@ static const uint64_t segalloc__class_magic[SEGALLOC__NCLASSES] = {
   0x0004000000000000ull, 0x0003b5cc0ed7303cull, 0x0003333333333334ull, 0x0003159721ed7e76ull,
   0x0002aaaaaaaaaaabull, 0x0002a3a0fd5c5f03ull, 0x0002492492492493ull, 0x0002000000000000ull
 };
-#define SEGALLOC__TLIST_BYTES 32
+#define SEGALLOC__TLIST_BYTES 16
 static const uint16_t segalloc__slot_list[313] = {
-  32, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 480,
-  512, 544, 544, 576, 576, 608, 608, 640, 640, 672, 672, 672, 672, 704, 704, 704,
-  704, 736, 736, 736, 736, 768, 768, 768, 768, 800, 800, 800, 800, 832, 832, 832,
-  832, 864, 864, 864, 864, 896, 896, 896, 896, 896, 896, 896, 896, 896, 896, 896,
-  896, 928, 960, 992, 1024, 1056, 1088, 1088, 1088, 1120, 1120, 1152, 1152, 1184, 1184, 1184,
-  1184, 1216, 1216, 1248, 1248, 1248, 1248, 1248, 1248, 1280, 1280, 1312, 1312, 1344, 1344, 1344,
-  1344, 1376, 1376, 1376, 1376, 1376, 1376, 1376, 1376, 1408, 1408, 1408, 1408, 1440, 1440, 1472,
-  1472, 1472, 1472, 1472, 1472, 1472, 1472, 1472, 1472, 1504, 1504, 1504, 1504, 1536, 1536, 1536,
-  1536, 1536, 1536, 1536, 1536, 1536, 1536, 1536, 1536, 1568, 1568, 1600, 1600, 1600, 1600, 1600,
-  1600, 1600, 1600, 1600, 1600, 1600, 1600, 1600, 1600, 1632, 1632, 1632, 1632, 1632, 1632, 1632,
-  1632, 1632, 1632, 1632, 1632, 1632, 1632, 1664, 1664, 1664, 1664, 1664, 1664, 1664, 1664, 1664,
-  1664, 1664, 1664, 1664, 1664, 1664, 1664, 1664, 1664, 1696, 1696, 1696, 1696, 1696, 1696, 1696,
-  1696, 1696, 1696, 1728, 1728, 1728, 1728, 1728, 1728, 1728, 1728, 1728, 1728, 1728, 1728, 1728,
-  1728, 1728, 1728, 1728, 1728, 1728, 1728, 1728, 1728, 1760, 1760, 1760, 1760, 1760, 1760, 1792,
-  1792, 1792, 1792, 1792, 1792, 1792, 1792, 1792, 1792, 1792, 1792, 1792, 1792, 1792, 1792, 1792,
-  1792, 1792, 1792, 1792, 1792, 1792, 1792, 1792, 1792, 1824, 1824, 1856, 1856, 1856, 1856, 1856,
-  1856, 1856, 1856, 1856, 1856, 1856, 1856, 1856, 1856, 1856, 1856, 1856, 1856, 1856, 1856, 1856,
-  1856, 1856, 1856, 1856, 1856, 1856, 1856, 1856, 1856, 1888, 1888, 1888, 1888, 1888, 1888, 1888,
-  1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888,
-  1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888
+  16, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240,
+  256, 272, 272, 288, 288, 304, 304, 320, 320, 336, 336, 336, 336, 352, 352, 352,
+  352, 368, 368, 368, 368, 384, 384, 384, 384, 400, 400, 400, 400, 416, 416, 416,
+  416, 432, 432, 432, 432, 448, 448, 448, 448, 448, 448, 448, 448, 448, 448, 448,
+  448, 464, 480, 496, 512, 528, 544, 544, 544, 560, 560, 576, 576, 592, 592, 592,
+  592, 608, 608, 624, 624, 624, 624, 624, 624, 640, 640, 656, 656, 672, 672, 672,
+  672, 688, 688, 688, 688, 688, 688, 688, 688, 704, 704, 704, 704, 720, 720, 736,
+  736, 736, 736, 736, 736, 736, 736, 736, 736, 752, 752, 752, 752, 768, 768, 768,
+  768, 768, 768, 768, 768, 768, 768, 768, 768, 784, 784, 800, 800, 800, 800, 800,
+  800, 800, 800, 800, 800, 800, 800, 800, 800, 816, 816, 816, 816, 816, 816, 816,
+  816, 816, 816, 816, 816, 816, 816, 832, 832, 832, 832, 832, 832, 832, 832, 832,
+  832, 832, 832, 832, 832, 832, 832, 832, 832, 848, 848, 848, 848, 848, 848, 848,
+  848, 848, 848, 864, 864, 864, 864, 864, 864, 864, 864, 864, 864, 864, 864, 864,
+  864, 864, 864, 864, 864, 864, 864, 864, 864, 880, 880, 880, 880, 880, 880, 896,
+  896, 896, 896, 896, 896, 896, 896, 896, 896, 896, 896, 896, 896, 896, 896, 896,
+  896, 896, 896, 896, 896, 896, 896, 896, 896, 912, 912, 928, 928, 928, 928, 928,
+  928, 928, 928, 928, 928, 928, 928, 928, 928, 928, 928, 928, 928, 928, 928, 928,
+  928, 928, 928, 928, 928, 928, 928, 928, 928, 944, 944, 944, 944, 944, 944, 944,
+  944, 944, 944, 944, 944, 944, 944, 944, 944, 944, 944, 944, 944, 944, 944, 944,
+  944, 944, 944, 944, 944, 944, 944, 944, 944
 };
 
 #elif SEGALLOC_PAGE_SIZE == 8192
@@ -806,28 +805,28 @@ static const uint64_t segalloc__class_magic[SEGALLOC__NCLASSES] = {
   0x0003333333333334ull, 0x0003159721ed7e76ull, 0x0002aaaaaaaaaaabull, 0x0002a3a0fd5c5f03ull,
   0x00024e6a171024e7ull, 0x0002000000000000ull
 };
-#define SEGALLOC__TLIST_BYTES 32
+#define SEGALLOC__TLIST_BYTES 16
 static const uint16_t segalloc__slot_list[313] = {
-  32, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 480,
-  512, 544, 544, 576, 576, 608, 608, 640, 640, 672, 672, 704, 704, 736, 736, 768,
-  768, 800, 800, 800, 800, 832, 832, 832, 832, 864, 864, 864, 864, 896, 896, 896,
-  896, 928, 928, 928, 928, 928, 928, 928, 928, 960, 960, 960, 960, 960, 960, 960,
-  960, 992, 1024, 1056, 1088, 1120, 1152, 1152, 1152, 1184, 1184, 1216, 1216, 1248, 1248, 1280,
-  1280, 1312, 1312, 1344, 1344, 1344, 1344, 1344, 1344, 1376, 1376, 1376, 1376, 1408, 1408, 1408,
-  1408, 1408, 1408, 1440, 1440, 1440, 1440, 1440, 1440, 1472, 1472, 1504, 1504, 1536, 1536, 1568,
-  1568, 1568, 1568, 1568, 1568, 1568, 1568, 1568, 1568, 1600, 1600, 1632, 1632, 1664, 1664, 1664,
-  1664, 1664, 1664, 1696, 1696, 1696, 1696, 1696, 1696, 1696, 1696, 1728, 1728, 1728, 1728, 1728,
-  1728, 1728, 1728, 1728, 1728, 1728, 1728, 1728, 1728, 1760, 1760, 1760, 1760, 1760, 1760, 1760,
-  1760, 1760, 1760, 1792, 1792, 1792, 1792, 1824, 1824, 1824, 1824, 1824, 1824, 1824, 1824, 1824,
-  1824, 1824, 1824, 1824, 1824, 1824, 1824, 1824, 1824, 1856, 1856, 1888, 1888, 1888, 1888, 1888,
-  1888, 1888, 1888, 1920, 1920, 1920, 1920, 1920, 1920, 1920, 1920, 1920, 1920, 1920, 1920, 1920,
-  1920, 1920, 1920, 1920, 1920, 1920, 1920, 1920, 1920, 1952, 1952, 1952, 1952, 1952, 1952, 1984,
-  1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984,
-  1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 2016, 2016, 2048, 2048, 2048, 2048, 2048,
-  2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048,
-  2048, 2048, 2048, 2048, 2048, 2048, 2048, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080,
-  2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080,
-  2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080
+  16, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240,
+  256, 272, 272, 288, 288, 304, 304, 320, 320, 336, 336, 352, 352, 368, 368, 384,
+  384, 400, 400, 400, 400, 416, 416, 416, 416, 432, 432, 432, 432, 448, 448, 448,
+  448, 464, 464, 464, 464, 464, 464, 464, 464, 480, 480, 480, 480, 480, 480, 480,
+  480, 496, 512, 528, 544, 560, 576, 576, 576, 592, 592, 608, 608, 624, 624, 640,
+  640, 656, 656, 672, 672, 672, 672, 672, 672, 688, 688, 688, 688, 704, 704, 704,
+  704, 704, 704, 720, 720, 720, 720, 720, 720, 736, 736, 752, 752, 768, 768, 784,
+  784, 784, 784, 784, 784, 784, 784, 784, 784, 800, 800, 816, 816, 832, 832, 832,
+  832, 832, 832, 848, 848, 848, 848, 848, 848, 848, 848, 864, 864, 864, 864, 864,
+  864, 864, 864, 864, 864, 864, 864, 864, 864, 880, 880, 880, 880, 880, 880, 880,
+  880, 880, 880, 896, 896, 896, 896, 912, 912, 912, 912, 912, 912, 912, 912, 912,
+  912, 912, 912, 912, 912, 912, 912, 912, 912, 928, 928, 944, 944, 944, 944, 944,
+  944, 944, 944, 960, 960, 960, 960, 960, 960, 960, 960, 960, 960, 960, 960, 960,
+  960, 960, 960, 960, 960, 960, 960, 960, 960, 976, 976, 976, 976, 976, 976, 992,
+  992, 992, 992, 992, 992, 992, 992, 992, 992, 992, 992, 992, 992, 992, 992, 992,
+  992, 992, 992, 992, 992, 992, 992, 992, 992, 1008, 1008, 1024, 1024, 1024, 1024, 1024,
+  1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024,
+  1024, 1024, 1024, 1024, 1024, 1024, 1024, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040,
+  1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040,
+  1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040
 };
 
 #elif SEGALLOC_PAGE_SIZE == 16384
@@ -944,28 +943,28 @@ static const uint64_t segalloc__class_magic[SEGALLOC__NCLASSES] = {
   0x0003159721ed7e76ull, 0x0002aaaaaaaaaaabull, 0x00026a439f656f19ull, 0x00024e6a171024e7ull,
   0x0002000000000000ull
 };
-#define SEGALLOC__TLIST_BYTES 32
+#define SEGALLOC__TLIST_BYTES 16
 static const uint16_t segalloc__slot_list[313] = {
-  32, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 480,
-  512, 544, 544, 576, 576, 608, 608, 640, 640, 672, 672, 704, 704, 736, 736, 768,
-  768, 800, 800, 800, 800, 832, 832, 832, 832, 864, 864, 864, 864, 896, 896, 896,
-  896, 928, 928, 928, 928, 960, 960, 960, 960, 992, 992, 992, 992, 1024, 1024, 1024,
-  1024, 1056, 1088, 1120, 1152, 1184, 1184, 1216, 1216, 1248, 1248, 1280, 1280, 1312, 1312, 1344,
-  1344, 1376, 1376, 1408, 1408, 1408, 1408, 1408, 1408, 1440, 1440, 1440, 1440, 1472, 1472, 1472,
-  1472, 1472, 1472, 1504, 1504, 1536, 1536, 1536, 1536, 1536, 1536, 1568, 1568, 1568, 1568, 1600,
-  1600, 1600, 1600, 1600, 1600, 1600, 1600, 1600, 1600, 1632, 1632, 1664, 1664, 1664, 1664, 1664,
-  1664, 1664, 1664, 1696, 1696, 1696, 1696, 1696, 1696, 1696, 1696, 1696, 1696, 1728, 1728, 1728,
-  1728, 1728, 1728, 1728, 1728, 1728, 1728, 1728, 1728, 1760, 1760, 1760, 1760, 1760, 1760, 1792,
-  1792, 1792, 1792, 1824, 1824, 1856, 1856, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888,
-  1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1920, 1920, 1952, 1952, 1952, 1952, 1984,
-  1984, 1984, 1984, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2048, 2048, 2048,
-  2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2080,
-  2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080,
-  2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2080, 2112, 2112, 2112, 2112, 2112, 2112, 2112,
-  2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2144, 2144, 2144,
-  2144, 2144, 2144, 2144, 2144, 2144, 2144, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176,
-  2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176,
-  2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176
+  16, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240,
+  256, 272, 272, 288, 288, 304, 304, 320, 320, 336, 336, 352, 352, 368, 368, 384,
+  384, 400, 400, 400, 400, 416, 416, 416, 416, 432, 432, 432, 432, 448, 448, 448,
+  448, 464, 464, 464, 464, 480, 480, 480, 480, 496, 496, 496, 496, 512, 512, 512,
+  512, 528, 544, 560, 576, 592, 592, 608, 608, 624, 624, 640, 640, 656, 656, 672,
+  672, 688, 688, 704, 704, 704, 704, 704, 704, 720, 720, 720, 720, 736, 736, 736,
+  736, 736, 736, 752, 752, 768, 768, 768, 768, 768, 768, 784, 784, 784, 784, 800,
+  800, 800, 800, 800, 800, 800, 800, 800, 800, 816, 816, 832, 832, 832, 832, 832,
+  832, 832, 832, 848, 848, 848, 848, 848, 848, 848, 848, 848, 848, 864, 864, 864,
+  864, 864, 864, 864, 864, 864, 864, 864, 864, 880, 880, 880, 880, 880, 880, 896,
+  896, 896, 896, 912, 912, 928, 928, 944, 944, 944, 944, 944, 944, 944, 944, 944,
+  944, 944, 944, 944, 944, 944, 944, 944, 944, 960, 960, 976, 976, 976, 976, 992,
+  992, 992, 992, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1024, 1024, 1024,
+  1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1040,
+  1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040,
+  1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1040, 1056, 1056, 1056, 1056, 1056, 1056, 1056,
+  1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1072, 1072, 1072,
+  1072, 1072, 1072, 1072, 1072, 1072, 1072, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088,
+  1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088,
+  1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088
 };
 
 #elif SEGALLOC_PAGE_SIZE == 32768
@@ -1083,28 +1082,28 @@ static const uint64_t segalloc__class_magic[SEGALLOC__NCLASSES] = {
   0x0002aaaaaaaaaaabull, 0x0002828282828283ull, 0x00026a439f656f19ull, 0x0002593f69b02594ull,
   0x00024e6a171024e7ull, 0x0002000000000000ull
 };
-#define SEGALLOC__TLIST_BYTES 32
+#define SEGALLOC__TLIST_BYTES 16
 static const uint16_t segalloc__slot_list[313] = {
-  32, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 480,
-  512, 544, 544, 576, 576, 608, 608, 640, 640, 672, 672, 704, 704, 736, 736, 768,
-  768, 800, 800, 800, 800, 832, 832, 832, 832, 864, 864, 864, 864, 896, 896, 896,
-  896, 928, 928, 928, 928, 960, 960, 960, 960, 992, 992, 992, 992, 1024, 1024, 1024,
-  1024, 1056, 1088, 1120, 1152, 1184, 1216, 1248, 1280, 1312, 1312, 1344, 1344, 1376, 1376, 1408,
-  1408, 1440, 1440, 1440, 1440, 1472, 1472, 1472, 1472, 1504, 1504, 1504, 1504, 1536, 1536, 1536,
-  1536, 1536, 1536, 1568, 1568, 1600, 1600, 1600, 1600, 1600, 1600, 1632, 1632, 1632, 1632, 1664,
-  1664, 1664, 1664, 1664, 1664, 1664, 1664, 1664, 1664, 1696, 1696, 1696, 1696, 1696, 1696, 1696,
-  1696, 1728, 1728, 1760, 1760, 1760, 1760, 1760, 1760, 1760, 1760, 1760, 1760, 1792, 1792, 1792,
-  1792, 1824, 1824, 1824, 1824, 1824, 1824, 1824, 1824, 1824, 1824, 1824, 1824, 1824, 1824, 1856,
-  1856, 1856, 1856, 1856, 1856, 1888, 1888, 1920, 1920, 1920, 1920, 1920, 1920, 1920, 1920, 1920,
-  1920, 1920, 1920, 1920, 1920, 1920, 1920, 1920, 1920, 1952, 1952, 1952, 1952, 1952, 1952, 1984,
-  1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 1984, 2016, 2016, 2016,
-  2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016,
-  2016, 2016, 2016, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048,
-  2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2080, 2080, 2080, 2080, 2080, 2080, 2080,
-  2080, 2080, 2080, 2080, 2080, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2144, 2144, 2144,
-  2144, 2144, 2144, 2176, 2176, 2176, 2176, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208,
-  2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208,
-  2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208
+  16, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240,
+  256, 272, 272, 288, 288, 304, 304, 320, 320, 336, 336, 352, 352, 368, 368, 384,
+  384, 400, 400, 400, 400, 416, 416, 416, 416, 432, 432, 432, 432, 448, 448, 448,
+  448, 464, 464, 464, 464, 480, 480, 480, 480, 496, 496, 496, 496, 512, 512, 512,
+  512, 528, 544, 560, 576, 592, 608, 624, 640, 656, 656, 672, 672, 688, 688, 704,
+  704, 720, 720, 720, 720, 736, 736, 736, 736, 752, 752, 752, 752, 768, 768, 768,
+  768, 768, 768, 784, 784, 800, 800, 800, 800, 800, 800, 816, 816, 816, 816, 832,
+  832, 832, 832, 832, 832, 832, 832, 832, 832, 848, 848, 848, 848, 848, 848, 848,
+  848, 864, 864, 880, 880, 880, 880, 880, 880, 880, 880, 880, 880, 896, 896, 896,
+  896, 912, 912, 912, 912, 912, 912, 912, 912, 912, 912, 912, 912, 912, 912, 928,
+  928, 928, 928, 928, 928, 944, 944, 960, 960, 960, 960, 960, 960, 960, 960, 960,
+  960, 960, 960, 960, 960, 960, 960, 960, 960, 976, 976, 976, 976, 976, 976, 992,
+  992, 992, 992, 992, 992, 992, 992, 992, 992, 992, 992, 992, 992, 1008, 1008, 1008,
+  1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008,
+  1008, 1008, 1008, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024,
+  1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1040, 1040, 1040, 1040, 1040, 1040, 1040,
+  1040, 1040, 1040, 1040, 1040, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1072, 1072, 1072,
+  1072, 1072, 1072, 1088, 1088, 1088, 1088, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104,
+  1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104,
+  1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104
 };
 
 #elif SEGALLOC_PAGE_SIZE == 65536
@@ -1224,28 +1223,28 @@ static const uint64_t segalloc__class_magic[SEGALLOC__NCLASSES] = {
   0x000381c0e070381dull, 0x0003759f2298375aull, 0x0003030303030304ull, 0x0002e05c0b81702full,
   0x0002828282828283ull, 0x0002593f69b02594ull, 0x00024e6a171024e7ull, 0x0002000000000000ull
 };
-#define SEGALLOC__TLIST_BYTES 32
+#define SEGALLOC__TLIST_BYTES 16
 static const uint16_t segalloc__slot_list[313] = {
-  32, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 480,
-  512, 544, 544, 576, 576, 608, 608, 640, 640, 672, 672, 704, 704, 736, 736, 768,
-  768, 800, 800, 800, 800, 832, 832, 832, 832, 864, 864, 864, 864, 896, 896, 896,
-  896, 928, 928, 928, 928, 960, 960, 960, 960, 992, 992, 992, 992, 1024, 1024, 1024,
-  1024, 1056, 1088, 1120, 1152, 1184, 1216, 1248, 1280, 1312, 1312, 1344, 1344, 1376, 1376, 1408,
-  1408, 1440, 1440, 1472, 1472, 1504, 1504, 1536, 1536, 1568, 1568, 1600, 1600, 1632, 1632, 1664,
-  1664, 1664, 1664, 1696, 1696, 1696, 1696, 1728, 1728, 1728, 1728, 1760, 1760, 1760, 1760, 1760,
-  1760, 1792, 1792, 1792, 1792, 1792, 1792, 1792, 1792, 1824, 1824, 1824, 1824, 1824, 1824, 1824,
-  1824, 1856, 1856, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1888, 1920, 1920, 1920,
-  1920, 1952, 1952, 1952, 1952, 1952, 1952, 1952, 1952, 1952, 1952, 1952, 1952, 1952, 1952, 1984,
-  1984, 1984, 1984, 1984, 1984, 1984, 1984, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016,
-  2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2048, 2048, 2048, 2048, 2048, 2048, 2048,
-  2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2080, 2080, 2112, 2112, 2112,
-  2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112, 2112,
-  2112, 2112, 2112, 2144, 2144, 2144, 2144, 2144, 2144, 2144, 2144, 2176, 2176, 2176, 2176, 2176,
-  2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176, 2176,
-  2176, 2176, 2176, 2176, 2176, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208, 2208,
-  2208, 2208, 2208, 2240, 2240, 2240, 2240, 2272, 2272, 2272, 2272, 2272, 2272, 2272, 2272, 2272,
-  2272, 2272, 2272, 2272, 2272, 2272, 2272, 2272, 2272, 2272, 2272, 2272, 2272, 2272, 2272, 2272,
-  2272, 2272, 2272, 2272, 2272, 2272, 2272, 2272, 2272
+  16, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240,
+  256, 272, 272, 288, 288, 304, 304, 320, 320, 336, 336, 352, 352, 368, 368, 384,
+  384, 400, 400, 400, 400, 416, 416, 416, 416, 432, 432, 432, 432, 448, 448, 448,
+  448, 464, 464, 464, 464, 480, 480, 480, 480, 496, 496, 496, 496, 512, 512, 512,
+  512, 528, 544, 560, 576, 592, 608, 624, 640, 656, 656, 672, 672, 688, 688, 704,
+  704, 720, 720, 736, 736, 752, 752, 768, 768, 784, 784, 800, 800, 816, 816, 832,
+  832, 832, 832, 848, 848, 848, 848, 864, 864, 864, 864, 880, 880, 880, 880, 880,
+  880, 896, 896, 896, 896, 896, 896, 896, 896, 912, 912, 912, 912, 912, 912, 912,
+  912, 928, 928, 944, 944, 944, 944, 944, 944, 944, 944, 944, 944, 960, 960, 960,
+  960, 976, 976, 976, 976, 976, 976, 976, 976, 976, 976, 976, 976, 976, 976, 992,
+  992, 992, 992, 992, 992, 992, 992, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008,
+  1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1008, 1024, 1024, 1024, 1024, 1024, 1024, 1024,
+  1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1040, 1040, 1056, 1056, 1056,
+  1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056,
+  1056, 1056, 1056, 1072, 1072, 1072, 1072, 1072, 1072, 1072, 1072, 1088, 1088, 1088, 1088, 1088,
+  1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088, 1088,
+  1088, 1088, 1088, 1088, 1088, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104, 1104,
+  1104, 1104, 1104, 1120, 1120, 1120, 1120, 1136, 1136, 1136, 1136, 1136, 1136, 1136, 1136, 1136,
+  1136, 1136, 1136, 1136, 1136, 1136, 1136, 1136, 1136, 1136, 1136, 1136, 1136, 1136, 1136, 1136,
+  1136, 1136, 1136, 1136, 1136, 1136, 1136, 1136, 1136
 };
 #endif
 /* ---- end src/sizeclass_table.h ---- */
@@ -2644,6 +2643,7 @@ typedef struct segalloc__tcache {
   size_t max_bytes;            /* sum of max * size over the lists: what the cache could
                                   hold at most (segalloc__tcache_check_size) */
   uint64_t frees;              /* small frees by this thread, up to its last tick */
+  uint32_t max[SEGALLOC__NCLASSES]; /* the most objects each list may hold (slow paths) */
   unsigned char dry[SEGALLOC__NCLASSES]; /* the list ran dry since the last tick */
   unsigned char refilled[SEGALLOC__NCLASSES]; /* it ever ran dry: the thread allocates
                                                  this class, not only frees it */
@@ -2690,29 +2690,35 @@ static segalloc__inline segalloc__span *const *segalloc__tcache_hinted(const seg
   return &((const segalloc__arena *)tc->hint_base)->pagemap[off >> SEGALLOC__PAGE_SHIFT];
 }
 
-/* The objects on list l. The slow paths work with this count and the maximum and write
-   both back through segalloc__tlist_set (segalloc__tcache_set for a cache's lists);
-   the fast paths only move `room`. */
-static segalloc__inline uint32_t segalloc__tlist_count(const segalloc__tlist *l) {
-  return l->max - (uint32_t)l->room;
+/* The objects on list cls of cache tc. The slow paths work with this count and the
+   maximum and write both back through segalloc__tcache_set; the fast paths only move
+   `room`. */
+static segalloc__inline uint32_t segalloc__tcache_count(const segalloc__tcache *tc, unsigned cls) {
+  return tc->max[cls] - (uint32_t)tc->lists[cls].room;
 }
 
-/* Make l a list of n objects (already linked from head) with room for max (n <= max). */
-static segalloc__inline void segalloc__tlist_set(segalloc__tlist *l, uint32_t n, uint32_t max) {
-  l->max = max;
-  l->room = (int32_t)(max - n);
-}
-
-/* The same for list cls of cache tc, keeping the cache's max_bytes in step. */
+/* Make list cls of tc a list of n objects (already linked from its head) with room for max
+   (n <= max), keeping the cache's max_bytes in step. */
 static segalloc__inline void segalloc__tcache_set(segalloc__tcache *tc, unsigned cls, uint32_t n, uint32_t max) {
-  segalloc__tlist *l = &tc->lists[cls];
-  tc->max_bytes += ((size_t)max - l->max) * segalloc__class_size[cls]; /* mod 2^N when it shrinks */
-  segalloc__tlist_set(l, n, max);
+  tc->max_bytes += ((size_t)max - tc->max[cls]) * segalloc__class_size[cls]; /* mod 2^N when it shrinks */
+  tc->max[cls] = max;
+  tc->lists[cls].room = (int32_t)(max - n);
+}
+
+/* Lemire's divisibility test in 32 bits: n is a multiple of size when n * magic, mod 2^32,
+   is below magic = ceil(2^32 / size). Exact for sizes up to 2^15 and n < 2^17 - size
+   (free's n is an offset within a page plus one within an object, below 64 + 32 KiB), and
+   tests/test_pageheap.c checks every class, page and byte offset. */
+static segalloc__inline uint32_t segalloc__boundary_magic(uint32_t size) {
+  return (uint32_t)(UINT32_MAX / size + 1);
+}
+static segalloc__inline int segalloc__on_boundary(uint32_t n, uint32_t magic) {
+  return n * magic < magic;
 }
 
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
    value no freed block carries, and its arena hint matches no address. */
-static segalloc__tcache segalloc__tc_empty = {{{NULL, 0, 0, 0}}, 0, 0, 0, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, NULL, NULL};
+static segalloc__tcache segalloc__tc_empty = {{{NULL, 0, 0}}, 0, 0, 0, 0, 0, 0, 0, {0}, {0}, {0}, {0}, {0}, 0, NULL, NULL};
 
 static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
 /* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
@@ -2748,7 +2754,7 @@ static unsigned segalloc__tcache_give_to(const segalloc__tcache *tc, unsigned cl
 /* Give `n` objects from the head of list cls back to the central list. */
 static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n, unsigned to) {
   segalloc__tlist *l = &tc->lists[cls];
-  uint32_t count = segalloc__tlist_count(l);
+  uint32_t count = segalloc__tcache_count(tc, cls);
   if (n > count) n = count;
   if (!n) return;
   void *head = l->head, **o = (void **)head;
@@ -2762,15 +2768,14 @@ static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, un
 /* Give list cls more room: slow start, doubling from 1 up to a batch, then a batch at a
    time up to its cap. 0 when it is at its cap. */
 static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
-  segalloc__tlist *l = &tc->lists[cls];
   uint32_t batch = segalloc__class_batch[cls];
-  uint32_t count = segalloc__tlist_count(l);
-  if (l->max < batch) {
-    segalloc__tcache_set(tc, cls, count, l->max ? (l->max * 2 < batch ? l->max * 2 : batch) : 1);
+  uint32_t count = segalloc__tcache_count(tc, cls);
+  if (tc->max[cls] < batch) {
+    segalloc__tcache_set(tc, cls, count, tc->max[cls] ? (tc->max[cls] * 2 < batch ? tc->max[cls] * 2 : batch) : 1);
     return 1;
   }
-  if (l->max + batch > segalloc__tlist_cap(cls)) return 0;
-  segalloc__tcache_set(tc, cls, count, l->max + batch);
+  if (tc->max[cls] + batch > segalloc__tlist_cap(cls)) return 0;
+  segalloc__tcache_set(tc, cls, count, tc->max[cls] + batch);
   return 1;
 }
 
@@ -2782,13 +2787,12 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
   if (++tc->events & 7) return;
   if (tc->max_bytes <= (size_t)SEGALLOC_TCACHE_BYTES) return;
   size_t held = 0;
-  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) held += (size_t)segalloc__tlist_count(&tc->lists[cls]) * segalloc__class_size[cls];
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) held += (size_t)segalloc__tcache_count(tc, cls) * segalloc__class_size[cls];
   if (held <= (size_t)SEGALLOC_TCACHE_BYTES) return;
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
-    segalloc__tlist *l = &tc->lists[cls];
     uint32_t batch = segalloc__class_batch[cls];
-    segalloc__tcache_flush_list(tc, cls, (segalloc__tlist_count(l) + 1) / 2, SEGALLOC__TO_SPANS);
-    segalloc__tcache_set(tc, cls, segalloc__tlist_count(l), l->max / 2 < batch ? (l->max < batch ? l->max : batch) : l->max / 2);
+    segalloc__tcache_flush_list(tc, cls, (segalloc__tcache_count(tc, cls) + 1) / 2, SEGALLOC__TO_SPANS);
+    segalloc__tcache_set(tc, cls, segalloc__tcache_count(tc, cls), tc->max[cls] / 2 < batch ? (tc->max[cls] < batch ? tc->max[cls] : batch) : tc->max[cls] / 2);
   }
 }
 
@@ -2807,14 +2811,13 @@ static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__t
   tc->frees += SEGALLOC__TICK_FREES;
   tc->tick_left = SEGALLOC__TICK_FREES;
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
-    segalloc__tlist *l = &tc->lists[cls];
     if (tc->dry[cls]) {
       tc->dry[cls] = 0;
       continue;
     }
-    uint32_t count = segalloc__tlist_count(l);
+    uint32_t count = segalloc__tcache_count(tc, cls);
     if (count > 1) segalloc__tcache_flush_list(tc, cls, (count + 1) / 2, segalloc__tcache_give_to(tc, cls));
-    if (l->max > 1) segalloc__tcache_set(tc, cls, segalloc__tlist_count(l), l->max / 2);
+    if (tc->max[cls] > 1) segalloc__tcache_set(tc, cls, segalloc__tcache_count(tc, cls), tc->max[cls] / 2);
   }
 }
 
@@ -2833,13 +2836,13 @@ static uint64_t segalloc__tcache_frees(segalloc__tcache *tc) {
    cycle, and from there it takes about max^2 steps to run dry again. A thread that only
    frees the class never runs dry, so it keeps handing its objects on. */
 static int segalloc__tcache_cycling(segalloc__tcache *tc, unsigned cls) {
-  return tc->owed[cls] == 0 && (uint32_t)segalloc__tcache_frees(tc) - tc->handed_at[cls] <= 2 * tc->lists[cls].max;
+  return tc->owed[cls] == 0 && (uint32_t)segalloc__tcache_frees(tc) - tc->handed_at[cls] <= 2 * tc->max[cls];
 }
 
 /* Everything back to the central lists. */
 static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
-    segalloc__tcache_flush_list(tc, cls, segalloc__tlist_count(&tc->lists[cls]), SEGALLOC__TO_SPANS);
+    segalloc__tcache_flush_list(tc, cls, segalloc__tcache_count(tc, cls), SEGALLOC__TO_SPANS);
     segalloc__tcache_set(tc, cls, 0, 0);
   }
 }
@@ -2896,7 +2899,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
     void *head = NULL;
     int n = 0;
     void **o = (void **)l->head;
-    for (uint32_t i = 0, count = segalloc__tlist_count(l); o && i < count; i++) {
+    for (uint32_t i = 0, count = segalloc__tcache_count(tc, cls); o && i < count; i++) {
       void **next = (void **)segalloc__link(o);
       segalloc__arena *a = segalloc__arena_of((uintptr_t)o);
       segalloc__span *s = a ? segalloc__pagemap_entry(a, (uintptr_t)o) : NULL;
@@ -2912,7 +2915,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
   }
   /* class 0 holds nothing, but the thread may have died inside free between taking
      and giving back its unit of room (or inside tcache_set, between a max and the sum) */
-  segalloc__tlist_set(&tc->lists[0], 0, 0);
+  segalloc__tcache_set(tc, 0, 0, 0);
   tc->max_bytes = 0;
 }
 
@@ -2943,7 +2946,7 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
     if (!tc) { segalloc__tc_state = 0; return NULL; }
   }
   tc->cookie = segalloc__cookie;
-  for (unsigned cls = 0; cls < SEGALLOC__NCLASSES; cls++) tc->lists[cls].magic = segalloc__class_magic[cls];
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) tc->lists[cls].magic = segalloc__boundary_magic(segalloc__class_size[cls]);
   tc->hint_base = tc->hint_limit = 0;
   tc->tick_left = SEGALLOC__TICK_FREES;
   memset(tc->dry, 0, sizeof tc->dry); /* a reused cache: not its last owner's */
@@ -2994,10 +2997,10 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   segalloc__tcache_check_size(tc);
   /* the list ran dry: it may hold more next time (below a batch at once; above, once per
      tick, so that ticks and dry spells balance) */
-  if (l->max < segalloc__class_batch[cls] || !tc->dry[cls] || segalloc__tcache_cycling(tc, cls)) segalloc__tcache_grow(tc, cls);
+  if (tc->max[cls] < segalloc__class_batch[cls] || !tc->dry[cls] || segalloc__tcache_cycling(tc, cls)) segalloc__tcache_grow(tc, cls);
   tc->dry[cls] = 1;
   tc->refilled[cls] = 1;
-  uint32_t want = l->max < segalloc__class_batch[cls] ? l->max : segalloc__class_batch[cls];
+  uint32_t want = tc->max[cls] < segalloc__class_batch[cls] ? tc->max[cls] : segalloc__class_batch[cls];
   if (want == 0) want = 1;
   int got = segalloc__central_take(cls, &head, (int)want, tc->shard);
   if (!got) return NULL;
@@ -3007,7 +3010,7 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   l->head = segalloc__link(o);
   uint32_t count = (uint32_t)got - 1;
   /* a whole chain from another thread's list may be longer than this one's maximum */
-  segalloc__tcache_set(tc, cls, count, count > l->max ? count : l->max);
+  segalloc__tcache_set(tc, cls, count, count > tc->max[cls] ? count : tc->max[cls]);
   return o;
 }
 
@@ -3020,8 +3023,8 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
     segalloc__tcache_check_size(tc);
     /* full: below a batch the list grows (slow start); at a batch or more it hands objects
        on (only running dry grows it further, see segalloc__tcache_cycling) */
-    uint32_t count = segalloc__tlist_count(l);
-    if (count >= l->max && !(l->max < segalloc__class_batch[cls] && segalloc__tcache_grow(tc, cls)) && count) {
+    uint32_t count = segalloc__tcache_count(tc, cls);
+    if (count >= tc->max[cls] && !(tc->max[cls] < segalloc__class_batch[cls] && segalloc__tcache_grow(tc, cls)) && count) {
       tc->handed_at[cls] = (uint32_t)segalloc__tcache_frees(tc);
       if (count <= segalloc__transfer_cap(cls)) {
         /* the list is full: hand all of it to the central list as one chain, in O(1)
@@ -3030,7 +3033,7 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
            still holds objects the central list has too. */
         void *head = l->head;
         l->head = NULL;
-        segalloc__tcache_set(tc, cls, 0, l->max);
+        segalloc__tcache_set(tc, cls, 0, tc->max[cls]);
         segalloc__central_give(cls, head, NULL, (int)count, segalloc__tcache_give_to(tc, cls));
         tc->owed[cls] = count;
       } else {
@@ -3349,10 +3352,9 @@ SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
 #if SEGALLOC_CHECKS
     /* p must be an object boundary: its offset in its page plus the page's offset from
        the boundary below it is a multiple of the size (a multiply, not a divide: Lemire's
-       divisibility test, with the list's copy of ceil(2^64 / size)); and it must not carry
+       divisibility test, in 32 bits with the list's magic); and it must not carry
        the cookie that marks a free block */
-    uint64_t magic = l->magic;
-    if (segalloc__likely(((off & (SEGALLOC_PAGE_SIZE - 1)) + (small >> 16)) * magic < magic &&
+    if (segalloc__likely(segalloc__on_boundary((uint32_t)(off & (SEGALLOC_PAGE_SIZE - 1)) + (small >> 16), l->magic) &&
                          o[1] != segalloc__free_mark(tc->cookie, o)))
 #endif
     {
@@ -3899,15 +3901,15 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
   /* this thread's cache */
   segalloc__tcache *tc = segalloc__tc;
   /* class 0 (large blocks) must never have room, or free would push a large block */
-  if (!bad && tc != &segalloc__tc_empty && (tc->lists[0].head || tc->lists[0].room || tc->lists[0].max))
+  if (!bad && tc != &segalloc__tc_empty && (tc->lists[0].head || tc->lists[0].room || tc->max[0]))
     bad = segalloc__check_fail("thread cache has room for class 0", 0);
   for (unsigned c = 1; c < SEGALLOC__NCLASSES && !bad && tc != &segalloc__tc_empty; c++) {
     uint32_t n = 0;
-    if (tc->lists[c].room < 0 || (uint32_t)tc->lists[c].room > tc->lists[c].max) {
+    if (tc->lists[c].room < 0 || (uint32_t)tc->lists[c].room > tc->max[c]) {
       bad = segalloc__check_fail("thread cache list room outside 0..max", 0);
       break;
     }
-    if (tc->lists[c].magic != segalloc__class_magic[c]) {
+    if (tc->lists[c].magic != segalloc__boundary_magic(segalloc__class_size[c])) {
       bad = segalloc__check_fail("thread cache list's size magic is not its class's", 0);
       break;
     }
@@ -3916,13 +3918,13 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
       segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
       if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("thread cache holds a bad object", (uintptr_t)o);
       else if (o[1] != segalloc__free_mark(segalloc__cookie, o)) bad = segalloc__check_fail("free object lost its free mark (written after free?)", (uintptr_t)o);
-      if (++n > segalloc__tlist_count(&tc->lists[c])) bad = bad ? bad : segalloc__check_fail("thread cache list longer than its count", (uintptr_t)o);
+      if (++n > segalloc__tcache_count(tc, c)) bad = bad ? bad : segalloc__check_fail("thread cache list longer than its count", (uintptr_t)o);
     }
-    if (!bad && n != segalloc__tlist_count(&tc->lists[c])) bad = segalloc__check_fail("thread cache list shorter than its count", 0);
+    if (!bad && n != segalloc__tcache_count(tc, c)) bad = segalloc__check_fail("thread cache list shorter than its count", 0);
   }
   if (!bad && tc != &segalloc__tc_empty) {
     size_t max_bytes = 0;
-    for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) max_bytes += (size_t)tc->lists[c].max * segalloc__class_size[c];
+    for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) max_bytes += (size_t)tc->max[c] * segalloc__class_size[c];
     if (max_bytes != tc->max_bytes) bad = segalloc__check_fail("thread cache's sum of list maxima out of step", 0);
   }
   segalloc__lock_release(&segalloc__heap.lock);
@@ -3959,7 +3961,7 @@ SEGALLOCDEF void segalloc_stats(segalloc_stats_t *out) {
     for (segalloc__tcache *tc = segalloc__tcaches.live.next; tc != &segalloc__tcaches.live; tc = tc->next) {
       for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) {
         /* two words the owner may be rewriting: never let a stale pair go negative */
-        int64_t n = (int64_t)__atomic_load_n(&tc->lists[c].max, __ATOMIC_RELAXED) - __atomic_load_n(&tc->lists[c].room, __ATOMIC_RELAXED);
+        int64_t n = (int64_t)__atomic_load_n(&tc->max[c], __ATOMIC_RELAXED) - __atomic_load_n(&tc->lists[c].room, __ATOMIC_RELAXED);
         cached[c] += n > 0 ? (size_t)n : 0;
       }
       small_frees += segalloc__tcache_frees(tc);

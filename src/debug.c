@@ -265,15 +265,15 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
   /* this thread's cache */
   segalloc__tcache *tc = segalloc__tc;
   /* class 0 (large blocks) must never have room, or free would push a large block */
-  if (!bad && tc != &segalloc__tc_empty && (tc->lists[0].head || tc->lists[0].room || tc->lists[0].max))
+  if (!bad && tc != &segalloc__tc_empty && (tc->lists[0].head || tc->lists[0].room || tc->max[0]))
     bad = segalloc__check_fail("thread cache has room for class 0", 0);
   for (unsigned c = 1; c < SEGALLOC__NCLASSES && !bad && tc != &segalloc__tc_empty; c++) {
     uint32_t n = 0;
-    if (tc->lists[c].room < 0 || (uint32_t)tc->lists[c].room > tc->lists[c].max) {
+    if (tc->lists[c].room < 0 || (uint32_t)tc->lists[c].room > tc->max[c]) {
       bad = segalloc__check_fail("thread cache list room outside 0..max", 0);
       break;
     }
-    if (tc->lists[c].magic != segalloc__class_magic[c]) {
+    if (tc->lists[c].magic != segalloc__boundary_magic(segalloc__class_size[c])) {
       bad = segalloc__check_fail("thread cache list's size magic is not its class's", 0);
       break;
     }
@@ -282,13 +282,13 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
       segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
       if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("thread cache holds a bad object", (uintptr_t)o);
       else if (o[1] != segalloc__free_mark(segalloc__cookie, o)) bad = segalloc__check_fail("free object lost its free mark (written after free?)", (uintptr_t)o);
-      if (++n > segalloc__tlist_count(&tc->lists[c])) bad = bad ? bad : segalloc__check_fail("thread cache list longer than its count", (uintptr_t)o);
+      if (++n > segalloc__tcache_count(tc, c)) bad = bad ? bad : segalloc__check_fail("thread cache list longer than its count", (uintptr_t)o);
     }
-    if (!bad && n != segalloc__tlist_count(&tc->lists[c])) bad = segalloc__check_fail("thread cache list shorter than its count", 0);
+    if (!bad && n != segalloc__tcache_count(tc, c)) bad = segalloc__check_fail("thread cache list shorter than its count", 0);
   }
   if (!bad && tc != &segalloc__tc_empty) {
     size_t max_bytes = 0;
-    for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) max_bytes += (size_t)tc->lists[c].max * segalloc__class_size[c];
+    for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) max_bytes += (size_t)tc->max[c] * segalloc__class_size[c];
     if (max_bytes != tc->max_bytes) bad = segalloc__check_fail("thread cache's sum of list maxima out of step", 0);
   }
   segalloc__lock_release(&segalloc__heap.lock);

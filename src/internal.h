@@ -272,17 +272,16 @@ typedef struct segalloc__span {
   uint64_t idle_since;             /* free resident span: when it was freed (segalloc__heap_now_ms) */
 } segalloc__span;
 
-/* A thread cache's list of free objects of one class (tcache.c). 32 bytes on 32-bit targets
-   too: malloc finds a list by its byte offset in the cache (segalloc__slot_list, generated
-   for this size), free by the one in the page's small-map word. */
-typedef struct __attribute__((aligned(32))) segalloc__tlist {
+/* A thread cache's list of free objects of one class (tcache.c): 16 bytes, four to a cache
+   line, on 32-bit targets too. malloc finds a list by its byte offset in the cache
+   (segalloc__slot_list), free by the one in the page's small-map word. The list's maximum
+   length, which only the slow paths read, is kept beside the lists (segalloc__tcache). */
+typedef struct __attribute__((aligned(16))) segalloc__tlist {
   void *head;        /* objects linked through word 0 */
   int32_t room;      /* max minus the objects on the list: free's fast path takes one with
-                        a single decrement and a sign test (segalloc__tlist_count) */
-  uint32_t max;      /* the most objects the list may hold */
-  uint64_t magic;    /* the class's ceil(2^64 / size), for free's boundary test: in the
-                        record free has just touched, not in a table of its own (one load
-                        and one cache line fewer) */
+                        a single decrement and a sign test (segalloc__tcache_count) */
+  uint32_t magic;    /* ceil(2^32 / size) of the list's class, for free's boundary test, in
+                        the record free has just touched (segalloc__on_boundary) */
 } segalloc__tlist;
 
 /* Valgrind's leak check calls a block reachable when any word it scans holds the block's

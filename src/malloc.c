@@ -293,10 +293,9 @@ SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
 #if SEGALLOC_CHECKS
     /* p must be an object boundary: its offset in its page plus the page's offset from
        the boundary below it is a multiple of the size (a multiply, not a divide: Lemire's
-       divisibility test, with the list's copy of ceil(2^64 / size)); and it must not carry
+       divisibility test, in 32 bits with the list's magic); and it must not carry
        the cookie that marks a free block */
-    uint64_t magic = l->magic;
-    if (segalloc__likely(((off & (SEGALLOC_PAGE_SIZE - 1)) + (small >> 16)) * magic < magic &&
+    if (segalloc__likely(segalloc__on_boundary((uint32_t)(off & (SEGALLOC_PAGE_SIZE - 1)) + (small >> 16), l->magic) &&
                          o[1] != segalloc__free_mark(tc->cookie, o)))
 #endif
     {

@@ -25,7 +25,7 @@ SEGALLOCDEF void segalloc_stats(segalloc_stats_t *out) {
     for (segalloc__tcache *tc = segalloc__tcaches.live.next; tc != &segalloc__tcaches.live; tc = tc->next) {
       for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) {
         /* two words the owner may be rewriting: never let a stale pair go negative */
-        int64_t n = (int64_t)__atomic_load_n(&tc->lists[c].max, __ATOMIC_RELAXED) - __atomic_load_n(&tc->lists[c].room, __ATOMIC_RELAXED);
+        int64_t n = (int64_t)__atomic_load_n(&tc->max[c], __ATOMIC_RELAXED) - __atomic_load_n(&tc->lists[c].room, __ATOMIC_RELAXED);
         cached[c] += n > 0 ? (size_t)n : 0;
       }
       small_frees += segalloc__tcache_frees(tc);

@@ -63,6 +63,7 @@ typedef struct segalloc__tcache {
   size_t max_bytes;            /* sum of max * size over the lists: what the cache could
                                   hold at most (segalloc__tcache_check_size) */
   uint64_t frees;              /* small frees by this thread, up to its last tick */
+  uint32_t max[SEGALLOC__NCLASSES]; /* the most objects each list may hold (slow paths) */
   unsigned char dry[SEGALLOC__NCLASSES]; /* the list ran dry since the last tick */
   unsigned char refilled[SEGALLOC__NCLASSES]; /* it ever ran dry: the thread allocates
                                                  this class, not only frees it */
@@ -109,29 +110,35 @@ static segalloc__inline segalloc__span *const *segalloc__tcache_hinted(const seg
   return &((const segalloc__arena *)tc->hint_base)->pagemap[off >> SEGALLOC__PAGE_SHIFT];
 }
 
-/* The objects on list l. The slow paths work with this count and the maximum and write
-   both back through segalloc__tlist_set (segalloc__tcache_set for a cache's lists);
-   the fast paths only move `room`. */
-static segalloc__inline uint32_t segalloc__tlist_count(const segalloc__tlist *l) {
-  return l->max - (uint32_t)l->room;
+/* The objects on list cls of cache tc. The slow paths work with this count and the
+   maximum and write both back through segalloc__tcache_set; the fast paths only move
+   `room`. */
+static segalloc__inline uint32_t segalloc__tcache_count(const segalloc__tcache *tc, unsigned cls) {
+  return tc->max[cls] - (uint32_t)tc->lists[cls].room;
 }
 
-/* Make l a list of n objects (already linked from head) with room for max (n <= max). */
-static segalloc__inline void segalloc__tlist_set(segalloc__tlist *l, uint32_t n, uint32_t max) {
-  l->max = max;
-  l->room = (int32_t)(max - n);
-}
-
-/* The same for list cls of cache tc, keeping the cache's max_bytes in step. */
+/* Make list cls of tc a list of n objects (already linked from its head) with room for max
+   (n <= max), keeping the cache's max_bytes in step. */
 static segalloc__inline void segalloc__tcache_set(segalloc__tcache *tc, unsigned cls, uint32_t n, uint32_t max) {
-  segalloc__tlist *l = &tc->lists[cls];
-  tc->max_bytes += ((size_t)max - l->max) * segalloc__class_size[cls]; /* mod 2^N when it shrinks */
-  segalloc__tlist_set(l, n, max);
+  tc->max_bytes += ((size_t)max - tc->max[cls]) * segalloc__class_size[cls]; /* mod 2^N when it shrinks */
+  tc->max[cls] = max;
+  tc->lists[cls].room = (int32_t)(max - n);
+}
+
+/* Lemire's divisibility test in 32 bits: n is a multiple of size when n * magic, mod 2^32,
+   is below magic = ceil(2^32 / size). Exact for sizes up to 2^15 and n < 2^17 - size
+   (free's n is an offset within a page plus one within an object, below 64 + 32 KiB), and
+   tests/test_pageheap.c checks every class, page and byte offset. */
+static segalloc__inline uint32_t segalloc__boundary_magic(uint32_t size) {
+  return (uint32_t)(UINT32_MAX / size + 1);
+}
+static segalloc__inline int segalloc__on_boundary(uint32_t n, uint32_t magic) {
+  return n * magic < magic;
 }
 
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
    value no freed block carries, and its arena hint matches no address. */
-static segalloc__tcache segalloc__tc_empty = {{{NULL, 0, 0, 0}}, 0, 0, 0, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, NULL, NULL};
+static segalloc__tcache segalloc__tc_empty = {{{NULL, 0, 0}}, 0, 0, 0, 0, 0, 0, 0, {0}, {0}, {0}, {0}, {0}, 0, NULL, NULL};
 
 static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
 /* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
@@ -167,7 +174,7 @@ static unsigned segalloc__tcache_give_to(const segalloc__tcache *tc, unsigned cl
 /* Give `n` objects from the head of list cls back to the central list. */
 static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n, unsigned to) {
   segalloc__tlist *l = &tc->lists[cls];
-  uint32_t count = segalloc__tlist_count(l);
+  uint32_t count = segalloc__tcache_count(tc, cls);
   if (n > count) n = count;
   if (!n) return;
   void *head = l->head, **o = (void **)head;
@@ -181,15 +188,14 @@ static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, un
 /* Give list cls more room: slow start, doubling from 1 up to a batch, then a batch at a
    time up to its cap. 0 when it is at its cap. */
 static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
-  segalloc__tlist *l = &tc->lists[cls];
   uint32_t batch = segalloc__class_batch[cls];
-  uint32_t count = segalloc__tlist_count(l);
-  if (l->max < batch) {
-    segalloc__tcache_set(tc, cls, count, l->max ? (l->max * 2 < batch ? l->max * 2 : batch) : 1);
+  uint32_t count = segalloc__tcache_count(tc, cls);
+  if (tc->max[cls] < batch) {
+    segalloc__tcache_set(tc, cls, count, tc->max[cls] ? (tc->max[cls] * 2 < batch ? tc->max[cls] * 2 : batch) : 1);
     return 1;
   }
-  if (l->max + batch > segalloc__tlist_cap(cls)) return 0;
-  segalloc__tcache_set(tc, cls, count, l->max + batch);
+  if (tc->max[cls] + batch > segalloc__tlist_cap(cls)) return 0;
+  segalloc__tcache_set(tc, cls, count, tc->max[cls] + batch);
   return 1;
 }
 
@@ -201,13 +207,12 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
   if (++tc->events & 7) return;
   if (tc->max_bytes <= (size_t)SEGALLOC_TCACHE_BYTES) return;
   size_t held = 0;
-  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) held += (size_t)segalloc__tlist_count(&tc->lists[cls]) * segalloc__class_size[cls];
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) held += (size_t)segalloc__tcache_count(tc, cls) * segalloc__class_size[cls];
   if (held <= (size_t)SEGALLOC_TCACHE_BYTES) return;
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
-    segalloc__tlist *l = &tc->lists[cls];
     uint32_t batch = segalloc__class_batch[cls];
-    segalloc__tcache_flush_list(tc, cls, (segalloc__tlist_count(l) + 1) / 2, SEGALLOC__TO_SPANS);
-    segalloc__tcache_set(tc, cls, segalloc__tlist_count(l), l->max / 2 < batch ? (l->max < batch ? l->max : batch) : l->max / 2);
+    segalloc__tcache_flush_list(tc, cls, (segalloc__tcache_count(tc, cls) + 1) / 2, SEGALLOC__TO_SPANS);
+    segalloc__tcache_set(tc, cls, segalloc__tcache_count(tc, cls), tc->max[cls] / 2 < batch ? (tc->max[cls] < batch ? tc->max[cls] : batch) : tc->max[cls] / 2);
   }
 }
 
@@ -226,14 +231,13 @@ static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__t
   tc->frees += SEGALLOC__TICK_FREES;
   tc->tick_left = SEGALLOC__TICK_FREES;
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
-    segalloc__tlist *l = &tc->lists[cls];
     if (tc->dry[cls]) {
       tc->dry[cls] = 0;
       continue;
     }
-    uint32_t count = segalloc__tlist_count(l);
+    uint32_t count = segalloc__tcache_count(tc, cls);
     if (count > 1) segalloc__tcache_flush_list(tc, cls, (count + 1) / 2, segalloc__tcache_give_to(tc, cls));
-    if (l->max > 1) segalloc__tcache_set(tc, cls, segalloc__tlist_count(l), l->max / 2);
+    if (tc->max[cls] > 1) segalloc__tcache_set(tc, cls, segalloc__tcache_count(tc, cls), tc->max[cls] / 2);
   }
 }
 
@@ -252,13 +256,13 @@ static uint64_t segalloc__tcache_frees(segalloc__tcache *tc) {
    cycle, and from there it takes about max^2 steps to run dry again. A thread that only
    frees the class never runs dry, so it keeps handing its objects on. */
 static int segalloc__tcache_cycling(segalloc__tcache *tc, unsigned cls) {
-  return tc->owed[cls] == 0 && (uint32_t)segalloc__tcache_frees(tc) - tc->handed_at[cls] <= 2 * tc->lists[cls].max;
+  return tc->owed[cls] == 0 && (uint32_t)segalloc__tcache_frees(tc) - tc->handed_at[cls] <= 2 * tc->max[cls];
 }
 
 /* Everything back to the central lists. */
 static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
-    segalloc__tcache_flush_list(tc, cls, segalloc__tlist_count(&tc->lists[cls]), SEGALLOC__TO_SPANS);
+    segalloc__tcache_flush_list(tc, cls, segalloc__tcache_count(tc, cls), SEGALLOC__TO_SPANS);
     segalloc__tcache_set(tc, cls, 0, 0);
   }
 }
@@ -315,7 +319,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
     void *head = NULL;
     int n = 0;
     void **o = (void **)l->head;
-    for (uint32_t i = 0, count = segalloc__tlist_count(l); o && i < count; i++) {
+    for (uint32_t i = 0, count = segalloc__tcache_count(tc, cls); o && i < count; i++) {
       void **next = (void **)segalloc__link(o);
       segalloc__arena *a = segalloc__arena_of((uintptr_t)o);
       segalloc__span *s = a ? segalloc__pagemap_entry(a, (uintptr_t)o) : NULL;
@@ -331,7 +335,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
   }
   /* class 0 holds nothing, but the thread may have died inside free between taking
      and giving back its unit of room (or inside tcache_set, between a max and the sum) */
-  segalloc__tlist_set(&tc->lists[0], 0, 0);
+  segalloc__tcache_set(tc, 0, 0, 0);
   tc->max_bytes = 0;
 }
 
@@ -362,7 +366,7 @@ static segalloc__noinline segalloc__tcache *segalloc__tcache_init(void) {
     if (!tc) { segalloc__tc_state = 0; return NULL; }
   }
   tc->cookie = segalloc__cookie;
-  for (unsigned cls = 0; cls < SEGALLOC__NCLASSES; cls++) tc->lists[cls].magic = segalloc__class_magic[cls];
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) tc->lists[cls].magic = segalloc__boundary_magic(segalloc__class_size[cls]);
   tc->hint_base = tc->hint_limit = 0;
   tc->tick_left = SEGALLOC__TICK_FREES;
   memset(tc->dry, 0, sizeof tc->dry); /* a reused cache: not its last owner's */
@@ -413,10 +417,10 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   segalloc__tcache_check_size(tc);
   /* the list ran dry: it may hold more next time (below a batch at once; above, once per
      tick, so that ticks and dry spells balance) */
-  if (l->max < segalloc__class_batch[cls] || !tc->dry[cls] || segalloc__tcache_cycling(tc, cls)) segalloc__tcache_grow(tc, cls);
+  if (tc->max[cls] < segalloc__class_batch[cls] || !tc->dry[cls] || segalloc__tcache_cycling(tc, cls)) segalloc__tcache_grow(tc, cls);
   tc->dry[cls] = 1;
   tc->refilled[cls] = 1;
-  uint32_t want = l->max < segalloc__class_batch[cls] ? l->max : segalloc__class_batch[cls];
+  uint32_t want = tc->max[cls] < segalloc__class_batch[cls] ? tc->max[cls] : segalloc__class_batch[cls];
   if (want == 0) want = 1;
   int got = segalloc__central_take(cls, &head, (int)want, tc->shard);
   if (!got) return NULL;
@@ -426,7 +430,7 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   l->head = segalloc__link(o);
   uint32_t count = (uint32_t)got - 1;
   /* a whole chain from another thread's list may be longer than this one's maximum */
-  segalloc__tcache_set(tc, cls, count, count > l->max ? count : l->max);
+  segalloc__tcache_set(tc, cls, count, count > tc->max[cls] ? count : tc->max[cls]);
   return o;
 }
 
@@ -439,8 +443,8 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
     segalloc__tcache_check_size(tc);
     /* full: below a batch the list grows (slow start); at a batch or more it hands objects
        on (only running dry grows it further, see segalloc__tcache_cycling) */
-    uint32_t count = segalloc__tlist_count(l);
-    if (count >= l->max && !(l->max < segalloc__class_batch[cls] && segalloc__tcache_grow(tc, cls)) && count) {
+    uint32_t count = segalloc__tcache_count(tc, cls);
+    if (count >= tc->max[cls] && !(tc->max[cls] < segalloc__class_batch[cls] && segalloc__tcache_grow(tc, cls)) && count) {
       tc->handed_at[cls] = (uint32_t)segalloc__tcache_frees(tc);
       if (count <= segalloc__transfer_cap(cls)) {
         /* the list is full: hand all of it to the central list as one chain, in O(1)
@@ -449,7 +453,7 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
            still holds objects the central list has too. */
         void *head = l->head;
         l->head = NULL;
-        segalloc__tcache_set(tc, cls, 0, l->max);
+        segalloc__tcache_set(tc, cls, 0, tc->max[cls]);
         segalloc__central_give(cls, head, NULL, (int)count, segalloc__tcache_give_to(tc, cls));
         tc->owed[cls] = count;
       } else {

@@ -289,8 +289,7 @@ int main(void) {
       for (int i = 0; i < 100; i++) segalloc_free(blk[i]);
     }
     segalloc__tcache *tc = segalloc__tc;
-    segalloc__tlist *l = &tc->lists[cls];
-    CHECK(l->max >= 100 && segalloc__tlist_count(l) >= 100);
+    CHECK(tc->max[cls] >= 100 && segalloc__tcache_count(tc, cls) >= 100);
     uint64_t out = segalloc__centrals[cls].out;
     for (int i = 0; i < 100; i++) blk[i] = segalloc_malloc(8192);
     CHECK(segalloc__centrals[cls].out == out); /* all 100 came from the list */
@@ -298,7 +297,7 @@ int main(void) {
 
     /* the same, step by step, from a list of one batch that has grown this tick already */
     uint32_t batch = segalloc__class_batch[cls];
-    segalloc__tcache_flush_list(tc, cls, segalloc__tlist_count(l), SEGALLOC__TO_SPANS);
+    segalloc__tcache_flush_list(tc, cls, segalloc__tcache_count(tc, cls), SEGALLOC__TO_SPANS);
     segalloc__tcache_set(tc, cls, 0, batch);
     tc->dry[cls] = 1;
     tc->owed[cls] = UINT32_MAX;
@@ -306,17 +305,17 @@ int main(void) {
     int k = (int)(3 * batch);
     CHECK(k <= 100);
     for (int i = 0; i < k; i++) blk[i] = segalloc_malloc(8192);
-    CHECK(l->max == batch); /* running dry again this tick does not grow it */
+    CHECK(tc->max[cls] == batch); /* running dry again this tick does not grow it */
     for (int i = 0; i < k; i++) segalloc_free(blk[i]); /* overflows: objects handed on */
-    CHECK(tc->owed[cls] != UINT32_MAX && l->max == batch);
+    CHECK(tc->owed[cls] != UINT32_MAX && tc->max[cls] == batch);
     for (int i = 0; i < 1000; i++) segalloc_free(segalloc_malloc(64)); /* 1000 frees later */
     for (int i = 0; i < k; i++) blk[i] = segalloc_malloc(8192);
-    CHECK(l->max == batch); /* wanted back long after: no growth */
+    CHECK(tc->max[cls] == batch); /* wanted back long after: no growth */
     for (int i = 0; i < k; i++) segalloc_free(blk[i]);
     for (int i = 0; i < k; i++) blk[i] = segalloc_malloc(8192);
-    CHECK(l->max > batch); /* wanted back at once: the refill grows the list */
+    CHECK(tc->max[cls] > batch); /* wanted back at once: the refill grows the list */
     for (int i = 0; i < k; i++) segalloc_free(blk[i]);
-    segalloc__tcache_flush_list(tc, cls, segalloc__tlist_count(l), SEGALLOC__TO_SPANS);
+    segalloc__tcache_flush_list(tc, cls, segalloc__tcache_count(tc, cls), SEGALLOC__TO_SPANS);
   }
 
   /* the small map (free's fast path): for every class and every page of its span, the
@@ -325,12 +324,14 @@ int main(void) {
   {
     size_t wrong = 0, tried = 0;
     for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) {
-      uint64_t size = segalloc__class_size[c], magic = segalloc__class_magic[c];
+      uint64_t size = segalloc__class_size[c];
+      uint32_t magic = segalloc__boundary_magic((uint32_t)size);
       for (size_t k = 0; k < segalloc__class_pages[c]; k++) {
         uint32_t w = segalloc__small_word(c, k);
         if ((w & 0xffff) != c * sizeof(segalloc__tlist)) wrong++;
-        for (uint64_t x = 0; x < SEGALLOC_PAGE_SIZE; x += 16, tried++)
-          if ((((x + (w >> 16)) * magic) < magic) != ((k * SEGALLOC_PAGE_SIZE + x) % size == 0)) wrong++;
+        /* every byte offset: free may be handed any address */
+        for (uint32_t x = 0; x < SEGALLOC_PAGE_SIZE; x++, tried++)
+          if (segalloc__on_boundary(x + (w >> 16), magic) != ((k * SEGALLOC_PAGE_SIZE + x) % size == 0)) wrong++;
       }
     }
     CHECK(wrong == 0 && tried > 0);
@@ -365,7 +366,7 @@ int main(void) {
           for (int i = 0; i < N; i++) segalloc_free(blk[i]);
         }
         size_t held = 0;
-        for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) held += (size_t)segalloc__tlist_count(&tc->lists[c]) * segalloc__class_size[c];
+        for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) held += (size_t)segalloc__tcache_count(tc, c) * segalloc__class_size[c];
         if (held > most) most = held;
         if (tc->max_bytes > most_max) most_max = tc->max_bytes;
       }

@@ -33,7 +33,7 @@ import sys
 SMALL_MAX = 32768
 # sizeof(segalloc__tlist), a thread-cache list record (internal.h checks it): the slot table
 # holds byte offsets of lists, class * TLIST_BYTES, so malloc adds one to the cache's address
-TLIST_BYTES = 32
+TLIST_BYTES = 16
 PAGE_SIZES = [4096, 8192, 16384, 32768, 65536]
 # Objects moved between a thread cache and the central list at once (TCMalloc's rule:
 # 64 KiB worth, at least 2 and at most 32 objects).
@@ -146,8 +146,8 @@ def emit(out):
         w(",".join(("\n  " if i % 16 == 0 else " ") + str(0 if i == 0 else batch_of(classes[i][0])) for i in range(n)))
         w("\n};\n")
         # ceil(2^64 / size): x is a multiple of size iff x * magic mod 2^64 < magic, for any
-        # 32-bit x (Lemire's divisibility test; free's fast path, malloc.c, reads a copy in
-        # each thread-cache list record)
+        # 32-bit x (Lemire's divisibility test; free's slow path, malloc.c: the fast path
+        # uses a 32-bit version kept in each thread-cache list record)
         w("static const uint64_t segalloc__class_magic[SEGALLOC__NCLASSES] = {")
         w(",".join(("\n  " if i % 4 == 0 else " ") + ("0" if i == 0 else "0x%016xull" % ((2**64 - 1) // classes[i][0] + 1)) for i in range(n)))
         w("\n};\n")
