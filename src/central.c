@@ -127,8 +127,8 @@ static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls
   s->nobjs = (uint32_t)(segalloc__class_span_bytes(cls) / size);
   s->nalloc = 0;
   s->freelist = NULL;
-  s->bump = 0;
-  s->limit = (uintptr_t)s->nobjs * size;
+  s->bump = segalloc__class_origin(cls); /* the span's waste comes first (sizeclass.c) */
+  s->limit = s->bump + (uintptr_t)s->nobjs * size;
   s->shard = (uint8_t)shard;
   c->nspans++;
   segalloc__central_link(c, s);

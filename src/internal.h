@@ -30,7 +30,9 @@
         spans of this thread's shard (threads are spread over a few shards, so threads of
         different shards get blocks from different spans).
      4. Central empty: get a span of the class's page count from the page heap (pageheap.c,
-        its lock) and carve objects from it lazily, about 4 KiB of them per take.
+        its lock) and carve objects from it lazily, about 4 KiB of them per take. The
+        objects are packed against the span's end: the bytes left over come first, where
+        no object boundary falls (sizeclass.c).
      5. Page heap has no free span that fits: reserve a new arena (os.c, mmap).
    malloc(n), n > 32 KiB: a span of whole pages from the page heap (4-5 above); above half an
      arena, a mapping of its own (os.c).
@@ -285,9 +287,9 @@ typedef struct __attribute__((aligned(16))) segalloc__tlist {
 } segalloc__tlist;
 
 /* Valgrind's leak check calls a block reachable when any word it scans holds the block's
-   address, our metadata included. A span's start is its first object's address (or its
-   large block's), so SEGALLOC_VALGRIND builds keep such addresses complemented: a leaked
-   block is then reported as lost. Other builds store them as they are. */
+   address, our metadata included. A span's start is its large block's address, and its
+   first object's when its class packs the span exactly, so SEGALLOC_VALGRIND builds keep
+   such addresses complemented: a leaked block is then reported as lost. Other builds store them as they are. */
 #if SEGALLOC_VALGRIND
 #define SEGALLOC__ADDR_CODE(x) (~(uintptr_t)(x))
 #else
@@ -309,7 +311,8 @@ enum {
    (segalloc__arena_smallmap), one 32-bit word a page: for a page of a small span, the
    offset of its class's list in a thread cache (cls * sizeof(segalloc__tlist)) in the low
    16 bits and, in the high 16, how far the page's start lies past the object boundary
-   below it, (k * page size) mod object size for the span's k-th page; 0 for every other
+   below it, (k * page size - origin) mod object size for the span's k-th page, where the
+   origin is the offset of its first object (segalloc__class_origin); 0 for every other
    page. free's fast path needs only that word, not the span (malloc.c). */
 typedef struct segalloc__arena {
   uintptr_t base;

@@ -106,9 +106,13 @@ static segalloc__arena *segalloc__span_arena(const segalloc__span *s, size_t *fi
   return a;
 }
 
-/* The small-map word of the k-th page of a small span of class cls (internal.h). */
+/* The small-map word of the k-th page of a small span of class cls (internal.h). Object
+   boundaries lie at the class's origin plus multiples of the size (sizeclass.c); the word
+   says how far the page's start lies past the boundary at or below it, counting one a
+   size before the first object for the first page. */
 static uint32_t segalloc__small_word(unsigned cls, size_t k) {
-  uint32_t off = (uint32_t)(((uintptr_t)k << SEGALLOC__PAGE_SHIFT) % segalloc__class_size[cls]);
+  uint32_t size = segalloc__class_size[cls];
+  uint32_t off = (uint32_t)((((uintptr_t)k << SEGALLOC__PAGE_SHIFT) + size - segalloc__class_origin(cls)) % size);
   return (uint32_t)(cls * sizeof(segalloc__tlist)) | off << 16;
 }
 

@@ -27,6 +27,15 @@ static segalloc__inline size_t segalloc__class_bytes(unsigned cls) {
   return segalloc__class_size[cls];
 }
 
+/* Where the objects of a class's span begin, as an offset from its start: they are packed
+   against the span's end, and the bytes left over come first. No object boundary falls
+   in them, so free's boundary test rejects an address there by itself; packed from the
+   start, the address just past the last object would pass it, and a block handed out
+   there would run into the next span. */
+static segalloc__inline uintptr_t segalloc__class_origin(unsigned cls) {
+  return segalloc__class_first[cls];
+}
+
 /* Bytes of the span a class is carved from. */
 static size_t segalloc__class_span_bytes(unsigned cls) {
   return (size_t)segalloc__class_pages[cls] * SEGALLOC_PAGE_SIZE;
@@ -34,8 +43,8 @@ static size_t segalloc__class_span_bytes(unsigned cls) {
 
 /* The smallest class whose objects are all aligned to `align` and hold `size` bytes, or 0
    if none (then the request goes to the page heap). Objects sit at multiples of their size
-   from a page-aligned span start, so a class is aligned to the largest power of two that
-   divides its size. */
+   back from a page-aligned span end, so a class is aligned to the largest power of two
+   that divides its size (up to the page size). */
 static unsigned segalloc__size_class_aligned(size_t size, size_t align) {
   if (size > SEGALLOC__SMALL_MAX || align > SEGALLOC_PAGE_SIZE) return 0;
   unsigned cls = segalloc__size_class(size ? size : 1);

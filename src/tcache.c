@@ -323,7 +323,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
       void **next = (void **)segalloc__link(o);
       segalloc__arena *a = segalloc__arena_of((uintptr_t)o);
       segalloc__span *s = a ? segalloc__pagemap_entry(a, (uintptr_t)o) : NULL;
-      if (!s || s->cls != cls || ((uintptr_t)o - segalloc__span_start(s)) % s->size || o[1] != segalloc__free_mark(segalloc__cookie, o)) break;
+      if (!s || s->cls != cls || ((uintptr_t)o - segalloc__span_start(s) - segalloc__class_origin(cls)) % s->size || o[1] != segalloc__free_mark(segalloc__cookie, o)) break;
       segalloc__set_link(o, head);
       head = o;
       n++;

@@ -286,9 +286,10 @@ static void c_free_inside_small_page2(void) { bad_free(later_page_object() + 16)
 static void c_free_inside_small_page2_end(void) { bad_free(later_page_object() + 1392); }
 
 /* The start of a page that lies inside an object: 8192 does not divide by 1408, so at the
-   default 8 KiB pages the span's second page begins 1152 bytes into an object, and only
-   that offset in the page's word tells free so (with it taken as 0, free would accept
-   the address as a boundary). At other page sizes it is an interior address all the same. */
+   default 8 KiB pages the span's second page begins 256 bytes into an object (the span's
+   16 KiB hold 11 objects after 896 bytes of waste), and only that offset in the page's
+   word tells free so (with it taken as 0, free would accept the address as a boundary).
+   At other page sizes it is an interior address all the same. */
 static void c_free_inside_small_page_start(void) {
   char *p[40];
   for (int i = 0; i < 40; i++) p[i] = (char *)must_malloc(1400);
@@ -301,6 +302,32 @@ static void c_free_inside_small_page_start(void) {
     }
   }
   fprintf(stderr, "misuse: no 8 KiB boundary inside an object\n");
+  exit(2);
+}
+
+/* The address just past the last object of a span. 8192 bytes do not divide by 48, and
+   the 32 left over once were after the last object, where that address is a multiple of
+   48 from the span's start: free's fast path took it as a block (a review found it), and a
+   later malloc handed out a block running 16 bytes into the next span. The waste now comes
+   first (sizeclass.c), so the address is the next span's start, or a page of no span.
+   1500 blocks fill one span (170 at 8 KiB pages, 1365 at 64 KiB) and start the next;
+   the first gap in their sorted addresses ends the first span's run. */
+static int cmp_addr(const void *a, const void *b) {
+  uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+  return x < y ? -1 : x > y;
+}
+static void c_free_past_span_end(void) {
+  enum { N = 1500 };
+  static void *p[N];
+  for (int i = 0; i < N; i++) p[i] = must_malloc(48);
+  qsort(p, N, sizeof *p, cmp_addr);
+  M_free(launder(p[N - 1])); /* room on the list: the bad free takes the fast path */
+  for (int i = 0; i + 2 < N; i++)
+    if ((char *)p[i + 1] != (char *)p[i] + 48) {
+      bad_free((char *)p[i] + 48);
+      return;
+    }
+  fprintf(stderr, "misuse: 1500 blocks of 48 bytes in one run\n");
   exit(2);
 }
 
@@ -374,6 +401,7 @@ static const struct {
   {"free-inside-small-page2", c_free_inside_small_page2, 1},
   {"free-inside-small-page2-end", c_free_inside_small_page2_end, 1},
   {"free-inside-small-page-start", c_free_inside_small_page_start, 1},
+  {"free-past-span-end", c_free_past_span_end, 1},
   {"free-inside-large", c_free_inside_large, 1},
   {"free-inside-large-deep", c_free_inside_large_deep, 1},
   {"free-inside-huge", c_free_inside_huge, 1},

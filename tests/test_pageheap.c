@@ -326,17 +326,23 @@ int main(void) {
     for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) {
       uint64_t size = segalloc__class_size[c];
       uint32_t magic = segalloc__boundary_magic((uint32_t)size);
+      size_t origin = segalloc__class_origin(c), span = segalloc__class_span_bytes(c);
+      /* the objects end where the span ends; the waste before them holds no boundary */
+      if (origin >= size || origin != span % size) wrong++;
       for (size_t k = 0; k < segalloc__class_pages[c]; k++) {
         uint32_t w = segalloc__small_word(c, k);
         if ((w & 0xffff) != c * sizeof(segalloc__tlist)) wrong++;
         /* every byte offset: free may be handed any address */
         for (uint32_t x = 0; x < SEGALLOC_PAGE_SIZE; x++, tried++)
-          if (segalloc__on_boundary(x + (w >> 16), magic) != ((k * SEGALLOC_PAGE_SIZE + x) % size == 0)) wrong++;
+          if (segalloc__on_boundary(x + (w >> 16), magic) != (k * SEGALLOC_PAGE_SIZE + x >= origin && (k * SEGALLOC_PAGE_SIZE + x - origin) % size == 0)) wrong++;
       }
     }
     CHECK(wrong == 0 && tried > 0);
     void *b = segalloc_malloc(1400);
     segalloc__span *s = segalloc__span_of((uintptr_t)b);
+    /* its objects lie at the origin plus multiples of the size, up to the span's end */
+    CHECK(((uintptr_t)b - segalloc__span_start(s)) % s->size == segalloc__class_origin(s->cls) % s->size);
+    CHECK(s->limit == segalloc__span_bytes(s) && s->limit - s->nobjs * s->size == segalloc__class_origin(s->cls));
     size_t first;
     segalloc__arena *a = segalloc__span_arena(s, &first);
     size_t npages = s->npages, off_words = 0, zero_words = 0;

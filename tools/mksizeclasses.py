@@ -13,8 +13,11 @@ The algorithm is the one Go's runtime uses in mksizeclasses.go, restated:
     (Go starts at 8 with a 24-byte class; segalloc's smallest class is 16 because C's
     max_align_t is 16 bytes on the platforms it targets, and because every free block must
     hold two words: the free-list link and the double-free cookie.)
-  * Each class gets the smallest span (a whole number of pages) whose tail waste, the bytes
-    left over after packing as many objects as fit, is at most 1/8 of the span.
+  * Each class gets the smallest span (a whole number of pages) whose waste, the bytes
+    left over after packing as many objects as fit, is at most 1/8 of the span. The
+    objects are packed against the span's end and the waste comes first (class_first):
+    no object boundary then falls in it, so free's boundary test rejects any address there
+    (packed from the start, the address one past the last object would pass it).
   * When a class would use the same span and hold the same number of objects as the class
     below it, the two are merged: the lower class grows to the larger size, since it costs
     nothing in memory.
@@ -25,13 +28,13 @@ The tables are emitted for every supported page size (4, 8, 16, 32 and 64 KiB); 
 picks the one matching SEGALLOC_PAGE_SIZE. Size -> class is two table lookups with no loop:
 sizes up to 1024 index by 16-byte steps, larger ones by 128-byte steps (every class boundary
 above 1024 is a multiple of 128, so each step maps to exactly one class). Each class also
-gets ceil(2^64 / size), with which free tests an offset for an object boundary by one
-multiply (Lemire's divisibility test).
+gets ceil(2^64 / size), with which free's slow path tests an offset for an object boundary
+by one multiply (Lemire's divisibility test; the fast path uses a 32-bit version, tcache.c).
 """
 import sys
 
 SMALL_MAX = 32768
-# sizeof(segalloc__tlist), a thread-cache list record (internal.h checks it): the slot table
+# sizeof(segalloc__tlist), a thread-cache list record (sizeclass.c checks it): the slot table
 # holds byte offsets of lists, class * TLIST_BYTES, so malloc adds one to the cache's address
 TLIST_BYTES = 16
 PAGE_SIZES = [4096, 8192, 16384, 32768, 65536]
@@ -98,7 +101,7 @@ def check(classes, page):
         span = npages * page
         assert size % 16 == 0, "classes are 16-byte aligned"
         assert size > classes[c - 1][0], "sizes increase"
-        assert span % size <= span // 8, "tail waste at most 12.5%"
+        assert span % size <= span // 8, "waste at most 12.5%"
         assert span // size >= 1
         assert npages <= 255
         if c > 1 and size > 128:
@@ -124,7 +127,7 @@ def emit(out):
         index = make_index(classes)
         n = len(classes)
         w("\n#%s SEGALLOC_PAGE_SIZE == %d\n" % ("if" if page == PAGE_SIZES[0] else "elif", page))
-        w("/* class  bytes/obj  bytes/span  objects  tail waste  max waste\n")
+        w("/* class  bytes/obj  bytes/span  objects  waste (1st)  max waste\n")
         prev = 0
         for c in range(1, n):
             size, npages = classes[c]
@@ -132,7 +135,7 @@ def emit(out):
             objs = span // size
             tail = span - objs * size
             maxwaste = ((size - prev - 1) * objs + tail) / span
-            w(" * %5d  %9d  %10d  %7d  %10d  %8.2f%%\n" % (c, size, span, objs, tail, maxwaste * 100))
+            w(" * %5d  %9d  %10d  %7d  %11d  %8.2f%%\n" % (c, size, span, objs, tail, maxwaste * 100))
             prev = size
         w(" */\n")
         w("#define SEGALLOC__NCLASSES %d\n" % n)
@@ -144,6 +147,10 @@ def emit(out):
         w("\n};\n")
         w("static const uint8_t segalloc__class_batch[SEGALLOC__NCLASSES] = {")
         w(",".join(("\n  " if i % 16 == 0 else " ") + str(0 if i == 0 else batch_of(classes[i][0])) for i in range(n)))
+        w("\n};\n")
+        # where a span's first object starts: the waste comes first (see the top)
+        w("static const uint16_t segalloc__class_first[SEGALLOC__NCLASSES] = {")
+        w(",".join(("\n  " if i % 16 == 0 else " ") + str(0 if i == 0 else (classes[i][1] * page) % classes[i][0]) for i in range(n)))
         w("\n};\n")
         # ceil(2^64 / size): x is a multiple of size iff x * magic mod 2^64 < magic, for any
         # 32-bit x (Lemire's divisibility test; free's slow path, malloc.c: the fast path
