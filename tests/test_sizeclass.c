@@ -15,7 +15,13 @@ int main(void) {
     if (size % 16) ok_align = 0;
     if (span % size > span / 8) ok_waste = 0;
     if (span / size < 1) ok_objs = 0;
-    if (segalloc__class_batch[c] < 2 || segalloc__class_batch[c] > 32) ok_batch = 0;
+    /* a batch: 64 KiB worth within 2..32 objects, or for tiny classes up to 4 KiB worth
+       within 128 (tools/mksizeclasses.py), and never less for a smaller class */
+    size_t big = 65536 / size, tiny = 4096 / size;
+    big = big < 2 ? 2 : big > 32 ? 32 : big;
+    tiny = tiny > 128 ? 128 : tiny;
+    if (segalloc__class_batch[c] != (big > tiny ? big : tiny)) ok_batch = 0;
+    if (c > 1 && segalloc__class_batch[c] > segalloc__class_batch[c - 1]) ok_batch = 0;
   }
   CHECK(ok_inc);
   CHECK(ok_align);
