@@ -2953,7 +2953,10 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
       void **next = (void **)segalloc__link(o);
       segalloc__arena *a = segalloc__arena_of((uintptr_t)o);
       segalloc__span *s = a ? segalloc__pagemap_entry(a, (uintptr_t)o) : NULL;
-      if (!s || s->cls != cls || ((uintptr_t)o - segalloc__span_start(s) - segalloc__class_origin(cls)) % s->size || o[1] != segalloc__free_mark(segalloc__cookie, o)) break;
+      uintptr_t first = s ? segalloc__span_start(s) + segalloc__class_origin(cls) : 0;
+      if (!s || s->cls != cls || (uintptr_t)o < first || (uintptr_t)o >= segalloc__span_start(s) + s->bump ||
+          ((uintptr_t)o - first) % s->size || o[1] != segalloc__free_mark(segalloc__cookie, o))
+        break;
       segalloc__set_link(o, head);
       head = o;
       n++;
@@ -3901,12 +3904,17 @@ static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *fre
       for (size_t k = 0; k < s->npages; k++)
         if (a->pagemap[i + k] != s) return segalloc__check_fail("small span page does not map to it", addr + (k << SEGALLOC__PAGE_SHIFT));
       if (s->nalloc > s->nobjs || s->bump > s->limit) return segalloc__check_fail("small span counts out of range", addr);
+      /* its objects end where it ends, after the class's waste (sizeclass.c), and the bump
+         region starts on one of them */
+      uintptr_t origin = segalloc__class_origin(s->cls);
+      if (s->limit != bytes || s->limit - origin != (uintptr_t)s->nobjs * s->size || s->bump < origin || (s->bump - origin) % s->size)
+        return segalloc__check_fail("small span layout out of step with its class", addr);
       uint32_t nfree = 0;
       for (void **o = (void **)s->freelist; o; o = (void **)segalloc__link(o)) {
         if (!segalloc__check_object(s, (uintptr_t)o)) return segalloc__check_fail("span free list holds a bad object", (uintptr_t)o);
         if (++nfree > s->nobjs) return segalloc__check_fail("span free list loops", addr);
       }
-      uint32_t carved = (uint32_t)(s->bump / s->size);
+      uint32_t carved = (uint32_t)((s->bump - origin) / s->size);
       if (nfree + s->nalloc != carved) return segalloc__check_fail("span object counts do not add up", addr);
     } else {
       return segalloc__check_fail("span in an unknown state", addr);

@@ -319,7 +319,20 @@ static int cmp_addr(const void *a, const void *b) {
 static void c_free_past_span_end(void) {
   enum { N = 1500 };
   static void *p[N];
-  for (int i = 0; i < N; i++) p[i] = must_malloc(48);
+  /* a request that lands in the 48-byte class: a SEGALLOC_DEBUG build adds a 16-byte
+     canary, so there 32 does (two fresh blocks in a row are one object apart) */
+  size_t req = 0;
+  for (size_t r = 48; r >= 32 && !req; r -= 16) {
+    char *a = (char *)must_malloc(r), *b = (char *)must_malloc(r);
+    if (b - a == 48) req = r;
+    M_free(launder(b));
+    M_free(launder(a));
+  }
+  if (!req) {
+    fprintf(stderr, "misuse: no request size gives blocks 48 bytes apart\n");
+    exit(2);
+  }
+  for (int i = 0; i < N; i++) p[i] = must_malloc(req);
   qsort(p, N, sizeof *p, cmp_addr);
   M_free(launder(p[N - 1])); /* room on the list: the bad free takes the fast path */
   for (int i = 0; i + 2 < N; i++)

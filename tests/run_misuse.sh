@@ -29,7 +29,7 @@ expect_for() {
     double-free-*) echo "double free" ;;
     free-stack | free-mmap* | *-arena-unused | realloc-stack) echo "does not own" ;;
     free-inside-* | realloc-inside-*) echo "inside a block" ;;
-    free-past-*) echo "does not own|inside a block" ;;
+    free-past-*) echo "does not own" ;;
     realloc-freed-*) echo "double free|freed block|use after free" ;;
     *) echo "?" ;;
   esac

@@ -343,6 +343,14 @@ int main(void) {
     /* its objects lie at the origin plus multiples of the size, up to the span's end */
     CHECK(((uintptr_t)b - segalloc__span_start(s)) % s->size == segalloc__class_origin(s->cls) % s->size);
     CHECK(s->limit == segalloc__span_bytes(s) && s->limit - s->nobjs * s->size == segalloc__class_origin(s->cls));
+    /* and segalloc_check_heap holds the span to it: a bump region that does not start on
+       an object is reported */
+    uintptr_t bump = s->bump;
+    s->bump = bump - s->size / 2;
+    fprintf(stderr, "  (one check_heap report expected:)\n");
+    CHECK(segalloc_check_heap() != 0);
+    s->bump = bump;
+    CHECK(segalloc_check_heap() == 0);
     size_t first;
     segalloc__arena *a = segalloc__span_arena(s, &first);
     size_t npages = s->npages, off_words = 0, zero_words = 0;

@@ -103,6 +103,9 @@ def check(classes, page):
     assert len(classes) - 1 <= 254, "class index must fit in a byte"
     assert len(classes) * TLIST_BYTES <= 0x10000, "list offsets must fit in 16 bits"
     for c in range(1, len(classes)):
+        assert batch_of(classes[c][0]) <= 255, "class_batch is a byte"
+        assert (classes[c][1] * page) % classes[c][0] < 0x10000, "class_first is 16 bits"
+    for c in range(1, len(classes)):
         size, npages = classes[c]
         span = npages * page
         assert size % 16 == 0, "classes are 16-byte aligned"
