@@ -7,8 +7,9 @@
 # The control cases do nothing wrong and must exit 0 (among them: free(NULL) as a thread's
 # first call, and realloc of a large block whose unwritten bytes hold stale free marks).
 #
-# Three builds: the header compiled in (default configuration), the header with 64 KiB pages
-# and 1 MiB arenas, and the standard names under LD_PRELOAD=build/libsegalloc.so.
+# Four builds: the header compiled in (default configuration), the header with 64 KiB pages
+# and 1 MiB arenas, the header with SEGALLOC_DEBUG (a few cases, one of which only its
+# slow-path free stops), and the standard names under LD_PRELOAD=build/libsegalloc.so.
 # Run from anywhere: bash tests/run_misuse.sh. Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -29,7 +30,7 @@ expect_for() {
     double-free-*) echo "double free" ;;
     free-stack | free-mmap* | *-arena-unused | realloc-stack) echo "does not own" ;;
     free-inside-* | realloc-inside-*) echo "inside a block" ;;
-    free-past-*) echo "does not own" ;;
+    free-past-* | free-uncarved-*) echo "does not own" ;;
     realloc-freed-*) echo "double free|freed block|use after free" ;;
     *) echo "?" ;;
   esac
@@ -105,6 +106,13 @@ fi
 echo "== the header compiled in, 64 KiB pages and 1 MiB arenas (huge from 512 KiB)"
 if build small-arena -DSEGALLOC_PAGE_SIZE=65536 "-DSEGALLOC_ARENA_SIZE=(1u<<20)"; then
   for c in $("$B/misuse-small-arena" list); do run_case small-arena "$B/misuse-small-arena" "$c"; done
+fi
+
+echo "== the header compiled in, SEGALLOC_DEBUG (its free checks every block the slow way)"
+if build debug -DSEGALLOC_DEBUG=1; then
+  for c in free-uncarved-small free-past-span-end double-free-small free-inside-small-16; do
+    run_case debug "$B/misuse-debug" "$c"
+  done
 fi
 
 echo "== the standard names under LD_PRELOAD=build/libsegalloc.so"
