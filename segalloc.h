@@ -2385,6 +2385,21 @@ static void segalloc__central_unlink(segalloc__central *c, segalloc__span *s) {
   s->list = 0;
 }
 
+/* The address of small span s's first object: its class's waste comes first
+   (sizeclass.c). */
+static segalloc__inline uintptr_t segalloc__span_first(const segalloc__span *s) {
+  return segalloc__span_start(s) + segalloc__class_origin(s->cls);
+}
+
+/* Is o an object boundary of small span s that has been handed out of the bump region?
+   The careful test of segalloc_check_heap and of fork's adoption of a dead thread's cache
+   (free's own checks, malloc.c, tell its failures apart). */
+static int segalloc__check_object(const segalloc__span *s, uintptr_t o) {
+  if (!s || s->state != SEGALLOC__SPAN_SMALL) return 0;
+  uintptr_t first = segalloc__span_first(s);
+  return o >= first && o < segalloc__span_start(s) + s->bump && (o - first) % s->size == 0;
+}
+
 /* A fresh span for class cls and the given shard, carved lazily. Caller holds the central
    lock. */
 static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls, unsigned shard) {
@@ -2953,10 +2968,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
       void **next = (void **)segalloc__link(o);
       segalloc__arena *a = segalloc__arena_of((uintptr_t)o);
       segalloc__span *s = a ? segalloc__pagemap_entry(a, (uintptr_t)o) : NULL;
-      uintptr_t first = s ? segalloc__span_start(s) + segalloc__class_origin(cls) : 0;
-      if (!s || s->cls != cls || (uintptr_t)o < first || (uintptr_t)o >= segalloc__span_start(s) + s->bump ||
-          ((uintptr_t)o - first) % s->size || o[1] != segalloc__free_mark(segalloc__cookie, o))
-        break;
+      if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != cls || o[1] != segalloc__free_mark(segalloc__cookie, o)) break;
       segalloc__set_link(o, head);
       head = o;
       n++;
@@ -3225,7 +3237,7 @@ static segalloc__inline segalloc__span *segalloc__span_of_hinted(uintptr_t p) {
 /* The usable size of block p, after checking it is one: a small object's boundary, never
    handed out, already free; a large block's start. Stops the program otherwise. */
 static segalloc__inline segalloc__nosan size_t segalloc__small_block_size(const segalloc__span *s, const void *ptr) {
-  uintptr_t p = (uintptr_t)ptr, first = segalloc__span_start(s) + segalloc__class_origin(s->cls);
+  uintptr_t p = (uintptr_t)ptr, first = segalloc__span_first(s);
   uint64_t magic = segalloc__class_magic[s->cls];
   if (segalloc__unlikely(p < first || p >= segalloc__span_start(s) + segalloc__load_relaxed(&s->bump))) segalloc__fatal("free of a pointer segalloc does not own", ptr);
   if (segalloc__unlikely((uint64_t)(p - first) * magic > magic - 1)) segalloc__fatal("free of an address inside a block", ptr);
@@ -3872,12 +3884,6 @@ static segalloc__cold int segalloc__check_fail(const char *what, uintptr_t where
   return 1;
 }
 
-/* Is o an object boundary of small span s that has been handed out of the bump region? */
-static int segalloc__check_object(segalloc__span *s, uintptr_t o) {
-  if (!s || s->state != SEGALLOC__SPAN_SMALL) return 0;
-  uintptr_t first = segalloc__span_start(s) + segalloc__class_origin(s->cls);
-  return o >= first && o < segalloc__span_start(s) + s->bump && (o - first) % s->size == 0;
-}
 
 /* One arena: every page belongs to exactly one span, walked in address order. */
 static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *free_res, size_t *free_rel, size_t *small, size_t *large) {

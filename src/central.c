@@ -117,6 +117,21 @@ static void segalloc__central_unlink(segalloc__central *c, segalloc__span *s) {
   s->list = 0;
 }
 
+/* The address of small span s's first object: its class's waste comes first
+   (sizeclass.c). */
+static segalloc__inline uintptr_t segalloc__span_first(const segalloc__span *s) {
+  return segalloc__span_start(s) + segalloc__class_origin(s->cls);
+}
+
+/* Is o an object boundary of small span s that has been handed out of the bump region?
+   The careful test of segalloc_check_heap and of fork's adoption of a dead thread's cache
+   (free's own checks, malloc.c, tell its failures apart). */
+static int segalloc__check_object(const segalloc__span *s, uintptr_t o) {
+  if (!s || s->state != SEGALLOC__SPAN_SMALL) return 0;
+  uintptr_t first = segalloc__span_first(s);
+  return o >= first && o < segalloc__span_start(s) + s->bump && (o - first) % s->size == 0;
+}
+
 /* A fresh span for class cls and the given shard, carved lazily. Caller holds the central
    lock. */
 static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls, unsigned shard) {

@@ -183,12 +183,6 @@ static segalloc__cold int segalloc__check_fail(const char *what, uintptr_t where
   return 1;
 }
 
-/* Is o an object boundary of small span s that has been handed out of the bump region? */
-static int segalloc__check_object(segalloc__span *s, uintptr_t o) {
-  if (!s || s->state != SEGALLOC__SPAN_SMALL) return 0;
-  uintptr_t first = segalloc__span_start(s) + segalloc__class_origin(s->cls);
-  return o >= first && o < segalloc__span_start(s) + s->bump && (o - first) % s->size == 0;
-}
 
 /* One arena: every page belongs to exactly one span, walked in address order. */
 static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *free_res, size_t *free_rel, size_t *small, size_t *large) {

@@ -113,7 +113,7 @@ static segalloc__inline segalloc__span *segalloc__span_of_hinted(uintptr_t p) {
 /* The usable size of block p, after checking it is one: a small object's boundary, never
    handed out, already free; a large block's start. Stops the program otherwise. */
 static segalloc__inline segalloc__nosan size_t segalloc__small_block_size(const segalloc__span *s, const void *ptr) {
-  uintptr_t p = (uintptr_t)ptr, first = segalloc__span_start(s) + segalloc__class_origin(s->cls);
+  uintptr_t p = (uintptr_t)ptr, first = segalloc__span_first(s);
   uint64_t magic = segalloc__class_magic[s->cls];
   if (segalloc__unlikely(p < first || p >= segalloc__span_start(s) + segalloc__load_relaxed(&s->bump))) segalloc__fatal("free of a pointer segalloc does not own", ptr);
   if (segalloc__unlikely((uint64_t)(p - first) * magic > magic - 1)) segalloc__fatal("free of an address inside a block", ptr);

@@ -323,10 +323,7 @@ static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
       void **next = (void **)segalloc__link(o);
       segalloc__arena *a = segalloc__arena_of((uintptr_t)o);
       segalloc__span *s = a ? segalloc__pagemap_entry(a, (uintptr_t)o) : NULL;
-      uintptr_t first = s ? segalloc__span_start(s) + segalloc__class_origin(cls) : 0;
-      if (!s || s->cls != cls || (uintptr_t)o < first || (uintptr_t)o >= segalloc__span_start(s) + s->bump ||
-          ((uintptr_t)o - first) % s->size || o[1] != segalloc__free_mark(segalloc__cookie, o))
-        break;
+      if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != cls || o[1] != segalloc__free_mark(segalloc__cookie, o)) break;
       segalloc__set_link(o, head);
       head = o;
       n++;
