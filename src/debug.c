@@ -194,9 +194,12 @@ static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *fre
     if (segalloc__span_start(s) != addr) return segalloc__check_fail("span does not start at its first page", addr);
     if (s->npages == 0 || i + s->npages > SEGALLOC__ARENA_PAGES) return segalloc__check_fail("span length out of its arena", addr);
     if (a->pagemap[i + s->npages - 1] != s) return segalloc__check_fail("span's last page does not map to it", addr);
-    for (size_t k = 0; k < s->npages; k++) /* free's view of the pages (pagemap.c) */
-      if (segalloc__arena_smallmap(a)[i + k] != (s->state == SEGALLOC__SPAN_SMALL ? segalloc__small_word(s->cls, k) : 0))
-        return segalloc__check_fail("small-map word out of step with its span", addr + (k << SEGALLOC__PAGE_SHIFT));
+    for (size_t k = 0; k < s->npages; k++) { /* free's view of the pages (pagemap.c) */
+      segalloc__small_entry want = {0, 0};
+      if (s->state == SEGALLOC__SPAN_SMALL) want = segalloc__small_entry_of(s->cls, k, i + k);
+      if (!segalloc__small_entry_eq(segalloc__arena_smallmap(a)[i + k], want))
+        return segalloc__check_fail("small-map entry out of step with its span", addr + (k << SEGALLOC__PAGE_SHIFT));
+    }
     size_t bytes = segalloc__span_bytes(s);
     if (s->state == SEGALLOC__SPAN_FREE) {
       *(s->released ? free_rel : free_res) += bytes;

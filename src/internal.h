@@ -20,8 +20,8 @@
      page map      for every page of an arena, the span it belongs to; together with the
                    arena map (a radix tree from address to arena) it takes any address to
                    its span and class, so blocks carry no header.
-     small map     for every page of a small span, a word with its class and its offset
-                   from the object boundary below it: all free's fast path reads.
+     small map     for every page of a small span, its class's list and its offset from
+                   the object boundary below it: all free's fast path reads.
 
    malloc(n), n <= 32 KiB
      1. n -> class by one table lookup (sizeclass.c).
@@ -39,7 +39,7 @@
    free(p)
      1. p -> arena (the arena this thread freed into last: a subtract and a compare
         against the part of it whose page map is set; else the radix map) -> the page's
-        small-map word -> class, all from the address. Two checks: p is an object
+        small-map entry -> class, all from the address. Two checks: p is an object
         boundary, and p does not carry the free mark (a double free). Other pages (large
         blocks, bad pointers) take the slow path, through the page map to the span.
      2. Small: push on this thread's list, whatever thread allocated it. The list full:
@@ -308,12 +308,20 @@ enum {
    small span, only the first and last of a free or large span (all that coalescing and
    free() need). The rest hold segalloc__no_span below the inited mark, and NULL or
    segalloc__no_span above it (pagemap.c). The page map is followed by the small map
-   (segalloc__arena_smallmap), one 32-bit word a page: for a page of a small span, the
-   offset of its class's list in a thread cache (cls * sizeof(segalloc__tlist)) in the low
-   16 bits and, in the high 16, how far the page's start lies past the object boundary
-   below it, (k * page size - origin) mod object size for the span's k-th page, where the
-   origin is the offset of its first object (segalloc__class_origin); 0 for every other
-   page. free's fast path needs only that word, not the span (malloc.c). */
+   (segalloc__arena_smallmap), one segalloc__small_entry a page (below): for a page of a
+   small span, its class's list offset and the bias that turns an address's offset in the
+   arena into its distance from the object boundary below the page's start; zero for every
+   other page. free's fast path needs only that entry, not the span (malloc.c). */
+typedef struct segalloc__small_entry {
+  /* (k * page size - origin) mod object size, for the span's k-th page (how far the page's
+     start lies past the boundary below it; the origin is the offset of the span's first
+     object, segalloc__class_origin), minus the page's offset in its arena, mod 2^32. An
+     address at offset `off` in the arena is then (uint32_t)off + bias bytes past that
+     boundary: one add on the fast path, exact while the address is in the page */
+  uint32_t bias;
+  uint32_t list; /* the class's list offset in a thread cache, cls * sizeof(segalloc__tlist) */
+} segalloc__small_entry;
+
 typedef struct segalloc__arena {
   uintptr_t base;
   size_t header_pages;             /* pages at the base used by this header */
@@ -326,11 +334,11 @@ typedef struct segalloc__arena {
   segalloc__span *pagemap[1];      /* SEGALLOC__ARENA_PAGES entries, then the small map */
 } segalloc__arena;
 
-/* The small map of arena a: SEGALLOC__ARENA_PAGES words after its page map. */
+/* The small map of arena a: SEGALLOC__ARENA_PAGES entries after its page map. */
 #define SEGALLOC__SMALLMAP_OFFSET (offsetof(segalloc__arena, pagemap) + SEGALLOC__ARENA_PAGES * sizeof(segalloc__span *))
-#define segalloc__arena_smallmap(a) ((uint32_t *)((char *)(a) + SEGALLOC__SMALLMAP_OFFSET))
+#define segalloc__arena_smallmap(a) ((segalloc__small_entry *)((char *)(a) + SEGALLOC__SMALLMAP_OFFSET))
 /* the bytes of an arena's header: its fields, page map and small map */
-#define SEGALLOC__ARENA_HEADER_BYTES (SEGALLOC__SMALLMAP_OFFSET + SEGALLOC__ARENA_PAGES * sizeof(uint32_t))
+#define SEGALLOC__ARENA_HEADER_BYTES (SEGALLOC__SMALLMAP_OFFSET + SEGALLOC__ARENA_PAGES * sizeof(segalloc__small_entry))
 
 /* A spinlock that remembers its owner (a per-thread token), so fork handling can tell a
    lock this thread holds from one another thread holds. */

@@ -8,7 +8,7 @@
    and fork handling. No lock is taken on the fast paths.
 
    The fast paths are written to be short enough to read at a glance. malloc: size -> class,
-   pop. free: address -> arena (the thread's hint) -> the page's small-map word, two checks,
+   pop. free: address -> arena (the thread's hint) -> the page's small-map entry, two checks,
    push. Anything unusual (an empty or full list, a large block, a bad pointer, the first
    call on a thread) falls through to a non-inlined slow function. */
 
@@ -187,16 +187,20 @@ static segalloc__noinline segalloc__nosan void *segalloc__malloc_slow(size_t siz
   return segalloc__large_alloc(size, 0, 0);
 }
 
-SEGALLOC__CORE segalloc__nosan void *SEGALLOC__FN(malloc)(size_t size) {
-  /* the inline path: up to 1 KiB one compare and one table lookup; larger small sizes two
-     compares and the table's coarse half (sizeclass.c), out of the first path's way (63 ->
-     58 instructions per 4 KiB pair, callgrind) */
-  size_t slot;
-  if (segalloc__likely(size <= 1024)) slot = SEGALLOC__SLOT_FINE(size);
-  else if (size <= SEGALLOC__SMALL_MAX) slot = SEGALLOC__SLOT_COARSE(size);
-  else return segalloc__malloc_slow(size);
+/* Pop a block off the list of table slot `slot`, or take the slow path for `size`. */
+static segalloc__inline segalloc__nosan void *segalloc__malloc_slot(size_t slot, size_t size) {
   void **o = segalloc__tlist_pop((segalloc__tlist *)((char *)segalloc__tc->lists + segalloc__slot_list[slot]));
   if (segalloc__likely(o != NULL)) return segalloc__handout(o);
+  return segalloc__malloc_slow(size);
+}
+
+SEGALLOC__CORE segalloc__nosan void *SEGALLOC__FN(malloc)(size_t size) {
+  /* the inline paths: up to 1 KiB one compare and the size itself as the table's slot;
+     larger small sizes two compares and the table's coarse half (sizeclass.c), out of the
+     first path's way (63 -> 58 instructions per 4 KiB pair, callgrind). Two copies of
+     the pop, so that the first path does not move the size into a shared slot register */
+  if (segalloc__likely(size <= SEGALLOC__SLOT_FINE_MAX)) return segalloc__malloc_slot(SEGALLOC__SLOT_FINE(size), size);
+  if (size <= SEGALLOC__SMALL_MAX) return segalloc__malloc_slot(SEGALLOC__SLOT_COARSE(size), size);
   return segalloc__malloc_slow(size);
 }
 
@@ -269,9 +273,10 @@ static segalloc__noinline void segalloc__free_miss(void *ptr) {
   segalloc__free_slow(ptr);
 }
 
-/* The small map's word packs a list offset (below 2^16) and an offset within an object
-   (below 2^16). */
-typedef char segalloc__small_word_fits[SEGALLOC__NCLASSES * sizeof(segalloc__tlist) <= 0x10000 && SEGALLOC__SMALL_MAX <= 0x10000 ? 1 : -1];
+/* The small map's entries hold list offsets below 2^16 and biases that leave an address
+   below 2^16 + its page size past a boundary, within the exact range of the 32-bit
+   boundary test (segalloc__on_boundary). */
+typedef char segalloc__small_entry_fits[SEGALLOC__NCLASSES * sizeof(segalloc__tlist) <= 0x10000 && SEGALLOC__SMALL_MAX <= 0x10000 ? 1 : -1];
 
 SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
@@ -280,22 +285,24 @@ SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
     segalloc__free_miss(ptr);
     return;
   }
-  /* the page's small-map word (internal.h), not its span: the span record is one more
+  /* the page's small-map entry (internal.h), not its span: the span record is one more
      dependent load, and a cache miss when the program's data has pushed it out (in the
      batch workloads, 112,600 of free's 182,600 L1 misses, cachegrind) */
-  uint32_t small = segalloc__arena_smallmap(tc->hint_base)[off >> SEGALLOC__PAGE_SHIFT];
-  uint32_t list_off = small & 0xffff;
+  const segalloc__small_entry *e = &segalloc__arena_smallmap(tc->hint_base)[off >> SEGALLOC__PAGE_SHIFT];
   /* class 0 (large blocks, pages of no small span) has a list with no room: the room test
      sends those to the slow path too */
-  segalloc__tlist *l = (segalloc__tlist *)((char *)tc->lists + list_off);
+  segalloc__tlist *l = (segalloc__tlist *)((char *)tc->lists + e->list);
+#if SEGALLOC_CHECKS
+  uint32_t past = (uint32_t)off + e->bias; /* p's distance from the boundary below its page */
+#endif
   void **o = (void **)ptr;
   if (segalloc__likely(--l->room >= 0)) {
 #if SEGALLOC_CHECKS
-    /* p must be an object boundary: its offset in its page plus the page's offset from
-       the boundary below it is a multiple of the size (a multiply, not a divide: Lemire's
-       divisibility test, in 32 bits with the list's magic); and it must not carry
-       the cookie that marks a free block */
-    if (segalloc__likely(segalloc__on_boundary((uint32_t)(off & (SEGALLOC_PAGE_SIZE - 1)) + (small >> 16), l->magic) &&
+    /* p must be an object boundary: its distance from the boundary below its page's start
+       is a multiple of the size (a multiply, not a divide: Lemire's divisibility test, in
+       32 bits with the list's magic); and it must not carry the cookie that marks a free
+       block */
+    if (segalloc__likely(segalloc__on_boundary(past, l->magic) &&
                          o[1] != segalloc__free_mark(tc->cookie, o)))
 #endif
     {

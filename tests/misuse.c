@@ -267,7 +267,7 @@ static void c_free_inside_small_8(void) {
 
 /* Interior pointers into objects past their span's first page, where the page size is
    not a multiple of the object size: free's fast path tests them against the page's
-   small-map word (the offset of the page from the boundary below it). 1400 bytes fall in
+   small-map entry (the bias that gives the offset from the boundary below the page). 1400 bytes fall in
    the 1408-byte class, whose spans at 4 and 8 KiB pages (12 and 16 KiB) have later pages
    that start inside an object; of 40 objects, the last lie in later pages. The first free
    gives the list room, so the bad one takes the fast path. */

@@ -319,8 +319,8 @@ int main(void) {
   }
 
   /* the small map (free's fast path): for every class and every page of its span, the
-     page's word and Lemire's test accept exactly the object boundaries in the page; and
-     a span's pages carry those words while it is small, and 0 once it is free */
+     page's entry and Lemire's test accept exactly the object boundaries in the page; and
+     a span's pages carry those entries while it is small, and zero ones once it is free */
   {
     size_t wrong = 0, tried = 0;
     for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) {
@@ -329,12 +329,17 @@ int main(void) {
       size_t origin = segalloc__class_origin(c), span = segalloc__class_span_bytes(c);
       /* the objects end where the span ends; the waste before them holds no boundary */
       if (origin >= size || origin != span % size) wrong++;
-      for (size_t k = 0; k < segalloc__class_pages[c]; k++) {
-        uint32_t w = segalloc__small_word(c, k);
-        if ((w & 0xffff) != c * sizeof(segalloc__tlist)) wrong++;
-        /* every byte offset: free may be handed any address */
-        for (uint32_t x = 0; x < SEGALLOC_PAGE_SIZE; x++, tried++)
-          if (segalloc__on_boundary(x + (w >> 16), magic) != (k * SEGALLOC_PAGE_SIZE + x >= origin && (k * SEGALLOC_PAGE_SIZE + x - origin) % size == 0)) wrong++;
+      /* a span low in its arena and one at its top: the bias wraps mod 2^32 */
+      for (int where = 0; where < 2; where++) {
+        size_t first = where ? SEGALLOC__ARENA_PAGES - segalloc__class_pages[c] : 1;
+        for (size_t k = 0; k < segalloc__class_pages[c]; k++) {
+          segalloc__small_entry e = segalloc__small_entry_of(c, k, first + k);
+          if (e.list != c * sizeof(segalloc__tlist)) wrong++;
+          uintptr_t page_off = (uintptr_t)(first + k) << SEGALLOC__PAGE_SHIFT;
+          /* every byte offset: free may be handed any address */
+          for (uint32_t x = 0; x < SEGALLOC_PAGE_SIZE; x++, tried++)
+            if (segalloc__on_boundary((uint32_t)(page_off + x) + e.bias, magic) != (k * SEGALLOC_PAGE_SIZE + x >= origin && (k * SEGALLOC_PAGE_SIZE + x - origin) % size == 0)) wrong++;
+        }
       }
     }
     CHECK(wrong == 0 && tried > 0);
@@ -353,14 +358,15 @@ int main(void) {
     CHECK(segalloc_check_heap() == 0);
     size_t first;
     segalloc__arena *a = segalloc__span_arena(s, &first);
-    size_t npages = s->npages, off_words = 0, zero_words = 0;
-    for (size_t k = 0; k < npages; k++) off_words += segalloc__arena_smallmap(a)[first + k] == segalloc__small_word(s->cls, k);
-    CHECK(off_words == npages);
+    size_t npages = s->npages, set_entries = 0, zero_entries = 0;
+    segalloc__small_entry none = {0, 0};
+    for (size_t k = 0; k < npages; k++) set_entries += segalloc__small_entry_eq(segalloc__arena_smallmap(a)[first + k], segalloc__small_entry_of(s->cls, k, first + k));
+    CHECK(set_entries == npages);
     segalloc_free(b);
     segalloc_thread_flush();
-    segalloc_trim(); /* the span is free now: its words are 0 */
-    for (size_t k = 0; k < npages; k++) zero_words += segalloc__arena_smallmap(a)[first + k] == 0;
-    CHECK(zero_words == npages);
+    segalloc_trim(); /* the span is free now: its entries are zero */
+    for (size_t k = 0; k < npages; k++) zero_entries += segalloc__small_entry_eq(segalloc__arena_smallmap(a)[first + k], none);
+    CHECK(zero_entries == npages);
     CHECK(segalloc_check_heap() == 0);
   }
 

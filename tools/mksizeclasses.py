@@ -25,9 +25,9 @@ The algorithm is the one Go's runtime uses in mksizeclasses.go, restated:
     as whole pages.
 
 The tables are emitted for every supported page size (4, 8, 16, 32 and 64 KiB); the header
-picks the one matching SEGALLOC_PAGE_SIZE. Size -> class is two table lookups with no loop:
-sizes up to 1024 index by 16-byte steps, larger ones by 128-byte steps (every class boundary
-above 1024 is a multiple of 128, so each step maps to exactly one class). Each class also
+picks the one matching SEGALLOC_PAGE_SIZE. Size -> class is one table lookup with no loop:
+sizes up to 1024 index the table directly, larger ones by 128-byte steps after them (every
+class boundary above 1024 is a multiple of 128, so each step maps to exactly one class). Each class also
 gets ceil(2^64 / size), with which free's slow path tests an offset for an object boundary
 by one multiply (Lemire's divisibility test; the fast path uses a 32-bit version, tcache.c).
 """
@@ -74,11 +74,16 @@ def make_classes(page):
     return classes
 
 
+# sizes up to FINE_MAX index the table directly (slot = size); larger ones in 128-byte steps
+FINE_MAX = 1024
+COARSE_BASE = FINE_MAX + 1 - (FINE_MAX + 1 + 127) // 128  # slot of the first coarse step
+
+
 def index_of(size):
-    """The lookup-table slot for a request of `size` bytes (1 <= size <= SMALL_MAX)."""
-    if size <= 1024:
-        return (size + 15) >> 4
-    return ((size + 127) >> 7) + 56
+    """The lookup-table slot for a request of `size` bytes (0 <= size <= SMALL_MAX)."""
+    if size <= FINE_MAX:
+        return size
+    return ((size + 127) >> 7) + COARSE_BASE
 
 
 def make_index(classes):
@@ -87,9 +92,10 @@ def make_index(classes):
     # slot 0 is size 0: it maps to the smallest class (malloc(0) returns a unique block)
     table[0] = 1
     for slot in range(1, nslots):
-        # the largest size that maps to this slot
-        top = slot * 16 if slot <= 64 else (slot - 56) * 128
-        low = (slot - 1) * 16 + 1 if slot <= 64 else (slot - 57) * 128 + 1
+        # the largest and smallest sizes that map to this slot
+        top = slot if slot <= FINE_MAX else (slot - COARSE_BASE) * 128
+        low = slot if slot <= FINE_MAX else (slot - COARSE_BASE - 1) * 128 + 1
+        assert index_of(top) == slot and index_of(low) == slot, (slot, low, top)
         cls = next(c for c in range(1, len(classes)) if classes[c][0] >= top)
         # every size in the slot must map to the same class (exactness of the O(1) lookup)
         cls_low = next(c for c in range(1, len(classes)) if classes[c][0] >= low)
@@ -169,6 +175,9 @@ def emit(out):
         w("\n};\n")
         # the list of each slot's class, as its byte offset in a thread cache's lists
         w("#define SEGALLOC__TLIST_BYTES %d\n" % TLIST_BYTES)
+        # slot = size up to FINE_MAX, then ((size + 127) >> 7) + COARSE_BASE (index_of)
+        w("#define SEGALLOC__SLOT_FINE_MAX %d\n" % FINE_MAX)
+        w("#define SEGALLOC__SLOT_COARSE_BASE %d\n" % COARSE_BASE)
         w("static const uint16_t segalloc__slot_list[%d] = {" % len(index))
         w(",".join(("\n  " if i % 16 == 0 else " ") + str(index[i] * TLIST_BYTES) for i in range(len(index))))
         w("\n};\n")
