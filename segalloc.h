@@ -487,7 +487,7 @@ typedef struct segalloc__span {
 
 /* A thread cache's list of free objects of one class (tcache.c): 16 bytes, four to a cache
    line, on 32-bit targets too. malloc finds a list by its byte offset in the cache
-   (segalloc__slot_list), free by the one in the page's small-map word. The list's maximum
+   (segalloc__slot_list), free by the one in the page's small-map entry. The list's maximum
    length, which only the slow paths read, is kept beside the lists (segalloc__tcache). */
 typedef struct __attribute__((aligned(16))) segalloc__tlist {
   void *head;        /* objects linked through word 0 */
@@ -1615,7 +1615,10 @@ static const uint16_t segalloc__slot_list[1273] = {
    sizeof(segalloc__tlist), which malloc adds to the cache's address as it stands.
    Indexed in 16-byte steps, (size + 15) >> 4, the table was 130 bytes where it is now
    2.5 KiB; the direct index saves malloc the add and the shift (16 -> 14 instructions,
-   callgrind), and a program touches only the lines of the sizes it asks for. */
+   callgrind), and a program touches only the lines of the sizes it asks for. A program
+   asking for many sizes at random pays in cache misses: malloc's first-level misses on
+   batch_fifo at scale 0.3 (sizes 16 B to 32 KiB) went 287,000 -> 368,000 (cachegrind);
+   A/B runs timed pairs 4-7 % faster and batch_random 2-3 % slower. */
 
 #if SEGALLOC__NCLASSES > SEGALLOC_MAX_CLASSES
 #error "segalloc: the size-class table outgrew SEGALLOC_MAX_CLASSES"
@@ -1921,14 +1924,17 @@ static void segalloc__span_delete(segalloc__span *s) {
    Beside the page map, each arena has a small map: one 8-byte entry a page, nonzero only
    on the pages of small spans, holding what free's fast path needs (the class's list
    offset, and a bias that turns an address's offset in the arena into its distance from
-   the object boundary below, for the boundary test). free reads that entry instead of following the page-map entry to the span record: one
-   dependent load fewer, and a denser array, which the program's own data evicts less:
-   in batch_fifo at scale 0.3 free missed the first-level cache 182,000 times, 112,600 of
-   them on span records and 60,500 on page-map entries, and misses it 57,000 times reading
-   the small map (cachegrind), for 3 more instructions a free. The entry was a 32-bit word
-   holding the page's distance from the boundary (below 2^16) until free took the bias
-   instead: one add in place of a mask, a shift and an add (31 -> 28 instructions a free,
-   callgrind), for 4 more bytes a page. pagemap_write keeps the two maps in step, and
+   the object boundary below, for the boundary test). free reads that entry instead of
+   following the page-map entry to the span record: one dependent load fewer, and an array
+   the program's own data evicts less than the records: in batch_fifo at scale 0.3 free
+   missed the first-level cache 182,000 times, 112,600 of them on span records and 60,500
+   on page-map entries, and 57,000 times reading a 4-byte small map instead (cachegrind),
+   for 3 more instructions a free. The entry was a 32-bit word holding the page's distance
+   from the boundary (below 2^16) until free took the bias instead: one add in place of a
+   mask, a shift and an add (31 -> 29 instructions a free, callgrind; gcc spends one on
+   the entry's address), for 4 more bytes a page, 4 more header pages an arena (17 of 8
+   KiB at the defaults), and 18,000 more first-level misses in free on batch_fifo at scale
+   0.3 (46,800 -> 64,900). pagemap_write keeps the two maps in step, and
    segalloc_check_heap compares them.
 
    Page-map entries of pages that belong to no span point at segalloc__no_span, a span of
@@ -3726,10 +3732,11 @@ static segalloc__noinline void segalloc__free_miss(void *ptr) {
   segalloc__free_slow(ptr);
 }
 
-/* The small map's entries hold list offsets below 2^16 and biases that leave an address
-   below 2^16 + its page size past a boundary, within the exact range of the 32-bit
-   boundary test (segalloc__on_boundary). */
-typedef char segalloc__small_entry_fits[SEGALLOC__NCLASSES * sizeof(segalloc__tlist) <= 0x10000 && SEGALLOC__SMALL_MAX <= 0x10000 ? 1 : -1];
+/* The list offsets fit the slot table's 16 bits, and the boundary test's operand (an offset
+   in a page plus the page's distance past the boundary below it, under a page plus an
+   object) stays within the exact range of the 32-bit test, n < 2^17 - size
+   (segalloc__on_boundary). */
+typedef char segalloc__small_entry_fits[SEGALLOC__NCLASSES * sizeof(segalloc__tlist) <= 0x10000 && SEGALLOC_PAGE_SIZE + 2 * SEGALLOC__SMALL_MAX <= 0x20000 ? 1 : -1];
 
 SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;

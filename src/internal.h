@@ -276,7 +276,7 @@ typedef struct segalloc__span {
 
 /* A thread cache's list of free objects of one class (tcache.c): 16 bytes, four to a cache
    line, on 32-bit targets too. malloc finds a list by its byte offset in the cache
-   (segalloc__slot_list), free by the one in the page's small-map word. The list's maximum
+   (segalloc__slot_list), free by the one in the page's small-map entry. The list's maximum
    length, which only the slow paths read, is kept beside the lists (segalloc__tcache). */
 typedef struct __attribute__((aligned(16))) segalloc__tlist {
   void *head;        /* objects linked through word 0 */

@@ -11,14 +11,17 @@
    Beside the page map, each arena has a small map: one 8-byte entry a page, nonzero only
    on the pages of small spans, holding what free's fast path needs (the class's list
    offset, and a bias that turns an address's offset in the arena into its distance from
-   the object boundary below, for the boundary test). free reads that entry instead of following the page-map entry to the span record: one
-   dependent load fewer, and a denser array, which the program's own data evicts less:
-   in batch_fifo at scale 0.3 free missed the first-level cache 182,000 times, 112,600 of
-   them on span records and 60,500 on page-map entries, and misses it 57,000 times reading
-   the small map (cachegrind), for 3 more instructions a free. The entry was a 32-bit word
-   holding the page's distance from the boundary (below 2^16) until free took the bias
-   instead: one add in place of a mask, a shift and an add (31 -> 28 instructions a free,
-   callgrind), for 4 more bytes a page. pagemap_write keeps the two maps in step, and
+   the object boundary below, for the boundary test). free reads that entry instead of
+   following the page-map entry to the span record: one dependent load fewer, and an array
+   the program's own data evicts less than the records: in batch_fifo at scale 0.3 free
+   missed the first-level cache 182,000 times, 112,600 of them on span records and 60,500
+   on page-map entries, and 57,000 times reading a 4-byte small map instead (cachegrind),
+   for 3 more instructions a free. The entry was a 32-bit word holding the page's distance
+   from the boundary (below 2^16) until free took the bias instead: one add in place of a
+   mask, a shift and an add (31 -> 29 instructions a free, callgrind; gcc spends one on
+   the entry's address), for 4 more bytes a page, 4 more header pages an arena (17 of 8
+   KiB at the defaults), and 18,000 more first-level misses in free on batch_fifo at scale
+   0.3 (46,800 -> 64,900). pagemap_write keeps the two maps in step, and
    segalloc_check_heap compares them.
 
    Page-map entries of pages that belong to no span point at segalloc__no_span, a span of

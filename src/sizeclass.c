@@ -9,7 +9,10 @@
    sizeof(segalloc__tlist), which malloc adds to the cache's address as it stands.
    Indexed in 16-byte steps, (size + 15) >> 4, the table was 130 bytes where it is now
    2.5 KiB; the direct index saves malloc the add and the shift (16 -> 14 instructions,
-   callgrind), and a program touches only the lines of the sizes it asks for. */
+   callgrind), and a program touches only the lines of the sizes it asks for. A program
+   asking for many sizes at random pays in cache misses: malloc's first-level misses on
+   batch_fifo at scale 0.3 (sizes 16 B to 32 KiB) went 287,000 -> 368,000 (cachegrind);
+   A/B runs timed pairs 4-7 % faster and batch_random 2-3 % slower. */
 
 #if SEGALLOC__NCLASSES > SEGALLOC_MAX_CLASSES
 #error "segalloc: the size-class table outgrew SEGALLOC_MAX_CLASSES"

@@ -287,8 +287,9 @@ static void c_free_inside_small_page2_end(void) { bad_free(later_page_object() +
 
 /* The start of a page that lies inside an object: 8192 does not divide by 1408, so at the
    default 8 KiB pages the span's second page begins 256 bytes into an object (the span's
-   16 KiB hold 11 objects after 896 bytes of waste), and only that offset in the page's
-   word tells free so (with it taken as 0, free would accept the address as a boundary).
+   16 KiB hold 11 objects after 896 bytes of waste), and only the page's bias in its
+   small-map entry tells free so (were it only minus the page's offset, free would accept
+   the address as a boundary).
    At other page sizes it is an interior address all the same. */
 static void c_free_inside_small_page_start(void) {
   char *p[40];

@@ -120,6 +120,8 @@ if [ "${QUICK:-0}" != 1 ]; then
     build_run test_stress "page$ps" "-DSEGALLOC_PAGE_SIZE=$ps" 3 5 30
   done
   build_run test_pageheap arena1m "-DSEGALLOC_ARENA_SIZE=(1u<<20) -DSEGALLOC_RETAIN_BYTES=(1u<<17)"
+  # the largest arena: page offsets reach 2^32, where the small map's biases wrap
+  build_run test_pageheap arena4g "-DSEGALLOC_PAGE_SIZE=4096 -DSEGALLOC_ARENA_SIZE=4294967296ull"
   build_run test_api arena1m "-DSEGALLOC_ARENA_SIZE=(1u<<20)"
   build_run test_stress arena1m "-DSEGALLOC_ARENA_SIZE=(1u<<20) -DSEGALLOC_PAGE_SIZE=65536" 3 5 30
   # a page size outside the supported set must stop the build, naming the macro
