@@ -189,7 +189,7 @@ static segalloc__noinline segalloc__nosan void *segalloc__malloc_slow(size_t siz
 
 /* Pop a block off the list of table slot `slot`, or take the slow path for `size`. */
 static segalloc__inline segalloc__nosan void *segalloc__malloc_slot(size_t slot, size_t size) {
-  void **o = segalloc__tlist_pop((segalloc__tlist *)((char *)segalloc__tc->lists + segalloc__slot_list[slot]));
+  void **o = segalloc__tlist_pop((segalloc__tlist *)((char *)segalloc__tc->lists + (size_t)segalloc__slot_list[slot] * SEGALLOC__SLOT_UNIT));
   if (segalloc__likely(o != NULL)) return segalloc__handout(o);
   return segalloc__malloc_slow(size);
 }

@@ -5,14 +5,15 @@
 
    size -> class is one branch and one table load: sizes up to 1024 index the table
    directly, larger ones in 128-byte steps after them (the generator proves each step maps
-   to a single class). The table holds the class's list offset in a thread cache, class *
-   sizeof(segalloc__tlist), which malloc adds to the cache's address as it stands.
+   to a single class). A slot is one byte: the class's list offset in a thread cache,
+   class * sizeof(segalloc__tlist), over SEGALLOC__SLOT_UNIT (8), so malloc finds the list
+   at the cache's address plus the slot times 8 (an x86 address mode, no instruction).
    Indexed in 16-byte steps, (size + 15) >> 4, the table was 130 bytes where it is now
-   2.5 KiB; the direct index saves malloc the add and the shift (16 -> 14 instructions,
+   1.3 KiB; the direct index saves malloc the add and the shift (16 -> 14 instructions,
    callgrind), and a program touches only the lines of the sizes it asks for. A program
-   asking for many sizes at random pays in cache misses: malloc's first-level misses on
-   batch_fifo at scale 0.3 (sizes 16 B to 32 KiB) went 287,000 -> 368,000 (cachegrind);
-   A/B runs timed pairs 4-7 % faster and batch_random 2-3 % slower. */
+   asking for many sizes at random pays in cache misses: first-level misses on batch_fifo
+   at scale 0.3 (sizes 16 B to 32 KiB) went 1.353M -> 1.430M (cachegrind; with 2-byte
+   slots, 1.536M). */
 
 #if SEGALLOC__NCLASSES > SEGALLOC_MAX_CLASSES
 #error "segalloc: the size-class table outgrew SEGALLOC_MAX_CLASSES"
@@ -26,7 +27,7 @@ typedef char segalloc__tlist_bytes_match[sizeof(segalloc__tlist) == SEGALLOC__TL
 
 static segalloc__inline unsigned segalloc__size_class(size_t size) {
   size_t slot = size <= SEGALLOC__SLOT_FINE_MAX ? SEGALLOC__SLOT_FINE(size) : SEGALLOC__SLOT_COARSE(size);
-  return segalloc__slot_list[slot] / SEGALLOC__TLIST_BYTES;
+  return segalloc__slot_list[slot] * SEGALLOC__SLOT_UNIT / SEGALLOC__TLIST_BYTES;
 }
 
 static segalloc__inline size_t segalloc__class_bytes(unsigned cls) {

@@ -49,7 +49,7 @@
 
 typedef struct segalloc__tcache {
   /* first, so that malloc adds a list's offset (segalloc__slot_list) to the cache's
-     address as it is */
+     address as it is (in units of 8 bytes, which an address mode scales) */
   segalloc__tlist lists[SEGALLOC__NCLASSES];
   /* the arena free() saw last (see segalloc_free) and its inited mark then, in bytes:
      free's fast path takes an address p as one of its blocks when p - hint_base <

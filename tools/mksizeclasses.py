@@ -35,8 +35,11 @@ import sys
 
 SMALL_MAX = 32768
 # sizeof(segalloc__tlist), a thread-cache list record (sizeclass.c checks it): the slot table
-# holds byte offsets of lists, class * TLIST_BYTES, so malloc adds one to the cache's address
+# holds the byte offsets of lists, class * TLIST_BYTES, in units of SLOT_UNIT bytes (one byte
+# a slot), so malloc finds a list at the cache's address plus a slot times 8, one x86
+# address mode
 TLIST_BYTES = 16
+SLOT_UNIT = 8
 PAGE_SIZES = [4096, 8192, 16384, 32768, 65536]
 # Objects moved between a thread cache and the central list at once (TCMalloc's rule:
 # 64 KiB worth, at least 2 and at most 32 objects), and for classes below 128 bytes up to
@@ -108,6 +111,7 @@ def check(classes, page):
     """The invariants the allocator relies on; the build fails if any breaks."""
     assert len(classes) - 1 <= 254, "class index must fit in a byte"
     assert len(classes) * TLIST_BYTES <= 0x10000, "list offsets must fit in 16 bits"
+    assert TLIST_BYTES % SLOT_UNIT == 0 and (len(classes) - 1) * TLIST_BYTES // SLOT_UNIT <= 255, "slots are bytes"
     for c in range(1, len(classes)):
         assert batch_of(classes[c][0]) <= 255, "class_batch is a byte"
         assert (classes[c][1] * page) % classes[c][0] < 0x10000, "class_first is 16 bits"
@@ -173,13 +177,15 @@ def emit(out):
         w("static const uint64_t segalloc__class_magic[SEGALLOC__NCLASSES] = {")
         w(",".join(("\n  " if i % 4 == 0 else " ") + ("0" if i == 0 else "0x%016xull" % ((2**64 - 1) // classes[i][0] + 1)) for i in range(n)))
         w("\n};\n")
-        # the list of each slot's class, as its byte offset in a thread cache's lists
+        # the list of each slot's class, as its byte offset in a thread cache's lists over
+        # SLOT_UNIT
         w("#define SEGALLOC__TLIST_BYTES %d\n" % TLIST_BYTES)
+        w("#define SEGALLOC__SLOT_UNIT %d\n" % SLOT_UNIT)
         # slot = size up to FINE_MAX, then ((size + 127) >> 7) + COARSE_BASE (index_of)
         w("#define SEGALLOC__SLOT_FINE_MAX %d\n" % FINE_MAX)
         w("#define SEGALLOC__SLOT_COARSE_BASE %d\n" % COARSE_BASE)
-        w("static const uint16_t segalloc__slot_list[%d] = {" % len(index))
-        w(",".join(("\n  " if i % 16 == 0 else " ") + str(index[i] * TLIST_BYTES) for i in range(len(index))))
+        w("static const uint8_t segalloc__slot_list[%d] = {" % len(index))
+        w(",".join(("\n  " if i % 16 == 0 else " ") + str(index[i] * TLIST_BYTES // SLOT_UNIT) for i in range(len(index))))
         w("\n};\n")
     w("#endif\n")
 
