@@ -19,8 +19,9 @@
       1. compile-time options
       2. documentation (every public function)
       3. notes (threads, fork, what memory goes back to the OS)
-      4. the implementation, bottom-up: config, size classes, OS and arenas, page map,
-         page heap, central lists, thread cache, public API, statistics, override
+      4. the implementation, bottom-up: config, size classes, OS, page map, page heap and
+         arenas, central lists, thread cache, public API, debugging and check_heap,
+         statistics, override
       5. licence
 
    COMPILE-TIME OPTIONS
@@ -29,8 +30,9 @@
       must be the same everywhere the header is included).
 
       SEGALLOC_PAGE_SIZE      default 8192. The allocator's page: the unit the page heap hands
-                              out. Any power of two from 4096 to 65536 and at least the OS page
-                              size; anything else stops the build with #error. The size-class
+                              out. Any power of two from 4096 to 65536 (anything else stops the
+                              build with #error), and at least the OS page size (checked at
+                              run time: the first allocation stops the program otherwise). The size-class
                               table for it is generated (tools/mksizeclasses.py).
       SEGALLOC_ARENA_SIZE     default 64 MiB. Address space is reserved from the OS in arenas
                               of this size, aligned to it. A power of two from 1 MiB up to
@@ -51,8 +53,9 @@
                               compiler's choice, which is safe everywhere, including a library
                               opened with dlopen. The preload build uses "initial-exec".
       SEGALLOC_TCACHE_BYTES   default 2 MiB. The most a thread's cache may hold.
-      SEGALLOC_RETAIN_BYTES   default 2 MiB. Free pages the page heap keeps resident for reuse;
-                              past this, idle free pages are given back to the OS.
+      SEGALLOC_RETAIN_BYTES   default 2 MiB. The page heap's starting retain allowance: it
+                              keeps that allowance (which adapts) plus twice the pages in
+                              use as free resident pages, and gives the rest back to the OS.
       SEGALLOC_RELEASE_DELAY_MS default 1000. While the program's use of the page heap stays
                               above an eighth of its recent peak, free pages past the retain
                               limit go back to the OS only once they have been free this long
@@ -81,8 +84,9 @@
              block grows in place when the pages after it are free. A block that grows
              and must move gets at least a quarter more room than it had (usable_size
              shows it), so growing a buffer a little at a time moves it rarely. realloc(NULL, n)
-             is malloc(n); realloc(p, 0) frees p and returns a fresh minimal block (as glibc's
-             malloc(0) would; never NULL unless out of memory). On failure p is untouched.
+             is malloc(n); realloc(p, 0) returns a minimal block (p itself when it is already
+             of the smallest class, else a fresh one, and p is freed; never NULL unless out
+             of memory). On failure p is untouched.
       void  *segalloc_reallocarray(void *ptr, size_t count, size_t size);
              realloc with an overflow check on count * size (ENOMEM).
       void   segalloc_free(void *ptr);
@@ -124,8 +128,10 @@
       on any thread. A thread's cache is returned when the thread exits.
       fork. The child of a multithreaded parent can allocate: segalloc takes its locks around
       fork in the order glibc's stdio expects, so fork never deadlocks against getline/fflush.
-      Memory back to the OS. Free pages past SEGALLOC_RETAIN_BYTES go back to the OS as they
-      are freed, with no background thread; segalloc_trim() gives back all it can.
+      Memory back to the OS. Free pages past the page heap's retain limit (see
+      SEGALLOC_RETAIN_BYTES) go back to the OS from inside free, with no background thread:
+      at once when the program's use has fallen far below its recent peak, otherwise once
+      they have been idle for SEGALLOC_RELEASE_DELAY_MS. segalloc_trim() gives back all it can.
 */
 #ifndef SEGALLOC_H_INCLUDED
 #define SEGALLOC_H_INCLUDED
@@ -231,11 +237,12 @@ SEGALLOCDEF const char *segalloc_version(void);
      page map      for every page of an arena, the span it belongs to; together with the
                    arena map (a radix tree from address to arena) it takes any address to
                    its span and class, so blocks carry no header.
-     small map     for every page of a small span, its class's list and its offset from
-                   the object boundary below it: all free's fast path reads.
+     small map     for every page of a small span, its class's list offset and a bias that
+                   turns an address into its distance from the object boundary below
+                   the page: all free's fast path reads.
 
    malloc(n), n <= 32 KiB
-     1. n -> class by one table lookup (sizeclass.c).
+     1. n -> the class's list in the thread cache by one byte-table lookup (sizeclass.c).
      2. Pop the head of this thread's list for the class (tcache.c). Done, in the common case.
      3. Empty: take a batch from the class's central list (central.c, its lock), from the
         spans of this thread's shard (threads are spread over a few shards, so threads of
@@ -486,8 +493,8 @@ typedef struct segalloc__span {
 } segalloc__span;
 
 /* A thread cache's list of free objects of one class (tcache.c): 16 bytes, four to a cache
-   line, on 32-bit targets too. malloc finds a list by its byte offset in the cache
-   (segalloc__slot_list), free by the one in the page's small-map entry. The list's maximum
+   line, on 32-bit targets too. malloc finds a list by its offset in the cache, in units of 8
+   bytes (segalloc__slot_list), free by its byte offset in the page's small-map entry. The list's maximum
    length, which only the slow paths read, is kept beside the lists (segalloc__tcache). */
 typedef struct __attribute__((aligned(16))) segalloc__tlist {
   void *head;        /* objects linked through word 0 */
@@ -536,7 +543,6 @@ typedef struct segalloc__small_entry {
 typedef struct segalloc__arena {
   uintptr_t base;
   size_t header_pages;             /* pages at the base used by this header */
-  size_t committed_pages;          /* pages ever handed to the page heap (a high-water mark) */
   size_t inited;                   /* pages [0, inited) have page-map entries (a span or
                                       segalloc__no_span); above it no block lies, and the
                                       entries read NULL or segalloc__no_span but for a free
@@ -1619,9 +1625,10 @@ static const uint8_t segalloc__slot_list[1273] = {
    to a single class). A slot is one byte: the class's list offset in a thread cache,
    class * sizeof(segalloc__tlist), over SEGALLOC__SLOT_UNIT (8), so malloc finds the list
    at the cache's address plus the slot times 8 (an x86 address mode, no instruction).
-   Indexed in 16-byte steps, (size + 15) >> 4, the table was 130 bytes where it is now
-   1.3 KiB; the direct index saves malloc the add and the shift (16 -> 14 instructions,
-   callgrind), and a program touches only the lines of the sizes it asks for. A program
+   Indexed in 16-byte steps, (size + 15) >> 4, the table was 313 two-byte slots (626 bytes)
+   where it is now 1,273 one-byte slots; the direct index saves malloc the add and the
+   shift (16 -> 14 instructions, callgrind), and a program touches only the lines of the
+   sizes it asks for. A program
    asking for many sizes at random pays in cache misses: first-level misses on batch_fifo
    at scale 0.3 (sizes 16 B to 32 KiB) went 1.353M -> 1.430M (cachegrind; with 2-byte
    slots, 1.536M). */
@@ -1683,8 +1690,8 @@ static unsigned segalloc__size_class_aligned(size_t size, size_t align) {
    and the pages come back zero when touched again).
 
    Also here, because every layer uses them: the lock, the fatal-error path (which writes
-   with write(2) and never allocates), and the metadata allocator that holds spans, thread
-   caches and radix nodes. Metadata lives in its own mappings, never next to user blocks.
+   with write(2) and never allocates), and the metadata allocator that holds span records,
+   thread caches, radix nodes, transfer caches and huge-block records. Metadata lives in its own mappings, never next to user blocks.
    The metadata lock guards the metadata allocator; it is a leaf lock. */
 
 /* ---- locks ---- */
@@ -1863,7 +1870,7 @@ static void segalloc__os_release(void *p, size_t size) {
   segalloc__add_relaxed(&segalloc__os_stats.releases, 1);
 }
 
-/* ---- metadata: spans, thread caches, radix nodes ---- */
+/* ---- metadata: span records, thread caches, radix nodes, transfer caches, huge records ---- */
 
 #define SEGALLOC__META_CHUNK ((size_t)256 * 1024)
 
@@ -1871,7 +1878,8 @@ static struct {
   segalloc__lock lock;
   char *cur, *end;             /* bump region of the current chunk */
   segalloc__span *free_spans;  /* span records to reuse */
-  uint64_t bytes;              /* mapped for metadata (chunks and arena headers) */
+  uint64_t bytes;              /* mapped for metadata chunks (arena headers are counted by
+                                  the page heap, pageheap.c) */
 } segalloc__meta;
 
 /* Zeroed memory for the allocator's own use; NULL when the OS says no. Never freed: span
@@ -2104,7 +2112,7 @@ static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) { segalloc
    in. The allowance adapts, as glibc's mmap threshold does: when the heap has to fault in
    pages it released earlier (a sign it released too eagerly), the allowance doubles, up to
    the base plus what is in use at that moment; each release that reaches its target
-   shrinks it by an eighth, and every second (looked at whenever a span comes back) it
+   shrinks its excess over the base by an eighth, and every second (looked at whenever a span comes back) it
    halves back towards the base.
    When a free takes the free pages past that limit, what goes depends on why they are
    there. If use has fallen to an eighth of its recent peak (the peak, too, halves back
@@ -2127,7 +2135,7 @@ static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) { segalloc
 
 #define SEGALLOC__BINS 128
 #define SEGALLOC__RELEASE_NOW 8 /* in use down to 1/8 of its recent peak: release at once */
-#define SEGALLOC__HUGE_GONE 64 /* exact lists for 1..127 pages; bin 0 holds every longer span */
+#define SEGALLOC__HUGE_GONE 64 /* huge blocks freed lately, remembered to report a double free */
 
 typedef struct segalloc__huge {
   uintptr_t block;   /* what the program got, which is where its mapping starts
@@ -2994,8 +3002,9 @@ static void segalloc__central_drain(int shard) {
    thread, refilling an empty list from the central list, flushing a long one back, the
    byte bound, and giving everything back when the thread exits.
 
-   The thread-local variable is a single pointer, so the static TLS it needs is 8 bytes and a
-   library that carries the header can be dlopen'ed late. It starts pointing at a shared,
+   The cache is reached through one thread-local pointer (with the cache's state byte, the
+   fork handler's skip count and os.c's per-thread token, about 16 bytes of static TLS in
+   all), so a library that carries the header can be dlopen'ed late. It starts pointing at a shared,
    empty cache whose lists all have room for nothing: the first malloc finds no object, the
    first free finds no room, and both fall into the slow path, which sets the real cache up.
    That keeps "is this thread initialised?" off the fast path.
@@ -3024,11 +3033,12 @@ static void segalloc__central_drain(int shard) {
    (mean maximum over 2 million random mallocs and frees: 201 before and after at 64 B,
    143 and 144 at 1 KiB, 78 and 81 at 8 KiB). An overflow past a batch hands objects on.
    A tick comes every SEGALLOC__TICK_FREES frees (a countdown on the free path, which also
-   counts frees for the statistics): every list that has not run dry since the last one gives half its objects
-   to the central list and halves its maximum, so lists shrink to what the thread cycles
+   counts frees for the statistics): every list that has not run dry since the last one
+   gives half its objects to the central list and halves its maximum, so lists shrink to what the thread cycles
    through rather than the most they ever held. Every 8th slow-path event the cache also adds
    up what it holds (sum of count * size over the lists); past SEGALLOC_TCACHE_BYTES it
-   scavenges: every list gives back half of what it holds and halves its maximum. So a thread
+   scavenges: every list gives back half of what it holds and halves its maximum, though
+   not below a batch. So a thread
    holds at most the bound plus the few batches that can arrive between two checks. The cache
    keeps the sum of max * size over its lists too, and while that is within the bound the
    lists cannot hold more, so the check skips its walk over them. */
@@ -3089,7 +3099,9 @@ static segalloc__inline segalloc__nosan void segalloc__tlist_push(segalloc__tcac
 
 /* Where p's page-map entry is, when p lies below the inited mark of the arena tc freed into
    last (every entry there is set, pagemap.c); NULL otherwise, and always for the shared
-   empty cache. The first step of free's fast path, and of realloc's and usable_size's. */
+   empty cache. The first step of realloc's and usable_size's fast paths, and of
+   free_miss's retry; free's own fast path does the same subtract and compare but reads the
+   page's small-map entry instead (malloc.c). */
 static segalloc__inline segalloc__span *const *segalloc__tcache_hinted(const segalloc__tcache *tc, uintptr_t p) {
   uintptr_t off = p - tc->hint_base;
   if (segalloc__unlikely(off >= tc->hint_limit)) return NULL;
@@ -3186,7 +3198,7 @@ static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
 }
 
 /* Every 8th slow-path event: if the cache holds more than its bound, every list gives back
-   half of its objects and halves its maximum. While the lists' maxima add up to no more
+   half of its objects and halves its maximum (not below a batch; a smaller maximum stays). While the lists' maxima add up to no more
    than the bound, the cache cannot hold more, and the walk over the lists is skipped (it
    was 2.5 % of the frag workload's instructions, callgrind). */
 static void segalloc__tcache_check_size(segalloc__tcache *tc) {
@@ -3738,11 +3750,11 @@ static segalloc__noinline void segalloc__free_miss(void *ptr) {
   segalloc__free_slow(ptr);
 }
 
-/* The list offsets fit the slot table's 16 bits, and the boundary test's operand (an offset
-   in a page plus the page's distance past the boundary below it, under a page plus an
-   object) stays within the exact range of the 32-bit test, n < 2^17 - size
-   (segalloc__on_boundary). */
-typedef char segalloc__small_entry_fits[SEGALLOC__NCLASSES * sizeof(segalloc__tlist) <= 0x10000 && SEGALLOC_PAGE_SIZE + 2 * SEGALLOC__SMALL_MAX <= 0x20000 ? 1 : -1];
+/* The list offsets in 8-byte units fit the slot table's bytes (the generator checks the
+   same), and the boundary test's operand (an offset in a page plus the page's distance
+   past the boundary below it, under a page plus an object) stays within the exact range of
+   the 32-bit test, n < 2^17 - size (segalloc__on_boundary). */
+typedef char segalloc__small_entry_fits[(SEGALLOC__NCLASSES - 1) * sizeof(segalloc__tlist) / SEGALLOC__SLOT_UNIT <= 255 && SEGALLOC_PAGE_SIZE + 2 * SEGALLOC__SMALL_MAX <= 0x20000 ? 1 : -1];
 
 SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;
@@ -4068,8 +4080,9 @@ static void segalloc__fork_child(void) {
      ASan builds        (-fsanitize=address) poison a block while it is free and the slack
                         past the request while it is live; the functions that touch free
                         blocks' link words are built without instrumentation (segalloc__nosan).
-   segalloc_check_heap() is always there: it walks every structure under its locks and
-   reports the first inconsistency. It owns no state. */
+   segalloc_check_heap() is always there: it walks every arena, span, central list and the
+   calling thread's cache under their locks (not other threads' caches, nor the huge-block
+   list) and reports the first inconsistency. It owns no state. */
 
 #if SEGALLOC__WRAPPED
 

@@ -18,8 +18,9 @@
       1. compile-time options
       2. documentation (every public function)
       3. notes (threads, fork, what memory goes back to the OS)
-      4. the implementation, bottom-up: config, size classes, OS and arenas, page map,
-         page heap, central lists, thread cache, public API, statistics, override
+      4. the implementation, bottom-up: config, size classes, OS, page map, page heap and
+         arenas, central lists, thread cache, public API, debugging and check_heap,
+         statistics, override
       5. licence
 
    COMPILE-TIME OPTIONS
@@ -28,8 +29,9 @@
       must be the same everywhere the header is included).
 
       SEGALLOC_PAGE_SIZE      default 8192. The allocator's page: the unit the page heap hands
-                              out. Any power of two from 4096 to 65536 and at least the OS page
-                              size; anything else stops the build with #error. The size-class
+                              out. Any power of two from 4096 to 65536 (anything else stops the
+                              build with #error), and at least the OS page size (checked at
+                              run time: the first allocation stops the program otherwise). The size-class
                               table for it is generated (tools/mksizeclasses.py).
       SEGALLOC_ARENA_SIZE     default 64 MiB. Address space is reserved from the OS in arenas
                               of this size, aligned to it. A power of two from 1 MiB up to
@@ -50,8 +52,9 @@
                               compiler's choice, which is safe everywhere, including a library
                               opened with dlopen. The preload build uses "initial-exec".
       SEGALLOC_TCACHE_BYTES   default 2 MiB. The most a thread's cache may hold.
-      SEGALLOC_RETAIN_BYTES   default 2 MiB. Free pages the page heap keeps resident for reuse;
-                              past this, idle free pages are given back to the OS.
+      SEGALLOC_RETAIN_BYTES   default 2 MiB. The page heap's starting retain allowance: it
+                              keeps that allowance (which adapts) plus twice the pages in
+                              use as free resident pages, and gives the rest back to the OS.
       SEGALLOC_RELEASE_DELAY_MS default 1000. While the program's use of the page heap stays
                               above an eighth of its recent peak, free pages past the retain
                               limit go back to the OS only once they have been free this long
@@ -80,8 +83,9 @@
              block grows in place when the pages after it are free. A block that grows
              and must move gets at least a quarter more room than it had (usable_size
              shows it), so growing a buffer a little at a time moves it rarely. realloc(NULL, n)
-             is malloc(n); realloc(p, 0) frees p and returns a fresh minimal block (as glibc's
-             malloc(0) would; never NULL unless out of memory). On failure p is untouched.
+             is malloc(n); realloc(p, 0) returns a minimal block (p itself when it is already
+             of the smallest class, else a fresh one, and p is freed; never NULL unless out
+             of memory). On failure p is untouched.
       void  *segalloc_reallocarray(void *ptr, size_t count, size_t size);
              realloc with an overflow check on count * size (ENOMEM).
       void   segalloc_free(void *ptr);
@@ -123,8 +127,10 @@
       on any thread. A thread's cache is returned when the thread exits.
       fork. The child of a multithreaded parent can allocate: segalloc takes its locks around
       fork in the order glibc's stdio expects, so fork never deadlocks against getline/fflush.
-      Memory back to the OS. Free pages past SEGALLOC_RETAIN_BYTES go back to the OS as they
-      are freed, with no background thread; segalloc_trim() gives back all it can.
+      Memory back to the OS. Free pages past the page heap's retain limit (see
+      SEGALLOC_RETAIN_BYTES) go back to the OS from inside free, with no background thread:
+      at once when the program's use has fallen far below its recent peak, otherwise once
+      they have been idle for SEGALLOC_RELEASE_DELAY_MS. segalloc_trim() gives back all it can.
 */
 #ifndef SEGALLOC_H_INCLUDED
 #define SEGALLOC_H_INCLUDED

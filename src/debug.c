@@ -18,8 +18,9 @@
      ASan builds        (-fsanitize=address) poison a block while it is free and the slack
                         past the request while it is live; the functions that touch free
                         blocks' link words are built without instrumentation (segalloc__nosan).
-   segalloc_check_heap() is always there: it walks every structure under its locks and
-   reports the first inconsistency. It owns no state. */
+   segalloc_check_heap() is always there: it walks every arena, span, central list and the
+   calling thread's cache under their locks (not other threads' caches, nor the huge-block
+   list) and reports the first inconsistency. It owns no state. */
 
 #if SEGALLOC__WRAPPED
 

@@ -20,11 +20,12 @@
      page map      for every page of an arena, the span it belongs to; together with the
                    arena map (a radix tree from address to arena) it takes any address to
                    its span and class, so blocks carry no header.
-     small map     for every page of a small span, its class's list and its offset from
-                   the object boundary below it: all free's fast path reads.
+     small map     for every page of a small span, its class's list offset and a bias that
+                   turns an address into its distance from the object boundary below
+                   the page: all free's fast path reads.
 
    malloc(n), n <= 32 KiB
-     1. n -> class by one table lookup (sizeclass.c).
+     1. n -> the class's list in the thread cache by one byte-table lookup (sizeclass.c).
      2. Pop the head of this thread's list for the class (tcache.c). Done, in the common case.
      3. Empty: take a batch from the class's central list (central.c, its lock), from the
         spans of this thread's shard (threads are spread over a few shards, so threads of
@@ -275,8 +276,8 @@ typedef struct segalloc__span {
 } segalloc__span;
 
 /* A thread cache's list of free objects of one class (tcache.c): 16 bytes, four to a cache
-   line, on 32-bit targets too. malloc finds a list by its byte offset in the cache
-   (segalloc__slot_list), free by the one in the page's small-map entry. The list's maximum
+   line, on 32-bit targets too. malloc finds a list by its offset in the cache, in units of 8
+   bytes (segalloc__slot_list), free by its byte offset in the page's small-map entry. The list's maximum
    length, which only the slow paths read, is kept beside the lists (segalloc__tcache). */
 typedef struct __attribute__((aligned(16))) segalloc__tlist {
   void *head;        /* objects linked through word 0 */
@@ -325,7 +326,6 @@ typedef struct segalloc__small_entry {
 typedef struct segalloc__arena {
   uintptr_t base;
   size_t header_pages;             /* pages at the base used by this header */
-  size_t committed_pages;          /* pages ever handed to the page heap (a high-water mark) */
   size_t inited;                   /* pages [0, inited) have page-map entries (a span or
                                       segalloc__no_span); above it no block lies, and the
                                       entries read NULL or segalloc__no_span but for a free

@@ -273,11 +273,11 @@ static segalloc__noinline void segalloc__free_miss(void *ptr) {
   segalloc__free_slow(ptr);
 }
 
-/* The list offsets fit the slot table's 16 bits, and the boundary test's operand (an offset
-   in a page plus the page's distance past the boundary below it, under a page plus an
-   object) stays within the exact range of the 32-bit test, n < 2^17 - size
-   (segalloc__on_boundary). */
-typedef char segalloc__small_entry_fits[SEGALLOC__NCLASSES * sizeof(segalloc__tlist) <= 0x10000 && SEGALLOC_PAGE_SIZE + 2 * SEGALLOC__SMALL_MAX <= 0x20000 ? 1 : -1];
+/* The list offsets in 8-byte units fit the slot table's bytes (the generator checks the
+   same), and the boundary test's operand (an offset in a page plus the page's distance
+   past the boundary below it, under a page plus an object) stays within the exact range of
+   the 32-bit test, n < 2^17 - size (segalloc__on_boundary). */
+typedef char segalloc__small_entry_fits[(SEGALLOC__NCLASSES - 1) * sizeof(segalloc__tlist) / SEGALLOC__SLOT_UNIT <= 255 && SEGALLOC_PAGE_SIZE + 2 * SEGALLOC__SMALL_MAX <= 0x20000 ? 1 : -1];
 
 SEGALLOC__CORE segalloc__nosan void SEGALLOC__FN(free)(void *ptr) {
   segalloc__tcache *tc = segalloc__tc;

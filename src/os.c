@@ -9,8 +9,8 @@
    and the pages come back zero when touched again).
 
    Also here, because every layer uses them: the lock, the fatal-error path (which writes
-   with write(2) and never allocates), and the metadata allocator that holds spans, thread
-   caches and radix nodes. Metadata lives in its own mappings, never next to user blocks.
+   with write(2) and never allocates), and the metadata allocator that holds span records,
+   thread caches, radix nodes, transfer caches and huge-block records. Metadata lives in its own mappings, never next to user blocks.
    The metadata lock guards the metadata allocator; it is a leaf lock. */
 
 /* ---- locks ---- */
@@ -189,7 +189,7 @@ static void segalloc__os_release(void *p, size_t size) {
   segalloc__add_relaxed(&segalloc__os_stats.releases, 1);
 }
 
-/* ---- metadata: spans, thread caches, radix nodes ---- */
+/* ---- metadata: span records, thread caches, radix nodes, transfer caches, huge records ---- */
 
 #define SEGALLOC__META_CHUNK ((size_t)256 * 1024)
 
@@ -197,7 +197,8 @@ static struct {
   segalloc__lock lock;
   char *cur, *end;             /* bump region of the current chunk */
   segalloc__span *free_spans;  /* span records to reuse */
-  uint64_t bytes;              /* mapped for metadata (chunks and arena headers) */
+  uint64_t bytes;              /* mapped for metadata chunks (arena headers are counted by
+                                  the page heap, pageheap.c) */
 } segalloc__meta;
 
 /* Zeroed memory for the allocator's own use; NULL when the OS says no. Never freed: span

@@ -21,7 +21,7 @@
    in. The allowance adapts, as glibc's mmap threshold does: when the heap has to fault in
    pages it released earlier (a sign it released too eagerly), the allowance doubles, up to
    the base plus what is in use at that moment; each release that reaches its target
-   shrinks it by an eighth, and every second (looked at whenever a span comes back) it
+   shrinks its excess over the base by an eighth, and every second (looked at whenever a span comes back) it
    halves back towards the base.
    When a free takes the free pages past that limit, what goes depends on why they are
    there. If use has fallen to an eighth of its recent peak (the peak, too, halves back
@@ -44,7 +44,7 @@
 
 #define SEGALLOC__BINS 128
 #define SEGALLOC__RELEASE_NOW 8 /* in use down to 1/8 of its recent peak: release at once */
-#define SEGALLOC__HUGE_GONE 64 /* exact lists for 1..127 pages; bin 0 holds every longer span */
+#define SEGALLOC__HUGE_GONE 64 /* huge blocks freed lately, remembered to report a double free */
 
 typedef struct segalloc__huge {
   uintptr_t block;   /* what the program got, which is where its mapping starts

@@ -8,8 +8,9 @@
    thread, refilling an empty list from the central list, flushing a long one back, the
    byte bound, and giving everything back when the thread exits.
 
-   The thread-local variable is a single pointer, so the static TLS it needs is 8 bytes and a
-   library that carries the header can be dlopen'ed late. It starts pointing at a shared,
+   The cache is reached through one thread-local pointer (with the cache's state byte, the
+   fork handler's skip count and os.c's per-thread token, about 16 bytes of static TLS in
+   all), so a library that carries the header can be dlopen'ed late. It starts pointing at a shared,
    empty cache whose lists all have room for nothing: the first malloc finds no object, the
    first free finds no room, and both fall into the slow path, which sets the real cache up.
    That keeps "is this thread initialised?" off the fast path.
@@ -38,11 +39,12 @@
    (mean maximum over 2 million random mallocs and frees: 201 before and after at 64 B,
    143 and 144 at 1 KiB, 78 and 81 at 8 KiB). An overflow past a batch hands objects on.
    A tick comes every SEGALLOC__TICK_FREES frees (a countdown on the free path, which also
-   counts frees for the statistics): every list that has not run dry since the last one gives half its objects
-   to the central list and halves its maximum, so lists shrink to what the thread cycles
+   counts frees for the statistics): every list that has not run dry since the last one
+   gives half its objects to the central list and halves its maximum, so lists shrink to what the thread cycles
    through rather than the most they ever held. Every 8th slow-path event the cache also adds
    up what it holds (sum of count * size over the lists); past SEGALLOC_TCACHE_BYTES it
-   scavenges: every list gives back half of what it holds and halves its maximum. So a thread
+   scavenges: every list gives back half of what it holds and halves its maximum, though
+   not below a batch. So a thread
    holds at most the bound plus the few batches that can arrive between two checks. The cache
    keeps the sum of max * size over its lists too, and while that is within the bound the
    lists cannot hold more, so the check skips its walk over them. */
@@ -103,7 +105,9 @@ static segalloc__inline segalloc__nosan void segalloc__tlist_push(segalloc__tcac
 
 /* Where p's page-map entry is, when p lies below the inited mark of the arena tc freed into
    last (every entry there is set, pagemap.c); NULL otherwise, and always for the shared
-   empty cache. The first step of free's fast path, and of realloc's and usable_size's. */
+   empty cache. The first step of realloc's and usable_size's fast paths, and of
+   free_miss's retry; free's own fast path does the same subtract and compare but reads the
+   page's small-map entry instead (malloc.c). */
 static segalloc__inline segalloc__span *const *segalloc__tcache_hinted(const segalloc__tcache *tc, uintptr_t p) {
   uintptr_t off = p - tc->hint_base;
   if (segalloc__unlikely(off >= tc->hint_limit)) return NULL;
@@ -200,7 +204,7 @@ static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
 }
 
 /* Every 8th slow-path event: if the cache holds more than its bound, every list gives back
-   half of its objects and halves its maximum. While the lists' maxima add up to no more
+   half of its objects and halves its maximum (not below a batch; a smaller maximum stays). While the lists' maxima add up to no more
    than the bound, the cache cannot hold more, and the walk over the lists is skipped (it
    was 2.5 % of the frag workload's instructions, callgrind). */
 static void segalloc__tcache_check_size(segalloc__tcache *tc) {
