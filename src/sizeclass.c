@@ -11,10 +11,9 @@
    Indexed in 16-byte steps, (size + 15) >> 4, the table was 313 two-byte slots (626 bytes)
    where it is now 1,273 one-byte slots; the direct index saves malloc the add and the
    shift (16 -> 14 instructions, callgrind), and a program touches only the lines of the
-   sizes it asks for. A program
-   asking for many sizes at random pays in cache misses: first-level misses on batch_fifo
-   at scale 0.3 (sizes 16 B to 32 KiB) went 1.353M -> 1.430M (cachegrind; with 2-byte
-   slots, 1.536M). */
+   sizes it asks for. A program asking for many sizes at random pays in cache misses:
+   first-level misses on batch_fifo at scale 0.3 (sizes 16 B to 32 KiB) went 1.353M ->
+   1.430M (cachegrind; with 2-byte slots, 1.536M). */
 
 #if SEGALLOC__NCLASSES > SEGALLOC_MAX_CLASSES
 #error "segalloc: the size-class table outgrew SEGALLOC_MAX_CLASSES"

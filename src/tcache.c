@@ -10,9 +10,10 @@
 
    The cache is reached through one thread-local pointer (with the cache's state byte, the
    fork handler's skip count and os.c's per-thread token, about 16 bytes of static TLS in
-   all), so a library that carries the header can be dlopen'ed late. It starts pointing at a shared,
-   empty cache whose lists all have room for nothing: the first malloc finds no object, the
-   first free finds no room, and both fall into the slow path, which sets the real cache up.
+   all), so a library that carries the header can be dlopen'ed late. It starts pointing at
+   a shared, empty cache whose lists all have room for nothing: the first malloc finds no
+   object, the first free finds no room, and both fall into the slow path, which sets the
+   real cache up.
    That keeps "is this thread initialised?" off the fast path.
 
    A list that overflows goes to the central list whole, as one chain; a list that runs dry
@@ -40,14 +41,14 @@
    143 and 144 at 1 KiB, 78 and 81 at 8 KiB). An overflow past a batch hands objects on.
    A tick comes every SEGALLOC__TICK_FREES frees (a countdown on the free path, which also
    counts frees for the statistics): every list that has not run dry since the last one
-   gives half its objects to the central list and halves its maximum, so lists shrink to what the thread cycles
-   through rather than the most they ever held. Every 8th slow-path event the cache also adds
-   up what it holds (sum of count * size over the lists); past SEGALLOC_TCACHE_BYTES it
-   scavenges: every list gives back half of what it holds and halves its maximum, though
-   not below a batch. So a thread
-   holds at most the bound plus the few batches that can arrive between two checks. The cache
-   keeps the sum of max * size over its lists too, and while that is within the bound the
-   lists cannot hold more, so the check skips its walk over them. */
+   gives half its objects to the central list and halves its maximum, so lists shrink to
+   what the thread cycles through rather than the most they ever held. Every 8th slow-path
+   event the cache also adds up what it holds (sum of count * size over the lists); past
+   SEGALLOC_TCACHE_BYTES it scavenges: every list gives back half of what it holds and
+   halves its maximum, though not below a batch. So a thread holds at most the bound plus
+   the few batches that can arrive between two checks. The cache keeps the sum of max *
+   size over its lists too, and while that is within the bound the lists cannot hold more,
+   so the check skips its walk over them. */
 
 typedef struct segalloc__tcache {
   /* first, so that malloc adds a list's offset (segalloc__slot_list) to the cache's
@@ -204,9 +205,10 @@ static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
 }
 
 /* Every 8th slow-path event: if the cache holds more than its bound, every list gives back
-   half of its objects and halves its maximum (not below a batch; a smaller maximum stays). While the lists' maxima add up to no more
-   than the bound, the cache cannot hold more, and the walk over the lists is skipped (it
-   was 2.5 % of the frag workload's instructions, callgrind). */
+   half of its objects and halves its maximum (not below a batch; a smaller maximum stays).
+   While the lists' maxima add up to no more than the bound, the cache cannot hold more,
+   and the walk over the lists is skipped (it was 2.5 % of the frag workload's
+   instructions, callgrind). */
 static void segalloc__tcache_check_size(segalloc__tcache *tc) {
   if (++tc->events & 7) return;
   if (tc->max_bytes <= (size_t)SEGALLOC_TCACHE_BYTES) return;
