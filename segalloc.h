@@ -2877,14 +2877,19 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
       if (n > (uintptr_t)(want - got)) n = (uintptr_t)(want - got);
       if (n > carve_left) n = carve_left;
       carve_left -= n;
-      /* linked from the last one back, so that malloc hands them out in address order
-         (the order hardware prefetchers follow best when a program walks its blocks) */
-      for (uintptr_t o = p + n * size; o > p;) {
-        o -= size;
-        segalloc__set_link((void **)o, head);
+      /* linked in address order, each to its neighbour above, so that malloc hands them
+         out ascending (the order hardware prefetchers follow best when a program walks its
+         blocks); the last links to what the take has gathered so far. 8 instructions an
+         object, 9 when they were linked from the last one back (frag at scale 0.3,
+         callgrind: 102.5M -> 101.9M in all) */
+      uintptr_t last = p + (n - 1) * size;
+      for (uintptr_t o = p; o < last; o += size) {
+        segalloc__set_link((void **)o, (void *)(o + size));
         ((void **)o)[1] = segalloc__free_mark(cookie, o);
-        head = (void *)o;
       }
+      segalloc__set_link((void **)last, head);
+      ((void **)last)[1] = segalloc__free_mark(cookie, last);
+      head = (void *)p;
       /* relaxed atomic: free's misuse check reads bump without this lock (the objects
          carved here are not out yet) */
       segalloc__store_relaxed(&s->bump, p + n * size - base);
@@ -2902,24 +2907,26 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
 
 /* Objects back to their spans; a span whose objects are all back returns to the page heap.
    Caller holds the central lock. A chain is mostly runs of neighbours (freed in address
-   order, or carved so): each run is found with one page-map lookup and goes onto its span's
-   free list in one step. Every chain is NULL-terminated, and NULL is in no span, so a run
-   ends at the chain's end without a count (3 of the loop's 11 instructions an object). */
+   order, or carved so): each run is found with one page-map lookup and spliced whole onto
+   its span's free list: its objects keep their links, and only the last one's is rewritten
+   (7 instructions an object, 9 when each was relinked; bench/workloads frag at scale 0.3,
+   callgrind: 103.5M -> 102.5M in all). Every chain is NULL-terminated, and NULL is in no
+   span, so a run ends at the chain's end without a count. */
 static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, void *head) {
   while (head) {
     void **o = (void **)head;
     segalloc__span *s = segalloc__span_of((uintptr_t)o);
     uintptr_t start = segalloc__span_start(s), bytes = segalloc__span_bytes(s);
-    void *run = s->freelist;
+    void **first = o, **last;
     uint32_t n = 0;
     do {
-      head = segalloc__link(o);
-      segalloc__set_link(o, run);
-      run = o;
+      last = o;
+      o = (void **)segalloc__link(o);
       n++;
-      o = (void **)head;
     } while ((uintptr_t)o - start < bytes);
-    s->freelist = run;
+    head = o;
+    segalloc__set_link(last, s->freelist);
+    s->freelist = first;
     s->nalloc -= n;
     if (!s->list) segalloc__central_link(c, s);
     if (s->nalloc == 0) {
