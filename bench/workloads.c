@@ -101,8 +101,14 @@ static long iters(double base, double scale) {
   return n < 1 ? 1 : n;
 }
 
-/* a block carries its size and a tag in its first 16 bytes (every size used is >= 16) */
+/* a block carries its size and a tag in its first 16 bytes (every size used is >= 16).
+   Only the ends are written, so pages in the middle of a large block stay untouched; built
+   with -DWORKLOADS_TOUCH_ALL the whole block is written first, which shows what round-up
+   waste costs a program that fills its blocks (tools/mksizeclasses.py quotes both). */
 static inline void stamp(u8 *p, size_t size, uint64_t tag) {
+#ifdef WORKLOADS_TOUCH_ALL
+  memset(p, (int)(tag & 0xff), size);
+#endif
   uint64_t s = size;
   memcpy(p, &s, 8);
   memcpy(p + 8, &tag, 8);

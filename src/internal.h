@@ -9,7 +9,7 @@
                    page; it must be a multiple of it.
      span          a run of contiguous pages with one owner: free in the page heap, carved into
                    objects of one size class, or one large block.
-     size class    one of about 65 object sizes from 16 bytes to 32 KiB (the generated table in
+     size class    one of about 50 object sizes from 16 bytes to 32 KiB (the generated table in
                    sizeclass_table.h); each has a span size and a batch size.
      thread cache  per thread, a singly linked free list per class; no lock.
      central list  per class, behind its own lock: the class's spans with free objects.

@@ -7,9 +7,12 @@ Usage:  python3 tools/mksizeclasses.py > src/sizeclass_table.h
 The algorithm is the one Go's runtime uses in mksizeclasses.go, restated:
 
   * Object sizes step up from 16 bytes. The step (the alignment of the class) is 16 up to
-    128 bytes, then size/8 rounded at each power of two (128 -> 16, 256 -> 32, 512 -> 64,
-    1024 -> 128, 2048 and up -> 256). So the round-up waste of any request is at most 12.5%
-    once sizes pass 128 bytes, and every class of 16 bytes or more is 16-byte aligned.
+    128 bytes, then size/8 at each power of two up to 1024 (128 -> 16, 256 -> 32,
+    512 -> 64, 1024 -> 128), and size/4 from 2048 on (2048 -> 512, 4096 -> 1024,
+    8192 -> 2048, 16384 -> 4096: four classes to a doubling, jemalloc's spacing). So the
+    round-up waste of a request is at most 12.5% from 128 bytes to 2 KiB and under 25%
+    above, and every class of 16 bytes or more is 16-byte aligned. Go keeps size/8
+    (256-byte steps) up to 32 KiB; segalloc departs from it above 2 KiB (see WIDE_STEP).
     (Go starts at 8 with a 24-byte class; segalloc's smallest class is 16 because C's
     max_align_t is 16 bytes on the platforms it targets, and because every free block must
     hold two words: the free-list link and the double-free cookie.)
@@ -49,6 +52,23 @@ PAGE_SIZES = [4096, 8192, 16384, 32768, 65536]
 # 110.3M -> 105.6M instructions (callgrind), 4.5-5.7 % less time (bench/compare.sh -r 31,
 # both orders); peak RSS unchanged on every workload.
 BATCH_BYTES, BATCH_MIN, BATCH_MAX = 65536, 2, 32
+# From this size up, classes are size/4 apart, not size/8: 48 classes in all instead of 65
+# (8 KiB pages). Every class keeps its own reserve of free objects in thread caches and
+# transfer caches, about the most the program needed of that size lately, and a program
+# that asks for many different sizes above 2 KiB spreads that reserve over every class it
+# touches; with fewer classes each takes more of the traffic, and a reserve grows slower
+# than the traffic it serves. Peak RSS with size/8 -> size/4 steps (bench/compare.sh -r 11,
+# bench/workloads at scale 1): batch_lifo 2848 -> 2600 KiB, batch_fifo 2988 -> 2720,
+# realloc_grow 4812 -> 4252, threads_own 13864 -> 12232, prodcons 5576 -> 4972, larson
+# 7900 -> 7488; the others within 1.5 %. Times within noise (larson 0.066 -> 0.092 s in
+# that run, 0.080 -> 0.079 in a second of 15 rounds). The workloads write only the ends of
+# their blocks, which hides round-up waste in untouched pages, so the same runs with every
+# block written whole (bench/workloads.c built with -DWORKLOADS_TOUCH_ALL, under runrss):
+# batch_lifo 4004 -> 3380 KiB, batch_fifo 4148 -> 3400,
+# threads_own 17116 -> 13780, prodcons 5528 -> 3916 (glibc 2224, 2128, 12740, 3448;
+# mimalloc 3892, 4124, 17596, 3164). Wide steps from 4 KiB did about as well (better on
+# the batch rows written whole, worse on prodcons and larson); from 8 KiB, less.
+WIDE_STEP = 2048
 TINY_BATCH_BYTES, TINY_BATCH_MAX = 4096, 128
 
 
@@ -58,7 +78,9 @@ def make_classes(page):
     size = 16
     while size <= SMALL_MAX:
         if size & (size - 1) == 0:
-            if size >= 2048:
+            if size >= WIDE_STEP:
+                align = size // 4
+            elif size >= 2048:
                 align = 256
             elif size >= 128:
                 align = size // 8
@@ -124,8 +146,9 @@ def check(classes, page):
         assert span // size >= 1
         assert npages <= 255
         if c > 1 and size > 128:
-            # the step rule bounds round-up waste by 1/8; merging classes that pack the same
-            # way can widen a gap, and Go's table shows the same (up to about 1/5)
+            # the step rule bounds round-up waste by 1/8 below WIDE_STEP and 1/4 from it;
+            # merging classes that pack the same way can widen a gap (12288 -> 16384 at
+            # 8 KiB pages, where 14336 packs as 16384 does), never to a quarter
             prev = classes[c - 1][0]
             assert (size - prev - 1) / size < 0.25, (page, size, prev)
     assert classes[-1][0] == SMALL_MAX
