@@ -2538,7 +2538,8 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
    program touched a page for every two or three classes it used. With this and the page
    heap's list heads (pageheap.c), the allocator's static data resident at exit went 72 ->
    24 KiB for bench/workloads pairs (9 classes) and 116 -> 24 KiB for batch_lifo, whose
-   stacks, one for nearly every class, take 56 KiB of metadata.
+   stacks, one for nearly every class, took 56 KiB of metadata (with 65 classes then; 48
+   now, about 43 KiB).
 
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
@@ -2575,7 +2576,7 @@ typedef struct segalloc__transfer {
 } segalloc__transfer;
 
 /* One cache line per class (neighbours' locks would bounce otherwise; the alignment keeps
-   it so if the record grows): 60 to 72 classes, 3.75 to 4.5 KiB, where records with their
+   it so if the record grows): 48 to 55 records, 3 to 3.5 KiB, where records with their
    transfer stacks and list sentinels inline took 1.5 KiB each. */
 typedef struct __attribute__((aligned(64))) segalloc__central {
   segalloc__lock lock;
@@ -2790,8 +2791,11 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
    order, or carved so): each run is found with one page-map lookup and spliced whole onto
    its span's free list: its objects keep their links, and only the last one's is rewritten
    (7 instructions an object, 9 when each was relinked; bench/workloads frag at scale 0.3,
-   callgrind: 103.5M -> 102.5M in all). Every chain is NULL-terminated, and NULL is in no
-   span, so a run ends at the chain's end without a count. */
+   callgrind: 103.5M -> 102.5M in all). A run keeps the chain's order (relinked, it was
+   reversed): a thread cache's list is last-freed first, so blocks freed in ascending order
+   now sit on their span descending, and are handed out again that way. Every chain is
+   NULL-terminated, and NULL is in no span, so a run ends at the chain's end without a
+   count. */
 static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, void *head) {
   while (head) {
     void **o = (void **)head;

@@ -287,7 +287,7 @@ int main(void) {
     segalloc_free(blk[0]);
     int n = 100;
     if (segalloc__tlist_cap(cls) < (size_t)n) n = (int)segalloc__tlist_cap(cls);
-    CHECK(segalloc__class_batch[cls] * 8 <= (uint32_t)n);
+    CHECK(segalloc__class_batch[cls] * 3 <= (uint32_t)n); /* the step-by-step part's 3 batches */
     for (int round = 0; round < 3; round++) {
       for (int i = 0; i < n; i++) blk[i] = segalloc_malloc(8192);
       for (int i = 0; i < n; i++) segalloc_free(blk[i]);

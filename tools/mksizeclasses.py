@@ -9,10 +9,12 @@ The algorithm is the one Go's runtime uses in mksizeclasses.go, restated:
   * Object sizes step up from 16 bytes. The step (the alignment of the class) is 16 up to
     128 bytes, then size/8 at each power of two up to 1024 (128 -> 16, 256 -> 32,
     512 -> 64, 1024 -> 128), and size/4 from 2048 on (2048 -> 512, 4096 -> 1024,
-    8192 -> 2048, 16384 -> 4096: four classes to a doubling, jemalloc's spacing). So the
-    round-up waste of a request is at most 12.5% from 128 bytes to 2 KiB and under 25%
-    above, and every class of 16 bytes or more is 16-byte aligned. Go keeps size/8
-    (256-byte steps) up to 32 KiB; segalloc departs from it above 2 KiB (see WIDE_STEP).
+    8192 -> 2048, 16384 -> 4096: four classes to a doubling, jemalloc's spacing). Go
+    steps by a fixed 256 bytes from 2048 up to 32 KiB; segalloc departs from it there (see
+    WIDE_STEP). So below 2 KiB the step rule bounds a request's round-up waste by 1/8 of
+    its class (merged classes, below, widen a few gaps to about 1/5: 1664 -> 2048), and
+    above it by 1/4 of the class (a third of the request, as 3073 -> 4096); every class of
+    16 bytes or more is 16-byte aligned.
     (Go starts at 8 with a 24-byte class; segalloc's smallest class is 16 because C's
     max_align_t is 16 bytes on the platforms it targets, and because every free block must
     hold two words: the free-list link and the double-free cookie.)
@@ -52,7 +54,7 @@ PAGE_SIZES = [4096, 8192, 16384, 32768, 65536]
 # 110.3M -> 105.6M instructions (callgrind), 4.5-5.7 % less time (bench/compare.sh -r 31,
 # both orders); peak RSS unchanged on every workload.
 BATCH_BYTES, BATCH_MIN, BATCH_MAX = 65536, 2, 32
-# From this size up, classes are size/4 apart, not size/8: 48 classes in all instead of 65
+# From this size up, classes are size/4 apart, not 256 bytes: 48 classes in all, not 65
 # (8 KiB pages). Every class keeps its own reserve of free objects in thread caches and
 # transfer caches, about the most the program needed of that size lately, and a program
 # that asks for many different sizes above 2 KiB spreads that reserve over every class it
@@ -80,7 +82,7 @@ def make_classes(page):
         if size & (size - 1) == 0:
             if size >= WIDE_STEP:
                 align = size // 4
-            elif size >= 2048:
+            elif size >= 2048:  # Go's fixed step; unused while WIDE_STEP is 2048
                 align = 256
             elif size >= 128:
                 align = size // 8
@@ -147,8 +149,8 @@ def check(classes, page):
         assert npages <= 255
         if c > 1 and size > 128:
             # the step rule bounds round-up waste by 1/8 below WIDE_STEP and 1/4 from it;
-            # merging classes that pack the same way can widen a gap (12288 -> 16384 at
-            # 8 KiB pages, where 14336 packs as 16384 does), never to a quarter
+            # merging classes that pack the same way can widen a gap (1664 -> 2048 at 8
+            # KiB pages; 12288 -> 16384, where 14336 packs as 16384 does), never to a quarter
             prev = classes[c - 1][0]
             assert (size - prev - 1) / size < 0.25, (page, size, prev)
     assert classes[-1][0] == SMALL_MAX
