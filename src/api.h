@@ -69,6 +69,12 @@
                               ASan builds (-fsanitize=address) poison free blocks by themselves.
       SEGALLOC_MADV_FREE      give pages back with MADV_FREE instead of MADV_DONTNEED (RSS falls
                               only when the kernel needs the memory; see the README).
+      SEGALLOC_THP            default 1. Transparent huge pages for arenas and huge blocks: 0
+                              never (MADV_NOHUGEPAGE), 1 as the system's setting decides, but
+                              where it is "always" each arena's first 2 MiB (its page map and
+                              first spans) stay in small pages, 2 asked for (MADV_HUGEPAGE).
+                              The environment variable SEGALLOC_THP (never, system, always or
+                              0, 1, 2), read at the first allocation, overrides it.
 
    DOCUMENTATION
       Every function behaves as its standard namesake; what is said here is the extra.

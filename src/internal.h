@@ -118,6 +118,20 @@
 #ifndef SEGALLOC_RELEASE_DELAY_MS
 #define SEGALLOC_RELEASE_DELAY_MS 1000u
 #endif
+/* Transparent huge pages for arenas and huge blocks (os.c): 0 never, 1 as the system
+   decides (the default), 2 asked for. The SEGALLOC_THP environment variable overrides it. */
+#ifndef SEGALLOC_THP
+#define SEGALLOC_THP 1
+#endif
+#if defined(__linux__) && !defined(O_CLOEXEC)
+#define O_CLOEXEC 02000000
+#endif
+#if defined(__linux__) && !defined(MADV_HUGEPAGE)
+#define MADV_HUGEPAGE 14
+#endif
+#if defined(__linux__) && !defined(MADV_NOHUGEPAGE)
+#define MADV_NOHUGEPAGE 15
+#endif
 
 #if defined(__linux__) && !defined(MAP_ANONYMOUS)
 #define MAP_ANONYMOUS 0x20

@@ -62,6 +62,7 @@ static segalloc__noinline void segalloc__global_init(void) {
     segalloc__tcaches.live.next = segalloc__tcaches.live.prev = &segalloc__tcaches.live;
     /* SEGALLOC_SHOW_STATS: keep our own copy of stderr, since programs such as coreutils
        close theirs at exit, before the report is written */
+    segalloc__os_thp_init(); /* SEGALLOC_THP, before the first arena */
     const char *show = getenv("SEGALLOC_SHOW_STATS");
     segalloc__global.stats_fd = show && *show && *show != '0' ? fcntl(2, F_DUPFD_CLOEXEC, 3) : -1;
     segalloc__tcaches.key_ok = pthread_key_create(&segalloc__tcaches.key, segalloc__tcache_exit) == 0;

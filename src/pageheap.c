@@ -192,9 +192,12 @@ static int segalloc__heap_carve(segalloc__span *s, size_t n) {
 static int segalloc__heap_grow(void) {
   uintptr_t base = (uintptr_t)segalloc__os_map(SEGALLOC_ARENA_SIZE, SEGALLOC_ARENA_SIZE);
   if (!base) return 0;
+  size_t header_pages = (SEGALLOC__ARENA_HEADER_BYTES + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
+  /* before the first write: under THP "always" that write would fault in a huge page */
+  segalloc__os_thp_arena(base, SEGALLOC_ARENA_SIZE, header_pages << SEGALLOC__PAGE_SHIFT);
   segalloc__arena *a = (segalloc__arena *)base;
   a->base = base;
-  a->header_pages = (SEGALLOC__ARENA_HEADER_BYTES + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
+  a->header_pages = header_pages;
   /* the header's own pages map to no span; the rest of the page map is set as spans in
      use reach it (pagemap.c), so a small program touches two pages of it (the first, and
      the last for the free span's end) rather than all of it (64 KiB by default) */
@@ -449,6 +452,7 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
     segalloc__lock_release(&segalloc__heap.lock);
     return NULL;
   }
+  segalloc__os_thp_huge(p, map);
   segalloc__huge *h = segalloc__heap.huge_spare;
   if (h) segalloc__heap.huge_spare = h->next;
   else h = (segalloc__huge *)segalloc__meta_alloc(sizeof(segalloc__huge));

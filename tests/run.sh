@@ -89,7 +89,7 @@ for cc in gcc clang; do
 done
 # and every option that changes what is compiled
 for opt in -DSEGALLOC_DEBUG=1 -DSEGALLOC_VALGRIND=1 -DSEGALLOC_CHECKS=0 -DSEGALLOC_MADV_FREE -DSEGALLOC_STATIC \
-           -DSEGALLOC_OVERRIDE "-DSEGALLOC_PAGE_SIZE=65536 -DSEGALLOC_ARENA_SIZE=1048576" -DSEGALLOC_RELEASE_DELAY_MS=0; do
+           -DSEGALLOC_OVERRIDE "-DSEGALLOC_PAGE_SIZE=65536 -DSEGALLOC_ARENA_SIZE=1048576" -DSEGALLOC_RELEASE_DELAY_MS=0 -DSEGALLOC_THP=2; do
   for cc in gcc clang; do
     check "compile $cc $opt" $cc -std=c11 -Wall -Wextra -Wpedantic -Werror -DWITH_IMPLEMENTATION $opt -c tests/compile_only.c -o "$B/c.o"
   done
@@ -110,6 +110,16 @@ build_run test_api nochecks "-DSEGALLOC_CHECKS=0"
 build_run test_api release0 "-DSEGALLOC_RELEASE_DELAY_MS=0"
 build_run test_api debug "-DSEGALLOC_DEBUG=1"
 build_run test_stress debug "-DSEGALLOC_DEBUG=1" 4 5 30
+
+echo "== transparent huge pages: SEGALLOC_THP from the environment, and as a macro"
+build_run test_thp default "" system
+for mode in never system always; do
+  run "test_thp-env-$mode" env SEGALLOC_THP=$mode "$B/test_thp-default" $mode
+done
+run test_thp-env-2 env SEGALLOC_THP=2 "$B/test_thp-default" always
+run test_thp-env-bogus env SEGALLOC_THP=sometimes "$B/test_thp-default" system
+build_run test_thp macro0 "-DSEGALLOC_THP=0" never
+run test_thp-macro0-env env SEGALLOC_THP=always "$B/test_thp-macro0" always
 
 if [ "${QUICK:-0}" != 1 ]; then
   echo "== every supported page size, and the smallest arena"
