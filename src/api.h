@@ -71,8 +71,10 @@
                               only when the kernel needs the memory; see the README).
       SEGALLOC_THP            default 1. Transparent huge pages for arenas and huge blocks: 0
                               never (MADV_NOHUGEPAGE), 1 as the system's setting decides, but
-                              where it is "always" each arena's first 2 MiB (its page map and
-                              first spans) stay in small pages, 2 asked for (MADV_HUGEPAGE).
+                              where it is "always" each arena's header is marked
+                              MADV_NOHUGEPAGE, so the huge-page stretch holding it and the
+                              first spans (2 MiB on x86-64) stays in small pages, 2 asked
+                              for (MADV_HUGEPAGE, arenas past their header).
                               The environment variable SEGALLOC_THP (never, system, always or
                               0, 1, 2), read at the first allocation, overrides it.
 

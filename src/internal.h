@@ -67,9 +67,10 @@
 /* The amalgamation wraps everything from here to the licence in
    #ifdef SEGALLOC_IMPLEMENTATION ... #endif, once per translation unit. */
 
-/* System headers. The implementation asks for nothing beyond POSIX and two Linux
-   constants, and declares what a strict -std=c11 build hides, so it compiles whatever
-   feature macros the including file chose. */
+/* System headers. The implementation asks for nothing beyond POSIX, a few Linux constants
+   (mmap and madvise flags) and, on Linux, two sysfs files that say how transparent huge
+   pages are set (os.c), and declares what a strict -std=c11 build hides, so it compiles
+   whatever feature macros the including file chose. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -123,8 +124,11 @@
 #ifndef SEGALLOC_THP
 #define SEGALLOC_THP 1
 #endif
-#if defined(__linux__) && !defined(O_CLOEXEC)
-#define O_CLOEXEC 02000000
+#if SEGALLOC_THP < 0 || SEGALLOC_THP > 2
+#error "SEGALLOC_THP must be 0 (never), 1 (as the system decides) or 2 (asked for)"
+#endif
+#if !defined(O_CLOEXEC) /* hidden by a strict -std=c11; its value differs by architecture */
+#define O_CLOEXEC 0
 #endif
 #if defined(__linux__) && !defined(MADV_HUGEPAGE)
 #define MADV_HUGEPAGE 14

@@ -60,9 +60,9 @@ static segalloc__noinline void segalloc__global_init(void) {
     x ^= x >> 31; x *= 0xbf58476d1ce4e5b9ull; x ^= x >> 27; x *= 0x94d049bb133111ebull; x ^= x >> 33;
     segalloc__cookie = (uintptr_t)(x | 1);
     segalloc__tcaches.live.next = segalloc__tcaches.live.prev = &segalloc__tcaches.live;
+    segalloc__os_thp_init(); /* SEGALLOC_THP, before the first arena */
     /* SEGALLOC_SHOW_STATS: keep our own copy of stderr, since programs such as coreutils
        close theirs at exit, before the report is written */
-    segalloc__os_thp_init(); /* SEGALLOC_THP, before the first arena */
     const char *show = getenv("SEGALLOC_SHOW_STATS");
     segalloc__global.stats_fd = show && *show && *show != '0' ? fcntl(2, F_DUPFD_CLOEXEC, 3) : -1;
     segalloc__tcaches.key_ok = pthread_key_create(&segalloc__tcaches.key, segalloc__tcache_exit) == 0;

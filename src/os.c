@@ -193,64 +193,106 @@ static void segalloc__os_release(void *p, size_t size) {
 /* ---- transparent huge pages ----
 
    Under the kernel's THP setting "always" (the default of several distributions), the
-   first touch of any 2 MiB-aligned stretch of an anonymous mapping may bring in a whole 2
-   MiB page. Arenas are 64 MiB-aligned, so a small program's first spans and the sparse
-   page map at an arena's start become one huge page each: measured with the setting on,
-   bench/workloads pairs took 3.7 MiB of peak RSS instead of 1.6 and batch_fifo 5.6 instead
-   of 2.7 (glibc's heap, small and not aligned, stays as it was). So by default
-   (SEGALLOC_THP 1) segalloc leaves arenas to the system's setting, except that when the
-   setting is "always" it marks each arena's header MADV_NOHUGEPAGE: the header's 2 MiB
-   stretch, which also holds the arena's first spans, then stays in small pages, and the
-   rest of the arena may still get huge pages as it fills. Under "madvise" or "never" it
-   makes no call at all (a marked header splits the arena's mapping in two, which the
-   kernel counts against vm.max_map_count: two per 64 MiB arena). 0 marks whole arenas
-   and huge blocks MADV_NOHUGEPAGE (leanest, more TLB misses on a big heap); 2 marks them
-   MADV_HUGEPAGE past the header (huge pages under "madvise" too, for a program with a
-   large, dense heap). The SEGALLOC_THP environment variable, read once at the first
-   allocation, overrides the macro: never, system or always (or 0, 1, 2). */
+   first touch of any huge-page-sized, aligned stretch of an anonymous mapping (2 MiB on
+   x86-64) may bring in a whole huge page. Arenas are aligned to their size, so an arena's
+   header (its page map, sparse) and the first spans beside it become one huge page
+   together: measured with the setting on, bench/workloads pairs took 3.5 MiB of peak RSS
+   instead of 1.6 and batch_fifo 5.7 instead of 2.7 (glibc's heap, small and not aligned,
+   stays as it was). So by default (SEGALLOC_THP 1) segalloc leaves arenas to the system's
+   setting, except that when that setting is "always" for huge pages of the PMD size (the
+   top-level file, or the per-size one of kernels from 6.8 on) it marks each arena's header
+   MADV_NOHUGEPAGE before anything writes to it. The stretch that holds the header's end,
+   with the arena's first spans, then stays in small pages; the rest of the arena is left to
+   the kernel, which may fault huge pages in as spans are touched and whose khugepaged may
+   collapse a sparse stretch too (bringing back pages segalloc released: the `released`
+   statistics then overstate what the OS has back). Under "madvise" or "never" it makes no
+   call at all: a marked header splits the arena's mapping in two, which the kernel counts
+   against vm.max_map_count (two per arena). 0 marks whole arenas and huge blocks
+   MADV_NOHUGEPAGE (leanest; more TLB misses on a big heap); 2 marks arenas past their
+   header, and huge blocks whole, MADV_HUGEPAGE (huge pages under "madvise" too, for a
+   program with a large, dense heap). The SEGALLOC_THP environment variable, read once at
+   the first allocation, overrides the macro: never, system or always (or 0, 1, 2).
+   Where the system has no madvise advice for huge pages (not Linux), all this is a no-op. */
 
-static struct {
+static __attribute__((unused)) struct {
   int mode;             /* 0 never, 1 system, 2 always (SEGALLOC_THP) */
-  int guard_header;     /* mode 1 and the system setting is "always" */
-} segalloc__thp = {SEGALLOC_THP, 0};
+  int guard_header;     /* mode 1 and the system's setting is "always" */
+  int reading;          /* the setting is being read: an arena mapped meanwhile (an open()
+                           interposed by the program may allocate) is guarded to be safe */
+} segalloc__thp = {SEGALLOC_THP, 0, 0};
 
-/* The system's THP setting is "always": /sys/kernel/mm/transparent_hugepage/enabled reads
-   "[always] madvise never". Read with open and read, which allocate nothing. */
-static int segalloc__os_thp_always(void) {
-  char buf[64];
-  int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+/* The first line of a small sysfs file into buf (NUL-terminated); 0 when it cannot be read. */
+static int segalloc__os_read_line(const char *path, char *buf, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
+  ssize_t n = read(fd, buf, size - 1);
   close(fd);
   if (n <= 0) return 0;
   buf[n] = 0;
-  return strstr(buf, "[always]") != NULL;
+  return 1;
 }
 
-/* Called once, from global_init: the mode from the environment, then what the system does. */
+/* The system's THP setting is "always" for huge pages of the PMD size: the per-size file
+   says "[always]", or "[inherit]" (or is missing, before 6.8) and the top-level one says
+   "[always]" ("[always] madvise never"). */
+static int segalloc__os_thp_always(void) {
+  static const char dir[] = "/sys/kernel/mm/transparent_hugepage/";
+  char buf[96], path[160], num[24];
+  int top = segalloc__os_read_line("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf) &&
+            strstr(buf, "[always]") != NULL;
+  if (!segalloc__os_read_line("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", buf, sizeof buf)) return top;
+  uint64_t bytes = 0;
+  for (const char *c = buf; *c >= '0' && *c <= '9'; c++) bytes = bytes * 10 + (uint64_t)(*c - '0');
+  /* dir + "hugepages-" + N + "kB/enabled", without a formatting call that might allocate */
+  size_t n = 0;
+  const char *parts[4] = {dir, "hugepages-", segalloc__fmt_u(num, bytes >> 10, 0), "kB/enabled"};
+  for (int i = 0; i < 4; i++)
+    for (const char *c = parts[i]; *c && n < sizeof path - 1; c++) path[n++] = *c;
+  path[n] = 0;
+  if (!segalloc__os_read_line(path, buf, sizeof buf)) return top;
+  return strstr(buf, "[always]") != NULL || (strstr(buf, "[inherit]") != NULL && top);
+}
+
+/* Called once, from global_init: the mode from the environment, then what the system does.
+   errno is the caller's as it was: a missing sysfs file is no error of the malloc that
+   happened to come first. */
 static void segalloc__os_thp_init(void) {
+  int saved = errno;
   const char *v = getenv("SEGALLOC_THP");
   if (v && *v) {
     if (!strcmp(v, "never") || !strcmp(v, "0")) segalloc__thp.mode = 0;
     else if (!strcmp(v, "system") || !strcmp(v, "1")) segalloc__thp.mode = 1;
     else if (!strcmp(v, "always") || !strcmp(v, "2")) segalloc__thp.mode = 2;
-    else segalloc__write(2, "segalloc: warning: SEGALLOC_THP is not never, system or always; ignored\n");
+    else segalloc__write(2, "segalloc: warning: SEGALLOC_THP is not never, system or always (or 0, 1, 2); ignored\n");
   }
-  segalloc__thp.guard_header = segalloc__thp.mode == 1 && segalloc__os_thp_always();
+  if (segalloc__thp.mode == 1) {
+    segalloc__thp.reading = 1;
+    segalloc__thp.guard_header = segalloc__os_thp_always();
+    segalloc__thp.reading = 0;
+  }
+  errno = saved;
 }
 
-/* A new arena at base, size bytes, whose first header bytes hold its page map. */
+/* A new arena at base, size bytes, whose first header bytes hold its page map; before
+   anything writes to it. */
 static void segalloc__os_thp_arena(uintptr_t base, size_t size, size_t header) {
   if (segalloc__thp.mode == 0) madvise((void *)base, size, MADV_NOHUGEPAGE);
   else if (segalloc__thp.mode == 2) madvise((void *)(base + header), size - header, MADV_HUGEPAGE);
-  else if (segalloc__thp.guard_header) madvise((void *)base, header, MADV_NOHUGEPAGE);
+  else if (segalloc__thp.guard_header || segalloc__thp.reading) madvise((void *)base, header, MADV_NOHUGEPAGE);
 }
 
-/* A new huge block's mapping. */
+/* A new huge block's mapping, before the program has it. */
 static void segalloc__os_thp_huge(void *p, size_t size) {
   if (segalloc__thp.mode == 0) madvise(p, size, MADV_NOHUGEPAGE);
   else if (segalloc__thp.mode == 2) madvise(p, size, MADV_HUGEPAGE);
 }
+#else
+static __attribute__((unused)) int segalloc__os_thp_always(void) { return 0; }
+static void segalloc__os_thp_init(void) {}
+static void segalloc__os_thp_arena(uintptr_t base, size_t size, size_t header) { (void)base; (void)size; (void)header; }
+static void segalloc__os_thp_huge(void *p, size_t size) { (void)p; (void)size; }
+#endif
 
 /* ---- metadata: span records, thread caches, radix nodes, transfer caches, huge records ---- */
 

@@ -112,6 +112,7 @@ build_run test_api debug "-DSEGALLOC_DEBUG=1"
 build_run test_stress debug "-DSEGALLOC_DEBUG=1" 4 5 30
 
 echo "== transparent huge pages: SEGALLOC_THP from the environment, and as a macro"
+unset SEGALLOC_THP # the runs without the variable must not inherit one
 build_run test_thp default "" system
 for mode in never system always; do
   run "test_thp-env-$mode" env SEGALLOC_THP=$mode "$B/test_thp-default" $mode

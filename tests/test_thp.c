@@ -19,8 +19,10 @@
 #include "../segalloc.h"
 #include "test.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* The VmFlags line of the mapping that holds addr, into flags, and its AnonHugePages in
@@ -45,6 +47,40 @@ static int vm_flags(uintptr_t addr, char *flags, size_t size, long *huge) {
   }
   fclose(f);
   return found;
+}
+
+/* The kernel takes huge-page advice (it refuses it with EINVAL when built without THP). */
+static int kernel_has_thp(void) {
+  size_t size = (size_t)4 << 20;
+  void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return 0;
+  int ok = madvise(m, size, MADV_HUGEPAGE) == 0;
+  munmap(m, size);
+  return ok;
+}
+
+/* The PMD huge-page size (2 MiB on x86-64). */
+static size_t huge_page_size(void) {
+  FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
+  unsigned long v = 0;
+  if (f) {
+    if (fscanf(f, "%lu", &v) != 1) v = 0;
+    fclose(f);
+  }
+  return v ? (size_t)v : (size_t)2 << 20;
+}
+
+/* OS pages of [start, start + size) that are resident. */
+static size_t resident_pages(uintptr_t start, size_t size) {
+  size_t os = (size_t)sysconf(_SC_PAGESIZE), n = size / os, count = 0;
+  unsigned char *vec = malloc(n);
+  if (!vec || mincore((void *)start, size, vec)) {
+    free(vec);
+    return (size_t)-1;
+  }
+  for (size_t i = 0; i < n; i++) count += vec[i] & 1;
+  free(vec);
+  return count;
 }
 
 static int has_flag(const char *flags, const char *flag) {
@@ -78,11 +114,13 @@ int main(int argc, char **argv) {
   if (bogus) CHECK(n > 0 && strstr(said, "segalloc: warning: SEGALLOC_THP is not never, system or always") != NULL);
   else CHECK(n <= 0);
 
-  /* a huge block: its own mapping (more than half an arena) */
+  /* a huge block: its own mapping (more than half an arena), written to, so that a huge
+     page would be there if its advice were missing or late */
   size_t huge_size = (size_t)SEGALLOC_ARENA_SIZE / 2 + ((size_t)1 << 20);
   void *q = segalloc_malloc(huge_size);
   CHECK(p != NULL && q != NULL);
   if (!p || !q) return test_finish();
+  memset(q, 1, 4096);
 
   segalloc__arena *a = segalloc__arena_of((uintptr_t)p);
   CHECK(a != NULL);
@@ -95,8 +133,13 @@ int main(int argc, char **argv) {
   CHECK(vm_flags((uintptr_t)p, fs, sizeof fs, &hs));
   CHECK(vm_flags((uintptr_t)q, fq, sizeof fq, &hq));
 
+  /* in every mode the huge-page stretch that starts the arena (the header and the first
+     spans) stays in small pages: only what was touched is resident, not all of it, as it
+     would be had a huge page got in (before the advice, say, under the setting "always") */
+  size_t hp = huge_page_size(), os = (size_t)sysconf(_SC_PAGESIZE);
+  if (hp <= (size_t)SEGALLOC_ARENA_SIZE) CHECK(resident_pages(header, hp) < hp / os);
   /* a kernel built without THP takes no such advice, and shows none */
-  int thp_kernel = access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0;
+  int thp_kernel = kernel_has_thp();
   if (!thp_kernel) {
     fprintf(stderr, "test_thp: this kernel has no transparent huge pages; checking that nothing shows\n");
     CHECK(!has_flag(fh, "hg") && !has_flag(fh, "nh") && !has_flag(fs, "hg") && !has_flag(fs, "nh"));
