@@ -31,9 +31,8 @@ cc -O2 -o "$tmp/runrss" bench/runrss.c
 cc -O2 -Wall -std=c11 -o "$tmp/workloads" bench/workloads.c -pthread
 [ -n "$WORKLOADS" ] || WORKLOADS=$("$tmp/workloads" list | tr '\n' ' ')
 
-L=/usr/lib/x86_64-linux-gnu
-declare -A LIB=([glibc]=- [jemalloc]=$L/libjemalloc.so.2 [tcmalloc]=$L/libtcmalloc_minimal.so.4
-                [mimalloc]=$L/libmimalloc.so.2)
+. bench/peers.sh
+LIB[glibc]=-
 NAMES=()
 for p in $PEERS; do NAMES+=("$p"); done
 for rev in "$@"; do
@@ -51,7 +50,6 @@ for rev in "$@"; do
   NAMES+=("$name")
 done
 
-med() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf '%-14s %-22s %10s %14s\n' workload allocator "time (s)" "peak RSS KiB"
 for w in $WORKLOADS; do
   declare -A T=() M=()

@@ -7,9 +7,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 GIB=${GIB:-1}
 cc -O2 -o bench/release bench/release.c -pthread -ldl
-L=/usr/lib/x86_64-linux-gnu
-declare -A LIB=([glibc]="" [jemalloc]=$L/libjemalloc.so.2 [tcmalloc]=$L/libtcmalloc_minimal.so.4
-                [mimalloc]=$L/libmimalloc.so.2 [segalloc]=$PWD/build/libsegalloc.so)
+. bench/peers.sh
+LIB[segalloc]=$PWD/build/libsegalloc.so
 NAMES="segalloc glibc jemalloc tcmalloc mimalloc"
 tmp=$(mktemp -d)
 for r in $(seq "$ROUNDS"); do
@@ -17,7 +16,6 @@ for r in $(seq "$ROUNDS"); do
     LD_PRELOAD=${LIB[$n]} ./bench/release "$GIB" >>"$tmp/$n"
   done
 done
-med() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 field() { grep -o "$2=[0-9.]*" "$tmp/$1" | cut -d= -f2 | med; }
 {
   echo "# Memory back to the OS (bench/release.sh)"

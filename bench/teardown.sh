@@ -7,9 +7,8 @@ set -eu
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
 cc -O2 -o bench/teardown bench/teardown.c
-L=/usr/lib/x86_64-linux-gnu
-declare -A LIB=([glibc]="" [jemalloc]=$L/libjemalloc.so.2 [tcmalloc]=$L/libtcmalloc_minimal.so.4
-                [mimalloc]=$L/libmimalloc.so.2 [segalloc]=$PWD/build/libsegalloc.so)
+. bench/peers.sh
+LIB[segalloc]=$PWD/build/libsegalloc.so
 NAMES="segalloc glibc jemalloc tcmalloc mimalloc"
 CASES="800000:seq 800000:random 5000000:seq 5000000:random"
 tmp=$(mktemp -d)
@@ -21,7 +20,6 @@ for r in $(seq "$ROUNDS"); do
     done
   done
 done
-med() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 {
   echo "# Freeing a large heap (bench/teardown.sh)"
   echo

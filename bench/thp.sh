@@ -14,10 +14,9 @@ set -eu
 cd "$(dirname "$0")/.."
 cc -O2 -o bench/runrss bench/runrss.c
 cc -O2 -std=c11 -pthread -o bench/workloads bench/workloads.c -lm
-L=/usr/lib/x86_64-linux-gnu
-declare -A LIB=([glibc]="-" [jemalloc]=$L/libjemalloc.so.2 [tcmalloc]=$L/libtcmalloc_minimal.so.4
-                [mimalloc]=$L/libmimalloc.so.2 [segalloc]=$PWD/build/libsegalloc.so
-                [segalloc-never]=$PWD/build/libsegalloc.so [segalloc-always]=$PWD/build/libsegalloc.so)
+. bench/peers.sh
+LIB[glibc]=-
+for n in segalloc segalloc-never segalloc-always; do LIB[$n]=$PWD/build/libsegalloc.so; done
 declare -A MODE=([segalloc]=system [segalloc-never]=never [segalloc-always]=always)
 NAMES="glibc jemalloc tcmalloc mimalloc segalloc segalloc-never segalloc-always"
 WORKLOADS="pairs batch_fifo realloc_grow threads_own prodcons larson frag"
