@@ -1822,18 +1822,18 @@ static int segalloc__os_read_line(const char *path, char *buf, size_t size) {
 /* The system's THP setting is "always" for huge pages of the PMD size: the per-size file
    says "[always]", or "[inherit]" (or is missing, before 6.8) and the top-level one says
    "[always]" ("[always] madvise never"). */
+#define SEGALLOC__THP_SYSFS "/sys/kernel/mm/transparent_hugepage/"
 static int segalloc__os_thp_always(void) {
-  static const char dir[] = "/sys/kernel/mm/transparent_hugepage/";
   char buf[96], path[160], num[24];
-  int top = segalloc__os_read_line("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf) &&
-            strstr(buf, "[always]") != NULL;
-  if (!segalloc__os_read_line("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", buf, sizeof buf)) return top;
+  int top = segalloc__os_read_line(SEGALLOC__THP_SYSFS "enabled", buf, sizeof buf) && strstr(buf, "[always]") != NULL;
+  if (!segalloc__os_read_line(SEGALLOC__THP_SYSFS "hpage_pmd_size", buf, sizeof buf)) return top;
   uint64_t bytes = 0;
   for (const char *c = buf; *c >= '0' && *c <= '9'; c++) bytes = bytes * 10 + (uint64_t)(*c - '0');
-  /* dir + "hugepages-" + N + "kB/enabled", without a formatting call that might allocate */
+  /* SEGALLOC__THP_SYSFS "hugepages-<N>kB/enabled", without a formatting call that might
+     allocate */
   size_t n = 0;
-  const char *parts[4] = {dir, "hugepages-", segalloc__fmt_u(num, bytes >> 10, 0), "kB/enabled"};
-  for (int i = 0; i < 4; i++)
+  const char *parts[3] = {SEGALLOC__THP_SYSFS "hugepages-", segalloc__fmt_u(num, bytes >> 10, 0), "kB/enabled"};
+  for (int i = 0; i < 3; i++)
     for (const char *c = parts[i]; *c && n < sizeof path - 1; c++) path[n++] = *c;
   path[n] = 0;
   if (!segalloc__os_read_line(path, buf, sizeof buf)) return top;

@@ -54,24 +54,24 @@ PAGE_SIZES = [4096, 8192, 16384, 32768, 65536]
 # 110.3M -> 105.6M instructions (callgrind), 4.5-5.7 % less time (bench/compare.sh -r 31,
 # both orders); peak RSS unchanged on every workload.
 BATCH_BYTES, BATCH_MIN, BATCH_MAX = 65536, 2, 32
+TINY_BATCH_BYTES, TINY_BATCH_MAX = 4096, 128
 # From this size up, classes are size/4 apart, not 256 bytes: 48 classes in all, not 65
 # (8 KiB pages). Every class keeps its own reserve of free objects in thread caches and
 # transfer caches, about the most the program needed of that size lately, and a program
 # that asks for many different sizes above 2 KiB spreads that reserve over every class it
 # touches; with fewer classes each takes more of the traffic, and a reserve grows slower
-# than the traffic it serves. Peak RSS with size/8 -> size/4 steps (bench/compare.sh -r 11,
-# bench/workloads at scale 1): batch_lifo 2848 -> 2600 KiB, batch_fifo 2988 -> 2720,
+# than the traffic it serves. Peak RSS with 256-byte -> size/4 steps (bench/compare.sh -r
+# 11, bench/workloads at scale 1): batch_lifo 2848 -> 2600 KiB, batch_fifo 2988 -> 2720,
 # realloc_grow 4812 -> 4252, threads_own 13864 -> 12232, prodcons 5576 -> 4972, larson
 # 7900 -> 7488; the others within 1.5 %. Times within noise (larson 0.066 -> 0.092 s in
 # that run, 0.080 -> 0.079 in a second of 15 rounds). The workloads write only the ends of
 # their blocks, which hides round-up waste in untouched pages, so the same runs with every
 # block written whole (bench/workloads.c built with -DWORKLOADS_TOUCH_ALL, under runrss):
-# batch_lifo 4004 -> 3380 KiB, batch_fifo 4148 -> 3400,
-# threads_own 17116 -> 13780, prodcons 5528 -> 3916 (glibc 2224, 2128, 12740, 3448;
-# mimalloc 3892, 4124, 17596, 3164). Wide steps from 4 KiB did about as well (better on
-# the batch rows written whole, worse on prodcons and larson); from 8 KiB, less.
+# batch_lifo 4004 -> 3380 KiB, batch_fifo 4148 -> 3400, threads_own 17116 -> 13780,
+# prodcons 5528 -> 3916 (glibc 2224, 2128, 12740, 3448; mimalloc 3892, 4124, 17596, 3164).
+# Wide steps from 4 KiB did about as well (better on the batch rows written whole, worse on
+# prodcons and larson); from 8 KiB, less.
 WIDE_STEP = 2048
-TINY_BATCH_BYTES, TINY_BATCH_MAX = 4096, 128
 
 
 def make_classes(page):
