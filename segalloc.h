@@ -2666,8 +2666,9 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
    for anyone when it only frees it (a consumer's objects are for the producer). Another
    live shard's chains are taken once the stack is half full, and when the last thread of
    a shard exits, the chains parked for it go back to their spans. The stack holds at most
-   SEGALLOC__TRANSFER_BYTES per class (at least four batches), and segalloc_trim drains
-   it. A class's stack comes from metadata when its first chain is parked, so the record of
+   SEGALLOC__TRANSFER_BYTES per class (at least four batches); segalloc_trim drains it,
+   and so does central_decay (at the end of this part) once no thread has parked or taken
+   a chain of the class for SEGALLOC__TRANSFER_IDLE ticks. A class's stack comes from metadata when its first chain is parked, so the record of
    a class (its lock, the stack's address, the heads of its span lists) fits one cache
    line, and all of them a page or two. With the stacks inline, a record took 1.5 KiB and a
    program touched a page for every two or three classes it used. With this and the page
@@ -2695,6 +2696,9 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
 #define SEGALLOC__TRANSFER_SLOTS 64
 #define SEGALLOC__CARVE_BYTES 4096
 #define SEGALLOC__TRANSFER_BYTES ((size_t)64 * 1024)
+/* ticks (of SEGALLOC__TICK_FREES frees each, any thread's) after which an unused transfer
+   cache goes back to its spans (segalloc__central_decay) */
+#define SEGALLOC__TRANSFER_IDLE 32
 
 /* Where a chain given back goes: parked for one shard, parked for any thread, or back to
    the spans. */
@@ -2705,6 +2709,8 @@ enum { SEGALLOC__TO_ANY = SEGALLOC__SHARDS, SEGALLOC__TO_SPANS = SEGALLOC__SHARD
 typedef struct segalloc__transfer {
   unsigned count;           /* chains in chain[] */
   uint32_t objs;            /* objects in them */
+  uint32_t used;            /* segalloc__epoch when a chain was last parked or taken
+                               (atomics: central_decay reads it without the lock) */
   void *chain[SEGALLOC__TRANSFER_SLOTS];
   uint32_t n[SEGALLOC__TRANSFER_SLOTS];
   uint8_t to[SEGALLOC__TRANSFER_SLOTS]; /* the shard it is parked for, or TO_ANY */
@@ -2724,6 +2730,10 @@ typedef struct __attribute__((aligned(64))) segalloc__central {
 } segalloc__central;
 
 static segalloc__central segalloc__centrals[SEGALLOC__NCLASSES];
+
+/* Thread-cache ticks so far, of all threads: the clock by which segalloc__central_decay
+   finds a transfer cache idle. */
+static uint32_t segalloc__epoch;
 
 /* Live threads whose caches belong to each shard (tcache.c keeps it, under its lock). */
 static unsigned segalloc__shard_threads[SEGALLOC__SHARDS];
@@ -2859,6 +2869,7 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
     chain = tr->count;
   if (chain) {
     uint32_t n = segalloc__transfer_remove(tr, chain - 1, out);
+    segalloc__store_relaxed(&tr->used, segalloc__load_relaxed(&segalloc__epoch));
     c->out += (uint64_t)n;
     segalloc__lock_release(&c->lock);
     return (int)n;
@@ -2975,7 +2986,10 @@ static void segalloc__central_give(unsigned cls, void *head, void *tail, int cou
   segalloc__transfer *tr = c->transfer;
   /* the first chain to park sets the cache up (the metadata lock is a leaf; if the OS has
      no memory for it, objects go back to their spans as when the cache is full) */
-  if (!tr && to != SEGALLOC__TO_SPANS) tr = c->transfer = (segalloc__transfer *)segalloc__meta_alloc(sizeof *tr);
+  if (!tr && to != SEGALLOC__TO_SPANS) {
+    tr = (segalloc__transfer *)segalloc__meta_alloc(sizeof *tr);
+    __atomic_store_n(&c->transfer, tr, __ATOMIC_RELAXED); /* central_decay reads it unlocked */
+  }
   unsigned top = tr ? tr->count : 0; /* the newest chain is top - 1 */
   int join = tail && top && tr->to[top - 1] == to && tr->n[top - 1] + n <= segalloc__class_batch[cls];
   if (tr && to != SEGALLOC__TO_SPANS && tr->objs + n <= segalloc__transfer_cap(cls) && (join || top < SEGALLOC__TRANSFER_SLOTS)) {
@@ -2990,6 +3004,7 @@ static void segalloc__central_give(unsigned cls, void *head, void *tail, int cou
       tr->count = top + 1;
     }
     tr->objs += n;
+    segalloc__store_relaxed(&tr->used, segalloc__load_relaxed(&segalloc__epoch));
   } else {
     segalloc__central_to_spans(c, head);
   }
@@ -3012,6 +3027,35 @@ static void segalloc__central_drain(int shard) {
       segalloc__transfer_remove(tr, t, &head);
       segalloc__central_to_spans(c, head);
     }
+    segalloc__lock_release(&c->lock);
+  }
+}
+
+/* Every thread-cache tick (tcache.c) moves the clock on by one. A class whose transfer
+   cache has had no chain parked or taken for SEGALLOC__TRANSFER_IDLE ticks (131,072 small
+   frees by the process) holds a reserve for a size the program has stopped using: its
+   chains go back to their spans, so that spans they alone kept from being wholly free go
+   to the page heap, where any class can reuse their pages. A program whose size mix
+   changes by phase otherwise keeps every earlier phase's reserve, and the spans it pins
+   (bench/workloads frag, bench/compare.sh -r 21: peak RSS 49.7 -> 45.6 MiB, glibc 46.1;
+   at scales 0.5 and 2, 1.1 and 1.3 MiB less). Idle times of 2 to 128 ticks all helped
+   frag, 32 the most; at 2, threads_own's rarer classes went back and forth between spans
+   and the page heap and its peak RSS rose by 1 MiB. The other workloads did not move. The
+   cost is one look per class per tick, and the lock of a class whose clock has run out. */
+static void segalloc__central_decay(void) {
+  uint32_t now = __atomic_add_fetch(&segalloc__epoch, 1, __ATOMIC_RELAXED);
+  for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
+    segalloc__central *c = &segalloc__centrals[cls];
+    segalloc__transfer *tr = __atomic_load_n(&c->transfer, __ATOMIC_RELAXED);
+    if (!tr || (int32_t)(now - segalloc__load_relaxed(&tr->used)) < SEGALLOC__TRANSFER_IDLE) continue;
+    segalloc__lock_acquire(&c->lock);
+    /* again under the lock: a thread may have used it since */
+    while ((int32_t)(now - segalloc__load_relaxed(&tr->used)) >= SEGALLOC__TRANSFER_IDLE && tr->count) {
+      void *head;
+      segalloc__transfer_remove(tr, tr->count - 1, &head);
+      segalloc__central_to_spans(c, head);
+    }
+    segalloc__store_relaxed(&tr->used, now); /* looked at again SEGALLOC__TRANSFER_IDLE ticks on */
     segalloc__lock_release(&c->lock);
   }
 }
@@ -3251,7 +3295,9 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
    for the next refill to carve a fresh span, touching new pages; measured, this made
    threads_own's spans churn (18,150 fresh spans in one run, 8,484 after) and the batch
    workloads' peak RSS 4.1 MiB instead of 3.4. The transfer cache is bounded
-   (SEGALLOC__TRANSFER_BYTES per class) and segalloc_trim drains it. */
+   (SEGALLOC__TRANSFER_BYTES per class), segalloc_trim drains it, and the tick also moves
+   on the clock by which a class's idle transfer cache goes back to its spans
+   (segalloc__central_decay, central.c). */
 static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__tcache *tc) {
   tc->frees += SEGALLOC__TICK_FREES;
   tc->tick_left = SEGALLOC__TICK_FREES;
@@ -3264,6 +3310,7 @@ static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__t
     if (count > 1) segalloc__tcache_flush_list(tc, cls, (count + 1) / 2, segalloc__tcache_give_to(tc, cls));
     if (tc->max[cls] > 1) segalloc__tcache_set(tc, cls, segalloc__tcache_count(tc, cls), tc->max[cls] / 2);
   }
+  segalloc__central_decay();
 }
 
 /* Frees by tc's thread so far. */

@@ -232,7 +232,9 @@ static void segalloc__tcache_check_size(segalloc__tcache *tc) {
    for the next refill to carve a fresh span, touching new pages; measured, this made
    threads_own's spans churn (18,150 fresh spans in one run, 8,484 after) and the batch
    workloads' peak RSS 4.1 MiB instead of 3.4. The transfer cache is bounded
-   (SEGALLOC__TRANSFER_BYTES per class) and segalloc_trim drains it. */
+   (SEGALLOC__TRANSFER_BYTES per class), segalloc_trim drains it, and the tick also moves
+   on the clock by which a class's idle transfer cache goes back to its spans
+   (segalloc__central_decay, central.c). */
 static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__tcache *tc) {
   tc->frees += SEGALLOC__TICK_FREES;
   tc->tick_left = SEGALLOC__TICK_FREES;
@@ -245,6 +247,7 @@ static segalloc__noinline segalloc__nosan void segalloc__tcache_tick(segalloc__t
     if (count > 1) segalloc__tcache_flush_list(tc, cls, (count + 1) / 2, segalloc__tcache_give_to(tc, cls));
     if (tc->max[cls] > 1) segalloc__tcache_set(tc, cls, segalloc__tcache_count(tc, cls), tc->max[cls] / 2);
   }
+  segalloc__central_decay();
 }
 
 /* Frees by tc's thread so far. */

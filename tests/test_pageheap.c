@@ -147,6 +147,36 @@ int main(void) {
     CHECK(tr_count(c) == 0 && tr_objs(c) == 0 && c->out == 0 && c->nspans == 0);
   }
 
+  /* a transfer cache nobody parks in or takes from for SEGALLOC__TRANSFER_IDLE ticks goes
+     back to its spans, and the spans it alone kept go back to the page heap; parking or
+     taking a chain starts the count again */
+  {
+    unsigned cls = segalloc__size_class(64);
+    segalloc__central *c = &segalloc__centrals[cls];
+    void *head[3];
+    int n[3];
+    for (int t = 0; t < 3; t++) n[t] = segalloc__central_take(cls, &head[t], 4, 0);
+    CHECK(n[0] == 4 && n[1] == 4 && n[2] == 4 && c->nspans == 1);
+    segalloc__central_give(cls, head[0], NULL, n[0], SEGALLOC__TO_ANY);
+    segalloc__central_give(cls, head[1], NULL, n[1], SEGALLOC__TO_ANY);
+    for (int i = 0; i < SEGALLOC__TRANSFER_IDLE - 1; i++) segalloc__central_decay();
+    CHECK(tr_count(c) == 2 && tr_objs(c) == 8); /* not idle long enough yet */
+    segalloc__central_give(cls, head[2], NULL, n[2], SEGALLOC__TO_ANY); /* used: the count starts again */
+    for (int i = 0; i < SEGALLOC__TRANSFER_IDLE - 1; i++) segalloc__central_decay();
+    CHECK(tr_count(c) == 3 && tr_objs(c) == 12 && c->nspans == 1);
+    void *back;
+    int got = segalloc__central_take(cls, &back, 1, 0); /* so does a take */
+    CHECK(got == 4 && tr_count(c) == 2);
+    for (int i = 0; i < SEGALLOC__TRANSFER_IDLE - 1; i++) segalloc__central_decay();
+    CHECK(tr_count(c) == 2);
+    segalloc__central_decay();
+    CHECK(tr_count(c) == 0 && tr_objs(c) == 0 && c->nspans == 1 && c->out == 4); /* back on the span, which the 4 out keep */
+    segalloc__central_give(cls, back, NULL, got, SEGALLOC__TO_SPANS);
+    CHECK(c->out == 0 && c->nspans == 0);
+    for (int i = 0; i < 2 * SEGALLOC__TRANSFER_IDLE; i++) segalloc__central_decay(); /* an empty cache: nothing to do */
+    CHECK(tr_count(c) == 0 && c->nspans == 0);
+  }
+
   /* a thread with no cache (past its exit) takes one object; when the refill brings back a
      whole chain from the transfer cache, the rest of it goes back to the central list */
   {
