@@ -347,7 +347,7 @@ static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, voi
    list, often an object or two, and such crumbs must not each take one of the slots (a
    refill takes one chain, so a stack of crumbs would cost a lock round trip per object or
    two). */
-static void segalloc__central_give(unsigned cls, void *head, void *tail, int count, unsigned to) {
+static segalloc__nosan void segalloc__central_give(unsigned cls, void *head, void *tail, int count, unsigned to) {
   segalloc__central *c = &segalloc__centrals[cls];
   segalloc__lock_acquire(&c->lock);
   c->out -= (uint64_t)count;
