@@ -74,7 +74,7 @@
 enum { SEGALLOC__TO_ANY = SEGALLOC__SHARDS, SEGALLOC__TO_SPANS = SEGALLOC__SHARDS + 1 };
 
 /* A class's transfer cache, allocated from metadata when the class first parks a chain
-   (840 bytes, 896 with the metadata's rounding: most of what a central record was). */
+   (848 bytes, 896 with the metadata's rounding: most of what a central record was). */
 typedef struct segalloc__transfer {
   unsigned count;           /* chains in chain[] */
   uint32_t objs;            /* objects in them */
@@ -402,15 +402,17 @@ static void segalloc__central_drain(int shard) {
 
 /* Every thread-cache tick (tcache.c) moves the clock on by one. A class whose transfer
    cache has had no chain parked or taken for SEGALLOC__TRANSFER_IDLE ticks (131,072 small
-   frees by the process) holds a reserve for a size the program has stopped using: its
-   chains go back to their spans, so that spans they alone kept from being wholly free go
-   to the page heap, where any class can reuse their pages. A program whose size mix
-   changes by phase otherwise keeps every earlier phase's reserve, and the spans it pins
-   (bench/workloads frag, bench/compare.sh -r 21: peak RSS 49.7 -> 45.6 MiB, glibc 46.1;
-   at scales 0.5 and 2, 1.1 and 1.3 MiB less). Idle times of 2 to 128 ticks all helped
-   frag, 32 the most; at 2, threads_own's rarer classes went back and forth between spans
-   and the page heap and its peak RSS rose by 1 MiB. The other workloads did not move. The
-   cost is one look per class per tick, and the lock of a class whose clock has run out. */
+   frees into thread caches; a thread's frees since its last tick, all of them for a thread
+   that exits before its first, move the clock not at all) holds a reserve for a size the
+   program has stopped using: its chains go back to their spans, so that spans they alone
+   kept from being wholly free go to the page heap, where any class can reuse their pages.
+   A program whose size mix changes by phase otherwise keeps every earlier phase's reserve,
+   and the spans it pins (bench/workloads frag, bench/compare.sh -r 21: peak RSS 49.7 ->
+   45.6 MiB, glibc 46.1; at scales 0.5 and 2, 1.1 and 1.3 MiB less). Idle times of 2 to 128
+   ticks all helped frag, 32 the most; at 2, threads_own's rarer classes went back and
+   forth between spans and the page heap and its peak RSS rose by 1 MiB. The other
+   workloads did not move. The cost is one look per class per tick, and the lock of a class
+   whose clock has run out. */
 static void segalloc__central_decay(void) {
   uint32_t now = __atomic_add_fetch(&segalloc__epoch, 1, __ATOMIC_RELAXED);
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
@@ -418,13 +420,16 @@ static void segalloc__central_decay(void) {
     segalloc__transfer *tr = __atomic_load_n(&c->transfer, __ATOMIC_RELAXED);
     if (!tr || (int32_t)(now - segalloc__load_relaxed(&tr->used)) < SEGALLOC__TRANSFER_IDLE) continue;
     segalloc__lock_acquire(&c->lock);
-    /* again under the lock: a thread may have used it since */
-    while ((int32_t)(now - segalloc__load_relaxed(&tr->used)) >= SEGALLOC__TRANSFER_IDLE && tr->count) {
-      void *head;
-      segalloc__transfer_remove(tr, tr->count - 1, &head);
-      segalloc__central_to_spans(c, head);
+    /* again under the lock: a thread may have used it since, stamping it with a later
+       epoch than `now`, which must stay */
+    if ((int32_t)(now - segalloc__load_relaxed(&tr->used)) >= SEGALLOC__TRANSFER_IDLE) {
+      while (tr->count) {
+        void *head;
+        segalloc__transfer_remove(tr, tr->count - 1, &head);
+        segalloc__central_to_spans(c, head);
+      }
+      segalloc__store_relaxed(&tr->used, now); /* looked at again SEGALLOC__TRANSFER_IDLE ticks on */
     }
-    segalloc__store_relaxed(&tr->used, now); /* looked at again SEGALLOC__TRANSFER_IDLE ticks on */
     segalloc__lock_release(&c->lock);
   }
 }
