@@ -37,14 +37,15 @@
    a shard exits, the chains parked for it go back to their spans. The stack holds at most
    SEGALLOC__TRANSFER_BYTES per class (at least four batches); segalloc_trim drains it,
    and so does central_decay (at the end of this part) once no thread has parked or taken
-   a chain of the class for SEGALLOC__TRANSFER_IDLE ticks. A class's stack comes from metadata when its first chain is parked, so the record of
-   a class (its lock, the stack's address, the heads of its span lists) fits one cache
-   line, and all of them a page or two. With the stacks inline, a record took 1.5 KiB and a
-   program touched a page for every two or three classes it used. With this and the page
-   heap's list heads (pageheap.c), the allocator's static data resident at exit went 72 ->
-   24 KiB for bench/workloads pairs (9 classes) and 116 -> 24 KiB for batch_lifo, whose
-   stacks, one for nearly every class, took 56 KiB of metadata (with 65 classes then; 48
-   now, about 43 KiB).
+   a chain of the class for SEGALLOC__TRANSFER_IDLE ticks. A class's stack comes from
+   metadata when its first chain is parked, so the record of a class (its lock, the
+   stack's address, the heads of its span lists) fits one cache line, and all of them a
+   page or two. With the stacks inline, a record took 1.5 KiB and a program touched a
+   page for every two or three classes it used. With this and the page heap's list heads
+   (pageheap.c), the allocator's static data resident at exit went 72 -> 24 KiB for
+   bench/workloads pairs (9 classes) and 116 -> 24 KiB for batch_lifo, whose stacks, one
+   for nearly every class, took 56 KiB of metadata (with 65 classes then; 48 now, about
+   43 KiB).
 
    A span hands out objects from two places: its free list (objects given back) and its
    bump region (objects never handed out yet). Carving lazily means a new span costs no
@@ -401,18 +402,18 @@ static void segalloc__central_drain(int shard) {
 }
 
 /* Every thread-cache tick (tcache.c) moves the clock on by one. A class whose transfer
-   cache has had no chain parked or taken for SEGALLOC__TRANSFER_IDLE ticks (131,072 small
-   frees into thread caches; a thread's frees since its last tick, all of them for a thread
-   that exits before its first, move the clock not at all) holds a reserve for a size the
-   program has stopped using: its chains go back to their spans, so that spans they alone
-   kept from being wholly free go to the page heap, where any class can reuse their pages.
-   A program whose size mix changes by phase otherwise keeps every earlier phase's reserve,
-   and the spans it pins (bench/workloads frag, bench/compare.sh -r 21: peak RSS 49.7 ->
-   45.6 MiB, glibc 46.1; at scales 0.5 and 2, 1.1 and 1.3 MiB less). Idle times of 2 to 128
-   ticks all helped frag, 32 the most; at 2, threads_own's rarer classes went back and
-   forth between spans and the page heap and its peak RSS rose by 1 MiB. The other
-   workloads did not move. The cost is one look per class per tick, and the lock of a class
-   whose clock has run out. */
+   cache has had no chain parked or taken for SEGALLOC__TRANSFER_IDLE ticks holds a
+   reserve for a size the program has stopped using: its chains go back to their spans, so
+   that spans they alone kept from being wholly free go to the page heap, where any class
+   can reuse their pages. (A tick is 4,096 small frees by one thread, so 32 ticks are
+   131,072 frees; the frees a thread makes after its last tick, which for a short-lived
+   thread may be all of them, do not move the clock.) A program whose size mix changes by
+   phase otherwise keeps every earlier phase's reserve, and the spans it pins
+   (bench/workloads frag, bench/compare.sh -r 21: peak RSS 49.7 -> 45.6 MiB, glibc 46.1;
+   at scales 0.5 and 2, 1.1 and 1.3 MiB less). Idle times of 2 to 128 ticks all helped
+   frag, 32 the most; at 2, threads_own's rarer classes went back and forth between spans
+   and the page heap and its peak RSS rose by 1 MiB. The other workloads did not move. The
+   cost is one look per class per tick, and the lock of a class whose clock has run out. */
 static void segalloc__central_decay(void) {
   uint32_t now = __atomic_add_fetch(&segalloc__epoch, 1, __ATOMIC_RELAXED);
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
