@@ -249,14 +249,17 @@ extern int madvise(void *addr, size_t length, int advice);
 
 /* ---- free-list links ---------------------------------------------------------------
    A free block's first word links it to the next free block of its list; its second word
-   holds its free mark, segalloc__cookie XOR its own address (the double-free check). The
+   holds its free mark, segalloc__cookie plus its own address (the double-free check). The
    address is in the mark so that stale bytes copied from one block into another (realloc
-   copying memory the program never wrote, say) cannot make a live block look free. Under SEGALLOC_DEBUG
+   copying memory the program never wrote, say) cannot make a live block look free. A sum
+   rather than an XOR, so that the marks of objects carved in a row step by the size, which
+   the carve loop adds rather than computes for each (frag at scale 0.3, callgrind:
+   102.4M -> 101.9M instructions; free's check costs the same). Under SEGALLOC_DEBUG
    the link is stored XORed with the cookie, so a program that writes a pointer into a freed
    block cannot steer the next malloc to an address of its choosing, and a corrupted link
    is likely to point nowhere valid. */
 static uintptr_t segalloc__cookie; /* chosen once, at the first slow-path call; never 0 */
-#define segalloc__free_mark(cookie, o) ((void *)((cookie) ^ (uintptr_t)(o)))
+#define segalloc__free_mark(cookie, o) ((void *)((cookie) + (uintptr_t)(o)))
 #if SEGALLOC_DEBUG
 #define segalloc__link(o) ((void *)((uintptr_t)((void **)(o))[0] ^ segalloc__cookie))
 #define segalloc__set_link(o, v) (((void **)(o))[0] = (void *)((uintptr_t)(v) ^ segalloc__cookie))
