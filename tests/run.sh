@@ -111,6 +111,7 @@ build_run test_api release0 "-DSEGALLOC_RELEASE_DELAY_MS=0"
 build_run test_api debug "-DSEGALLOC_DEBUG=1"
 build_run test_stress debug "-DSEGALLOC_DEBUG=1" 4 5 30
 build_run test_decay default ""
+build_run test_stats default ""
 
 echo "== transparent huge pages: SEGALLOC_THP from the environment, and as a macro"
 unset SEGALLOC_THP # the runs without the variable must not inherit one
@@ -160,6 +161,8 @@ if [ "${QUICK:-0}" != 1 ]; then
   build_run test_api tsan "-fsanitize=thread"
   build_run test_decay asan "$SAN"
   build_run test_decay tsan "-fsanitize=thread"
+  build_run test_stats asan "$SAN"
+  build_run test_stats tsan "-fsanitize=thread"
 fi
 
 for extra in tests/run_*.sh; do
