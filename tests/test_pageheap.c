@@ -429,5 +429,193 @@ int main(void) {
     CHECK(segalloc_check_heap() == 0); /* includes max_bytes against the lists */
     printf("    byte bound: held at most %zu KiB, maxima summed to %zu KiB\n", most >> 10, most_max >> 10);
   }
+
+  /* the transfer cache full by its slots (a chain with no tail never joins another): the
+     next chain goes back to its spans. And another live shard's chains: taken once more
+     than half the slots are in use, or more than half the objects it may hold, and not
+     before (tests/coverage.sh found neither limit reached by any test) */
+  {
+    unsigned cls = segalloc__size_class(64);
+    segalloc__central *c = &segalloc__centrals[cls];
+    enum { SL = SEGALLOC__TRANSFER_SLOTS, POOL = 4096 };
+    uint32_t cap = segalloc__transfer_cap(cls);
+    static void *pool[POOL]; /* objects out of the central list, held here */
+    int np = 0;
+    CHECK(cap / 2 + 1 + SL + 8 <= POOL && cap > 2 * SL);
+    unsigned live1 = segalloc__shard_threads[1], live0 = segalloc__shard_threads[0];
+    segalloc__shard_threads[0] = segalloc__shard_threads[1] = 1; /* both shards live */
+    uint64_t out0 = c->out;
+    CHECK(tr_count(c) == 0);
+    while (np < (int)(cap / 2 + 1 + SL + 1)) {
+      void *head = NULL;
+      int got = segalloc__central_take(cls, &head, 64, 0);
+      if (got <= 0) break;
+      for (void **o = (void **)head; o; o = (void **)segalloc__link(o)) pool[np++] = o;
+    }
+    CHECK(np >= (int)(cap / 2 + 1 + SL + 1) && tr_count(c) == 0);
+    /* SL single objects parked for shard 1, one chain each */
+    for (int i = 0; i < SL; i++) {
+      void *o = pool[--np];
+      segalloc__set_link(o, NULL);
+      segalloc__central_give(cls, o, NULL, 1, 1);
+    }
+    CHECK(tr_count(c) == SL && tr_objs(c) == SL);
+    void *last_parked = c->transfer->chain[SL - 1];
+    /* one more: no slot, so to its span, whose free list it heads */
+    void *extra = pool[--np];
+    segalloc__set_link(extra, NULL);
+    uint64_t out_before = c->out;
+    segalloc__central_give(cls, extra, NULL, 1, 1);
+    CHECK(tr_count(c) == SL && tr_objs(c) == SL && c->out == out_before - 1);
+    CHECK(segalloc__span_of((uintptr_t)extra)->freelist == extra);
+    CHECK(segalloc_check_heap() == 0);
+    /* a thread of shard 0 finds no chain for itself, but the slots are full: it takes
+       shard 1's newest */
+    void *h = NULL;
+    int got = segalloc__central_take(cls, &h, 1, 0);
+    CHECK(got == 1 && h == last_parked && tr_count(c) == SL - 1);
+    pool[np++] = h;
+    /* shard 1 takes back its own until half the slots are used */
+    while (tr_count(c) > SL / 2) {
+      got = segalloc__central_take(cls, &h, 1, 1);
+      if (got != 1) break;
+      pool[np++] = h;
+    }
+    CHECK(tr_count(c) == SL / 2 && tr_objs(c) == SL / 2);
+    /* at half (not more), shard 0 leaves them alone and takes from its spans */
+    got = segalloc__central_take(cls, &h, 1, 0);
+    CHECK(got >= 1 && tr_count(c) == SL / 2);
+    for (void **o = (void **)h; o && np < POOL; o = (void **)segalloc__link(o)) pool[np++] = o;
+    /* one chain more than half: it takes one */
+    void *o1 = pool[--np];
+    segalloc__set_link(o1, NULL);
+    segalloc__central_give(cls, o1, NULL, 1, 1);
+    CHECK(tr_count(c) == SL / 2 + 1);
+    got = segalloc__central_take(cls, &h, 1, 0);
+    CHECK(got == 1 && h == o1 && tr_count(c) == SL / 2);
+    pool[np++] = h;
+    while (tr_count(c) > 0 && (got = segalloc__central_take(cls, &h, 1, 1)) == 1) pool[np++] = h;
+    CHECK(tr_count(c) == 0 && tr_objs(c) == 0);
+    /* by objects: one chain of more than half of what the cache may hold */
+    int n = (int)(cap / 2 + 1);
+    CHECK(np >= n);
+    void *first = pool[np - n];
+    for (int i = np - n; i < np - 1; i++) segalloc__set_link(pool[i], pool[i + 1]);
+    segalloc__set_link(pool[np - 1], NULL);
+    np -= n;
+    segalloc__central_give(cls, first, NULL, n, 1);
+    CHECK(tr_count(c) == 1 && tr_objs(c) == (uint32_t)n);
+    got = segalloc__central_take(cls, &h, 1, 0);
+    CHECK(got == n && h == first && tr_count(c) == 0);
+    for (void **o = (void **)h; o && np < POOL; o = (void **)segalloc__link(o)) pool[np++] = o;
+    /* and a chain of exactly half stays for its shard */
+    n = (int)(cap / 2);
+    first = pool[np - n];
+    for (int i = np - n; i < np - 1; i++) segalloc__set_link(pool[i], pool[i + 1]);
+    segalloc__set_link(pool[np - 1], NULL);
+    np -= n;
+    segalloc__central_give(cls, first, NULL, n, 1);
+    got = segalloc__central_take(cls, &h, 1, 0);
+    CHECK(got >= 1 && h != first && tr_count(c) == 1 && tr_objs(c) == (uint32_t)n);
+    for (void **o = (void **)h; o && np < POOL; o = (void **)segalloc__link(o)) pool[np++] = o;
+    got = segalloc__central_take(cls, &h, 1, 1);
+    CHECK(got == n && h == first);
+    for (void **o = (void **)h; o && np < POOL; o = (void **)segalloc__link(o)) pool[np++] = o;
+    /* everything back: no object out, no span left */
+    for (int i = 0; i < np - 1; i++) segalloc__set_link(pool[i], pool[i + 1]);
+    segalloc__set_link(pool[np - 1], NULL);
+    segalloc__central_give(cls, pool[0], NULL, np, SEGALLOC__TO_SPANS);
+    CHECK(c->out == out0 && tr_count(c) == 0 && c->nspans == 0);
+    segalloc__shard_threads[0] = live0;
+    segalloc__shard_threads[1] = live1;
+    CHECK(segalloc_check_heap() == 0);
+  }
+
+  /* a large block that ends at its arena's last page cannot grow in place (there is no
+     page after it to take): a span of a whole arena past its header is such a block */
+  {
+    size_t whole = arena_free_pages();
+    segalloc__span *w = segalloc__heap_alloc(whole, 1);
+    CHECK(w != NULL);
+    if (w) {
+      size_t first;
+      segalloc__arena *a = segalloc__span_arena(w, &first);
+      CHECK(first == a->header_pages && first + w->npages == SEGALLOC__ARENA_PAGES);
+      size_t live = segalloc__heap.large_live;
+      CHECK(!segalloc__heap_grow_in_place(w, whole + 1));
+      CHECK(w->npages == whole && segalloc__heap.large_live == live && segalloc__span_of(segalloc__span_start(w)) == w);
+      CHECK(segalloc_check_heap() == 0);
+      segalloc__heap_free(w);
+    }
+  }
+
+  /* segalloc_check_heap, which every test takes for its final word, reports what it
+     claims to look for: each inconsistency below is made, reported and undone (coverage
+     showed most of its reports never produced, and large spans never walked while live) */
+  {
+    segalloc__span *big = segalloc__heap_alloc(3, 1);
+    void *blk[4];
+    for (int i = 0; i < 4; i++) blk[i] = segalloc_malloc(100);
+    segalloc_free(blk[3]); /* in this thread's cache */
+    segalloc__span *s = segalloc__span_of((uintptr_t)blk[0]);
+    unsigned cls = s->cls;
+    segalloc__tcache *tc = segalloc__tc;
+    segalloc__central *cen = &segalloc__centrals[cls];
+    void *chain = NULL;
+    int nchain = segalloc__central_take(cls, &chain, 2, tc->shard);
+    CHECK(big && s && s->state == SEGALLOC__SPAN_SMALL && nchain >= 1 && tc != &segalloc__tc_empty);
+    segalloc__central_give(cls, chain, NULL, nchain, SEGALLOC__TO_ANY);
+    CHECK(tr_count(cen) >= 1);
+    CHECK(s->list); /* on its shard's list: it has free objects */
+    CHECK(segalloc_check_heap() == 0); /* with a large span live */
+    size_t first;
+    segalloc__arena *a = segalloc__span_arena(s, &first);
+    segalloc__small_entry *entry = &segalloc__arena_smallmap(a)[first];
+    int reported = 0, tried = 0;
+#define CORRUPT(what, undo)                         \
+  do {                                              \
+    what;                                           \
+    tried++;                                        \
+    reported += segalloc_check_heap() != 0;         \
+    undo;                                           \
+  } while (0)
+    fprintf(stderr, "  (check_heap reports expected, one per inconsistency made:)\n");
+    CORRUPT(segalloc__heap.large_live += PG, segalloc__heap.large_live -= PG);
+    CORRUPT(segalloc__heap.small_spans += PG, segalloc__heap.small_spans -= PG);
+    CORRUPT(segalloc__heap.free_resident += PG, segalloc__heap.free_resident -= PG);
+    CORRUPT(segalloc__heap.free_released += PG, segalloc__heap.free_released -= PG);
+    CORRUPT(big->state = 7, big->state = SEGALLOC__SPAN_LARGE);
+    CORRUPT(s->size += 8, s->size -= 8);
+    CORRUPT(s->nalloc += 1, s->nalloc -= 1);
+    CORRUPT(entry->bias += 1, entry->bias -= 1);
+    CORRUPT(entry->list += (uint32_t)sizeof(segalloc__tlist), entry->list -= (uint32_t)sizeof(segalloc__tlist));
+    void *fl = s->freelist;
+    CORRUPT(s->freelist = (void *)(segalloc__span_start(s) + 1), s->freelist = fl);
+    CORRUPT(s->shard = (uint8_t)((s->shard + 1) % SEGALLOC__SHARDS), s->shard = (uint8_t)((s->shard + SEGALLOC__SHARDS - 1) % SEGALLOC__SHARDS));
+    CORRUPT(cen->transfer->n[0] += 1, cen->transfer->n[0] -= 1);
+    CORRUPT(cen->transfer->to[0] = SEGALLOC__TO_SPANS, cen->transfer->to[0] = SEGALLOC__TO_ANY);
+    CORRUPT(tc->max_bytes += 1, tc->max_bytes -= 1);
+    CORRUPT(tc->lists[cls].magic ^= 1, tc->lists[cls].magic ^= 1);
+    CORRUPT(tc->lists[0].room = 1, tc->lists[0].room = 0);
+    int32_t room = tc->lists[cls].room;
+    CORRUPT(tc->lists[cls].room = (int32_t)tc->max[cls] + 1, tc->lists[cls].room = room);
+    CORRUPT(tc->lists[cls].room = room + 1, tc->lists[cls].room = room); /* list longer than its count */
+#if !SEGALLOC__ASAN /* a cached block is poisoned under ASan: this code may not read it */
+    void **cached = (void **)tc->lists[cls].head;
+    CHECK(cached != NULL);
+    if (cached) {
+      void *mark = cached[1];
+      CORRUPT(cached[1] = NULL, cached[1] = mark);
+    }
+#endif
+    CHECK(tried > 0 && reported == tried);
+    CHECK(segalloc_check_heap() == 0); /* all undone */
+    chain = NULL;
+    nchain = segalloc__central_take(cls, &chain, 1, tc->shard);
+    segalloc__central_give(cls, chain, NULL, nchain, SEGALLOC__TO_SPANS);
+    for (int i = 0; i < 3; i++) segalloc_free(blk[i]);
+    segalloc__heap_free(big);
+    CHECK(segalloc_check_heap() == 0);
+  }
   return test_finish();
 }
