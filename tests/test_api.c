@@ -210,6 +210,22 @@ static void test_aligned(void) {
   m = segalloc_memalign(24, 100); /* glibc rounds up to 32 */
   CHECK(m != NULL && (uintptr_t)m % 32 == 0);
   segalloc_free(m);
+  /* the rest of memalign's arguments (tests/coverage.sh: never passed): alignment 0 is 1,
+     the round-up works for page-sized and larger alignments, an alignment past 2^62 is
+     EINVAL and one of 2^62 cannot be had (ENOMEM) */
+  m = segalloc_memalign(0, 100);
+  CHECK(m != NULL && (uintptr_t)m % 16 == 0 && segalloc_usable_size(m) >= 100);
+  segalloc_free(m);
+  m = segalloc_memalign(3 * 4096, 100);
+  CHECK(m != NULL && (uintptr_t)m % 16384 == 0);
+  segalloc_free(m);
+  m = segalloc_memalign(100000, 200000);
+  CHECK(m != NULL && (uintptr_t)m % 131072 == 0 && segalloc_usable_size(m) >= 200000);
+  segalloc_free(m);
+  errno = 0;
+  CHECK(segalloc_memalign(((size_t)1 << (sizeof(size_t) * 8 - 2)) + 1, 10) == NULL && errno == EINVAL);
+  errno = 0;
+  CHECK(segalloc_memalign((size_t)1 << (sizeof(size_t) * 8 - 2), 10) == NULL && errno == ENOMEM);
 
   void *v = segalloc_valloc(10);
   CHECK(v != NULL && (uintptr_t)v % 4096 == 0);
