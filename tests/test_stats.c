@@ -143,12 +143,23 @@ static void test_report(void) {
   for (int i = 0; i < 40; i += 2) segalloc_free(small[i]); /* some cached */
   void *large = segalloc_malloc(200000), *huge = segalloc_malloc(40 * MiB);
   CHECK(large && huge);
+  /* and a class whose only objects are parked in its transfer cache: a span, nothing in
+     use or cached, which still has its row */
+  unsigned parked = segalloc__size_class(5000);
+  void *chain = NULL;
+  int nchain = segalloc__central_take(parked, &chain, 2, 0);
+  segalloc__central_give(parked, chain, NULL, nchain, SEGALLOC__TO_ANY);
   static char text[8192];
   segalloc_stats_t st;
   segalloc_stats(&st); /* nothing allocates between this and the report's own snapshot */
   CHECK(print_to(text, sizeof text) > 0);
   CHECK(report_matches(text, &st));
   CHECK(st.live > 40 * MiB && st.thread_cached > 0 && st.arenas >= 1 && st.threads == 1);
+  CHECK(nchain >= 1 && st.classes[parked].spans == 1 && st.classes[parked].objects_in_use == 0 &&
+        st.classes[parked].objects_cached == 0);
+  segalloc_trim(); /* the parked chain back to its span, the span to the page heap */
+  segalloc_stats(&st);
+  CHECK(st.classes[parked].spans == 0);
   for (int i = 1; i < 40; i += 2) segalloc_free(small[i]);
   segalloc_free(large);
   segalloc_free(huge);
