@@ -60,7 +60,7 @@ go() {
 }
 
 echo "== core"
-for t in test_sizeclass test_pageheap test_api test_stats; do
+for t in test_sizeclass test_pageheap test_api test_stats test_metafail; do
   [ -f tests/$t.c ] || continue # (so that the script also measures older trees)
   build core $t.c $t && go $t none "$B/core/$t"
 done

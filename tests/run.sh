@@ -112,6 +112,7 @@ build_run test_api debug "-DSEGALLOC_DEBUG=1"
 build_run test_stress debug "-DSEGALLOC_DEBUG=1" 4 5 30
 build_run test_decay default ""
 build_run test_stats default ""
+build_run test_metafail default ""
 
 echo "== transparent huge pages: SEGALLOC_THP from the environment, and as a macro"
 unset SEGALLOC_THP # the runs without the variable must not inherit one
@@ -163,6 +164,7 @@ if [ "${QUICK:-0}" != 1 ]; then
   build_run test_decay tsan "-fsanitize=thread"
   build_run test_stats asan "$SAN"
   build_run test_stats tsan "-fsanitize=thread"
+  build_run test_metafail asan "$SAN" # (not TSan: the test's own mmap bypasses its interceptor)
 fi
 
 for extra in tests/run_*.sh; do
