@@ -6,6 +6,8 @@
      - realloc growing a large block in place, when the free pages after it must be split
        and no record is left: the block stays as it was, realloc fails cleanly, and works
        once memory is back
+     - an aligned large block whose lead pages cannot be split off: ENOMEM, the free span
+       back whole
      - a thread whose cache cannot be set up allocates and frees straight through the
        central lists, and gets a cache once memory is back
      - a class's first parked chain, when its transfer cache cannot be had, goes back to
@@ -167,6 +169,24 @@ static void test_grow_in_place(void) {
   segalloc_free(q ? q : l);
 }
 
+/* an aligned large block, whose pages before the aligned start must be split off */
+static void test_aligned(void) {
+  segalloc_stats_t before = snap();
+  int failed = meta_maps_failed;
+  starve_begin();
+  errno = 0;
+  void *p = segalloc_aligned_alloc(65536, 100000);
+  int err = errno;
+  starve_end();
+  segalloc_stats_t after = snap();
+  CHECK(p == NULL && err == ENOMEM && meta_maps_failed > failed);
+  CHECK(after.live == before.live && after.pageheap_free + after.released == before.pageheap_free + before.released);
+  CHECK(adds_up(&after) && segalloc_check_heap() == 0); /* the free span went back whole */
+  p = segalloc_aligned_alloc(65536, 100000);
+  CHECK(p != NULL && (uintptr_t)p % 65536 == 0);
+  segalloc_free(p);
+}
+
 /* a thread whose cache cannot be set up */
 static pthread_barrier_t bar;
 static int thread_ok;
@@ -254,6 +274,7 @@ int main(void) {
   test_arena();
   test_huge();
   test_grow_in_place();
+  test_aligned();
   test_thread_cache();
   test_transfer();
   segalloc_stats_t st = snap();
