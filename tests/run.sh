@@ -113,6 +113,7 @@ build_run test_stress debug "-DSEGALLOC_DEBUG=1" 4 5 30
 build_run test_decay default ""
 build_run test_stats default ""
 build_run test_metafail default ""
+build_run test_adopt default ""
 
 echo "== transparent huge pages: SEGALLOC_THP from the environment, and as a macro"
 unset SEGALLOC_THP # the runs without the variable must not inherit one
@@ -165,6 +166,8 @@ if [ "${QUICK:-0}" != 1 ]; then
   build_run test_stats asan "$SAN"
   build_run test_stats tsan "-fsanitize=thread"
   build_run test_metafail asan "$SAN" # (not TSan: the test's own mmap bypasses its interceptor)
+  build_run test_adopt asan "$SAN"
+  build_run test_adopt tsan "-fsanitize=thread"
 fi
 
 for extra in tests/run_*.sh; do
