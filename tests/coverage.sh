@@ -62,7 +62,10 @@ go() {
 echo "== core"
 for t in test_sizeclass test_pageheap test_api test_stats test_metafail test_adopt; do
   [ -f tests/$t.c ] || continue # (so that the script also measures older trees)
-  build core $t.c $t && go $t none "$B/core/$t"
+  flags=""
+  [ $t = test_adopt ] && flags=$WRAP # its fork children _exit
+  # shellcheck disable=SC2086
+  build core $t.c $t $flags && go $t none "$B/core/$t"
 done
 build core test_stress.c test_stress && go test_stress none "$B/core/test_stress" 4 10 60
 build core test_decay.c test_decay && go test_decay none "$B/core/test_decay"
