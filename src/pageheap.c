@@ -309,7 +309,8 @@ static size_t segalloc__heap_release_locked(size_t keep, uint64_t min_idle, uint
     b = segalloc__heap_next_bin(0, b + 1);
   }
   /* stopped short of the target: every resident span was looked at, and none is old
-     enough before `soonest` (later frees only bring that forward, in heap_free) */
+     enough before `soonest` (a span freed later is younger than all of them, so it cannot
+     bring that forward; heap_free only lowers a `soonest` left at UINT64_MAX) */
   segalloc__heap.release_at = segalloc__heap.free_resident > keep ? soonest : 0;
   /* a release that reached its target shrinks the allowance (one that ran out of idle
      spans would otherwise shrink it on every free) */
@@ -383,6 +384,8 @@ static void segalloc__heap_free(segalloc__span *s) {
   s->freelist = NULL;
   uint64_t now = segalloc__heap_now_ms();
   s->idle_since = now; /* merging keeps s, so a run is as young as its newest part */
+  /* never earlier than a waiting span's time (see heap_release_locked), but a bound when
+     no span was waiting */
   if (now + SEGALLOC_RELEASE_DELAY_MS < segalloc__heap.release_at) segalloc__heap.release_at = now + SEGALLOC_RELEASE_DELAY_MS;
   segalloc__heap_merge_insert(s);
   size_t in_use = segalloc__heap_in_use();
