@@ -10,6 +10,11 @@
 
 static size_t arena_free_pages(void) { return SEGALLOC__ARENA_PAGES - segalloc__heap.arenas->header_pages; }
 
+/* a free object's link, read and written as the allocator does: free objects are poisoned
+   in ASan builds, and only the allocator's own functions (segalloc__nosan) touch them */
+static segalloc__nosan void *get_link(void *o) { return segalloc__link(o); }
+static segalloc__nosan void put_link(void *o, void *v) { segalloc__set_link(o, v); }
+
 /* a class's transfer cache: chains and objects parked (none before its first chain) */
 static unsigned tr_count(const segalloc__central *c) { return c->transfer ? c->transfer->count : 0; }
 static uint32_t tr_objs(const segalloc__central *c) { return c->transfer ? c->transfer->objs : 0; }
@@ -118,21 +123,21 @@ int main(void) {
     for (int t = 0; t < 2; t++) {
       void *head = NULL;
       CHECK(segalloc__central_take(cls, &head, batch, 0) == batch);
-      for (void **o = (void **)head; o && n < 512; o = (void **)segalloc__link(o)) objs[n++] = o;
+      for (void **o = (void **)head; o && n < 512; o = (void **)get_link(o)) objs[n++] = o;
     }
     CHECK(n == 2 * batch && tr_count(c) == 0);
-    for (int i = 0; i < n; i++) segalloc__set_link(objs[i], NULL);
+    for (int i = 0; i < n; i++) put_link(objs[i], NULL);
     for (int i = 0; i < 3; i++) segalloc__central_give(cls, objs[i], objs[i], 1, SEGALLOC__TO_ANY); /* crumbs */
     CHECK(tr_count(c) == 1 && c->transfer->n[0] == 3 && tr_objs(c) == 3);
-    segalloc__set_link(objs[3], objs[4]);
+    put_link(objs[3], objs[4]);
     segalloc__central_give(cls, objs[3], objs[4], 2, SEGALLOC__TO_ANY); /* a short chain with its tail */
     CHECK(tr_count(c) == 1 && c->transfer->n[0] == 5);
     segalloc__central_give(cls, objs[5], NULL, 1, SEGALLOC__TO_ANY); /* no tail: a slot of its own */
     CHECK(tr_count(c) == 2 && c->transfer->n[1] == 1);
-    for (int i = 6; i < 6 + batch - 1; i++) segalloc__set_link(objs[i], objs[i + 1]);
+    for (int i = 6; i < 6 + batch - 1; i++) put_link(objs[i], objs[i + 1]);
     segalloc__central_give(cls, objs[6], objs[6 + batch - 1], batch, SEGALLOC__TO_ANY); /* 1 + batch: new slot */
     CHECK(tr_count(c) == 3 && c->transfer->n[2] == (uint32_t)batch && tr_objs(c) == (uint32_t)(6 + batch));
-    for (int i = 6 + batch; i < n - 1; i++) segalloc__set_link(objs[i], objs[i + 1]);
+    for (int i = 6 + batch; i < n - 1; i++) put_link(objs[i], objs[i + 1]);
     segalloc__central_give(cls, objs[6 + batch], NULL, n - 6 - batch, SEGALLOC__TO_SPANS); /* the rest to the spans */
     CHECK(tr_count(c) == 3);
     /* refills take the newest chain whole, and the joined chain comes back intact */
@@ -141,7 +146,7 @@ int main(void) {
     for (int t = 0; t < 3; t++) len[t] = segalloc__central_take(cls, &chain[t], 1, 0);
     CHECK(len[0] == batch && len[1] == 1 && len[2] == 5);
     int walked = 0;
-    for (void **o = (void **)chain[2]; o; o = (void **)segalloc__link(o)) walked++;
+    for (void **o = (void **)chain[2]; o; o = (void **)get_link(o)) walked++;
     CHECK(walked == 5);
     for (int t = 0; t < 3; t++) segalloc__central_give(cls, chain[t], NULL, len[t], SEGALLOC__TO_SPANS);
     CHECK(tr_count(c) == 0 && tr_objs(c) == 0 && c->out == 0 && c->nspans == 0);
@@ -450,20 +455,20 @@ int main(void) {
       void *head = NULL;
       int got = segalloc__central_take(cls, &head, 64, 0);
       if (got <= 0) break;
-      for (void **o = (void **)head; o; o = (void **)segalloc__link(o)) pool[np++] = o;
+      for (void **o = (void **)head; o; o = (void **)get_link(o)) pool[np++] = o;
     }
     CHECK(np >= (int)(cap / 2 + 1 + SL + 1) && tr_count(c) == 0);
     /* SL single objects parked for shard 1, one chain each */
     for (int i = 0; i < SL; i++) {
       void *o = pool[--np];
-      segalloc__set_link(o, NULL);
+      put_link(o, NULL);
       segalloc__central_give(cls, o, NULL, 1, 1);
     }
     CHECK(tr_count(c) == SL && tr_objs(c) == SL);
     void *last_parked = c->transfer->chain[SL - 1];
     /* one more: no slot, so to its span, whose free list it heads */
     void *extra = pool[--np];
-    segalloc__set_link(extra, NULL);
+    put_link(extra, NULL);
     uint64_t out_before = c->out;
     segalloc__central_give(cls, extra, NULL, 1, 1);
     CHECK(tr_count(c) == SL && tr_objs(c) == SL && c->out == out_before - 1);
@@ -485,10 +490,10 @@ int main(void) {
     /* at half (not more), shard 0 leaves them alone and takes from its spans */
     got = segalloc__central_take(cls, &h, 1, 0);
     CHECK(got >= 1 && tr_count(c) == SL / 2);
-    for (void **o = (void **)h; o && np < POOL; o = (void **)segalloc__link(o)) pool[np++] = o;
+    for (void **o = (void **)h; o && np < POOL; o = (void **)get_link(o)) pool[np++] = o;
     /* one chain more than half: it takes one */
     void *o1 = pool[--np];
-    segalloc__set_link(o1, NULL);
+    put_link(o1, NULL);
     segalloc__central_give(cls, o1, NULL, 1, 1);
     CHECK(tr_count(c) == SL / 2 + 1);
     got = segalloc__central_take(cls, &h, 1, 0);
@@ -500,30 +505,30 @@ int main(void) {
     int n = (int)(cap / 2 + 1);
     CHECK(np >= n);
     void *first = pool[np - n];
-    for (int i = np - n; i < np - 1; i++) segalloc__set_link(pool[i], pool[i + 1]);
-    segalloc__set_link(pool[np - 1], NULL);
+    for (int i = np - n; i < np - 1; i++) put_link(pool[i], pool[i + 1]);
+    put_link(pool[np - 1], NULL);
     np -= n;
     segalloc__central_give(cls, first, NULL, n, 1);
     CHECK(tr_count(c) == 1 && tr_objs(c) == (uint32_t)n);
     got = segalloc__central_take(cls, &h, 1, 0);
     CHECK(got == n && h == first && tr_count(c) == 0);
-    for (void **o = (void **)h; o && np < POOL; o = (void **)segalloc__link(o)) pool[np++] = o;
+    for (void **o = (void **)h; o && np < POOL; o = (void **)get_link(o)) pool[np++] = o;
     /* and a chain of exactly half stays for its shard */
     n = (int)(cap / 2);
     first = pool[np - n];
-    for (int i = np - n; i < np - 1; i++) segalloc__set_link(pool[i], pool[i + 1]);
-    segalloc__set_link(pool[np - 1], NULL);
+    for (int i = np - n; i < np - 1; i++) put_link(pool[i], pool[i + 1]);
+    put_link(pool[np - 1], NULL);
     np -= n;
     segalloc__central_give(cls, first, NULL, n, 1);
     got = segalloc__central_take(cls, &h, 1, 0);
     CHECK(got >= 1 && h != first && tr_count(c) == 1 && tr_objs(c) == (uint32_t)n);
-    for (void **o = (void **)h; o && np < POOL; o = (void **)segalloc__link(o)) pool[np++] = o;
+    for (void **o = (void **)h; o && np < POOL; o = (void **)get_link(o)) pool[np++] = o;
     got = segalloc__central_take(cls, &h, 1, 1);
     CHECK(got == n && h == first);
-    for (void **o = (void **)h; o && np < POOL; o = (void **)segalloc__link(o)) pool[np++] = o;
+    for (void **o = (void **)h; o && np < POOL; o = (void **)get_link(o)) pool[np++] = o;
     /* everything back: no object out, no span left */
-    for (int i = 0; i < np - 1; i++) segalloc__set_link(pool[i], pool[i + 1]);
-    segalloc__set_link(pool[np - 1], NULL);
+    for (int i = 0; i < np - 1; i++) put_link(pool[i], pool[i + 1]);
+    put_link(pool[np - 1], NULL);
     segalloc__central_give(cls, pool[0], NULL, np, SEGALLOC__TO_SPANS);
     CHECK(c->out == out0 && tr_count(c) == 0 && c->nspans == 0);
     segalloc__shard_threads[0] = live0;
