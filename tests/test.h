@@ -16,6 +16,13 @@ static int test_passed, test_failed;
     }                                                                               \
   } while (0)
 
+#ifdef SEGALLOC_H_INCLUDED
+/* segalloc_stats' identity: every mapped byte is in exactly one of its parts */
+static inline int test_stats_add_up(const segalloc_stats_t *s) {
+  return s->mapped == s->live + s->thread_cached + s->central + s->pageheap_free + s->released + s->metadata;
+}
+#endif
+
 static int test_finish(void) {
   printf("%d passed, %d failed\n", test_passed, test_failed);
   return test_failed != 0;

@@ -159,7 +159,7 @@ static int run_lib(const char *lib, int record) {
   CHECK(st.mallocs > 100000 && st.mallocs == st.frees);
   CHECK(st.live == 0);
   CHECK(st.threads <= 1);
-  CHECK(st.mapped == st.live + st.thread_cached + st.central + st.pageheap_free + st.released + st.metadata);
+  CHECK(test_stats_add_up(&st));
   if (st.mallocs != st.frees || st.live || st.threads > 1)
     fprintf(stderr, "  stats: mallocs %llu frees %llu live %zu threads %zu\n", (unsigned long long)st.mallocs,
             (unsigned long long)st.frees, st.live, st.threads);

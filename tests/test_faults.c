@@ -62,10 +62,6 @@ static segalloc_stats_t snap(void) {
   return s;
 }
 
-static int adds_up(const segalloc_stats_t *s) {
-  return s->mapped == s->live + s->thread_cached + s->central + s->pageheap_free + s->released + s->metadata;
-}
-
 /* Write a line with write(2): safe where stdio is not (children, signal handlers, a heap
    under pressure). */
 static void say(const char *s) {
@@ -350,9 +346,9 @@ static int run_oom(void) {
   CHECK(classes_fail);
   segalloc_thread_flush(); /* the slow paths under no memory */
   segalloc_trim();
-  CHECK(adds_up(&st));
+  CHECK(test_stats_add_up(&st));
   st = snap();
-  CHECK(adds_up(&st));
+  CHECK(test_stats_add_up(&st));
 
   /* 4. free everything: the statistics are back, and allocation works again */
   ballast_drop();
@@ -360,7 +356,7 @@ static int run_oom(void) {
   CHECK(bad == 0);
   segalloc_trim();
   st = snap();
-  CHECK(adds_up(&st));
+  CHECK(test_stats_add_up(&st));
   CHECK(st.live == base.live);
   CHECK(st.mallocs - st.frees == base.mallocs - base.frees);
   CHECK(st.huge_live == base.huge_live && st.large_live == base.large_live);
@@ -384,7 +380,7 @@ static int run_oom(void) {
   all_apis_fail(2 * lim, victim, 100, "after recovery");
   segalloc_free(victim);
   st = snap();
-  CHECK(adds_up(&st));
+  CHECK(test_stats_add_up(&st));
   CHECK(st.mallocs - st.frees == base.mallocs - base.frees - 1);
   return test_finish();
 }
@@ -718,11 +714,11 @@ static int run_threadfail(void) {
     CHECK(bad_errno == 0);   /* every failure said ENOMEM */
     CHECK(bad_align == 0);   /* every success was aligned and big enough */
     CHECK(corrupt == 0);     /* every block kept its stamps; calloc gave zeros */
-    CHECK(adds_up(&during));
+    CHECK(test_stats_add_up(&during));
     /* every block is back, and the heap works */
     segalloc_trim();
     segalloc_stats_t st = snap();
-    CHECK(adds_up(&st));
+    CHECK(test_stats_add_up(&st));
     CHECK(st.live == base.live);
     CHECK(st.mallocs - st.frees == base.mallocs - base.frees);
     void *a = segalloc_malloc(100), *b = segalloc_malloc(MiB), *c = segalloc_aligned_alloc(64 * KiB, 5000);
@@ -749,7 +745,7 @@ static int run_threadfail(void) {
          (at_fail.pageheap_free + at_fail.released) / MiB,
          at_fail.pageheap_free + at_fail.released >= MiB ? "the metadata ran out first" : "the pages ran out");
   fflush(stdout);
-  CHECK(adds_up(&at_fail));
+  CHECK(test_stats_add_up(&at_fail));
   starve_head = &starve;
   pthread_t sth[4];
   int made = 0;
@@ -768,7 +764,7 @@ static int run_threadfail(void) {
   CHECK(starved_bad == 0);
   segalloc_trim();
   segalloc_stats_t after = snap();
-  CHECK(adds_up(&after));
+  CHECK(test_stats_add_up(&after));
   CHECK(after.live == base.live);
   CHECK(after.mallocs - after.frees == base.mallocs - base.frees);
   void *ok1 = segalloc_malloc(8192), *ok2 = segalloc_memalign(4096, 3 * MiB);
@@ -862,7 +858,7 @@ static void fk_child(unsigned char **mine, size_t nmine, int had_cache) {
   segalloc_stats_t st;
   segalloc_stats(&st);
   /* one thread, quiet: the statistics add up (and keep adding up below) */
-  if (!adds_up(&st)) FK_LATER(14);
+  if (!test_stats_add_up(&st)) FK_LATER(14);
   /* the caches of the parent's other threads were taken back: only this one is left */
   if (had_cache && st.threads != 1) FK_LATER(15);
   if (!had_cache && st.threads > 1) FK_LATER(15);
@@ -873,7 +869,7 @@ static void fk_child(unsigned char **mine, size_t nmine, int had_cache) {
   if (!ok) _exit(17);
   segalloc_trim();
   segalloc_stats(&st);
-  if (!adds_up(&st)) FK_LATER(18);
+  if (!test_stats_add_up(&st)) FK_LATER(18);
   _exit(code);
 #undef FK_LATER
 }
@@ -960,7 +956,7 @@ static int run_fork(void) {
   CHECK(fk_timeouts == 0);
   CHECK(fk_fork_failed == 0);
   segalloc_stats_t st = snap();
-  CHECK(adds_up(&st));
+  CHECK(test_stats_add_up(&st));
   CHECK(st.live == base.live);
   CHECK(st.mallocs - st.frees == base.mallocs - base.frees);
   CHECK(st.threads == base.threads);
@@ -1003,13 +999,13 @@ static void *st_short(void *arg) {
 
 static int st_check(const char *what, const segalloc_stats_t *base) {
   segalloc_stats_t st = snap();
-  int ok = adds_up(&st) && st.live == base->live && st.mallocs - st.frees == base->mallocs - base->frees &&
+  int ok = test_stats_add_up(&st) && st.live == base->live && st.mallocs - st.frees == base->mallocs - base->frees &&
            st.threads == base->threads;
   printf("  %s: live %zu (baseline %zu), mallocs - frees %llu (%llu), threads %zu (%zu), mallocs %llu\n", what,
          st.live, base->live, (unsigned long long)(st.mallocs - st.frees),
          (unsigned long long)(base->mallocs - base->frees), st.threads, base->threads, (unsigned long long)st.mallocs);
   fflush(stdout);
-  CHECK(adds_up(&st));
+  CHECK(test_stats_add_up(&st));
   CHECK(st.live == base->live);
   CHECK(st.mallocs - st.frees == base->mallocs - base->frees);
   CHECK(st.threads == base->threads);
@@ -1153,7 +1149,7 @@ static int run_storm(void) {
   segalloc_trim();
   st = snap();
   CHECK(st.thread_cached == 0);
-  CHECK(adds_up(&st));
+  CHECK(test_stats_add_up(&st));
   pthread_attr_destroy(&at);
   return test_finish();
 }
@@ -1191,7 +1187,7 @@ static int fc_call(int which) {
     case 15: p = segalloc_pvalloc(100); ok = p && (uintptr_t)p % 4096 == 0; break;
     case 16: segalloc_thread_flush(); break;
     case 17: segalloc_trim(); break;
-    case 18: { segalloc_stats_t st; segalloc_stats(&st); ok = adds_up(&st); break; }
+    case 18: { segalloc_stats_t st; segalloc_stats(&st); ok = test_stats_add_up(&st); break; }
     case 19: errno = 0; p = segalloc_malloc(SIZE_MAX); ok = !p && errno == ENOMEM; break;
     case 20: /* a block from main: freed here (the thread's first call is a free) */
       if (fc_block) segalloc_free(fc_block);
@@ -1255,7 +1251,7 @@ static int run_firstcall(void) {
       }
       segalloc_stats_t st;
       segalloc_stats(&st);
-      if (st.threads != 1 || !adds_up(&st)) _exit(4);
+      if (st.threads != 1 || !test_stats_add_up(&st)) _exit(4);
       _exit(fc_ok ? 0 : 1);
     }
     int status = 0;

@@ -84,10 +84,6 @@ static segalloc_stats_t snap(void) {
   return s;
 }
 
-static int adds_up(const segalloc_stats_t *s) {
-  return s->mapped == s->live + s->thread_cached + s->central + s->pageheap_free + s->released + s->metadata;
-}
-
 /* a new arena: mapped, then no record for its free span */
 static void test_arena(void) {
   /* fill the first arena with two blocks of 31 MiB: a third needs another */
@@ -104,7 +100,7 @@ static void test_arena(void) {
   segalloc_stats_t after = snap();
   CHECK(c == NULL && err == ENOMEM && meta_maps_failed > failed);
   CHECK(after.arenas == before.arenas && after.mapped == before.mapped); /* unmapped again */
-  CHECK(adds_up(&after) && segalloc_check_heap() == 0);
+  CHECK(test_stats_add_up(&after) && segalloc_check_heap() == 0);
   c = segalloc_malloc(big);
   CHECK(c != NULL && snap().arenas == before.arenas + 1);
   if (c) memset(c, 1, big);
@@ -125,7 +121,7 @@ static void test_huge(void) {
   segalloc_stats_t after = snap();
   CHECK(h == NULL && err == ENOMEM && meta_maps_failed > failed);
   CHECK(after.mapped == before.mapped && after.huge_live == before.huge_live);
-  CHECK(adds_up(&after) && segalloc_check_heap() == 0);
+  CHECK(test_stats_add_up(&after) && segalloc_check_heap() == 0);
   h = segalloc_malloc(40 * MiB);
   CHECK(h != NULL && snap().huge_live >= before.huge_live + 40 * MiB);
   segalloc_free(h);
@@ -181,7 +177,7 @@ static void test_aligned(void) {
   segalloc_stats_t after = snap();
   CHECK(p == NULL && err == ENOMEM && meta_maps_failed > failed);
   CHECK(after.live == before.live && after.pageheap_free + after.released == before.pageheap_free + before.released);
-  CHECK(adds_up(&after) && segalloc_check_heap() == 0); /* the free span went back whole */
+  CHECK(test_stats_add_up(&after) && segalloc_check_heap() == 0); /* the free span went back whole */
   p = segalloc_aligned_alloc(65536, 100000);
   CHECK(p != NULL && (uintptr_t)p % 65536 == 0);
   segalloc_free(p);
@@ -240,7 +236,7 @@ static void test_thread_cache(void) {
   CHECK(meta_maps_failed > failed);
   CHECK(mid.threads == before.threads); /* it has no cache */
   CHECK(segalloc__tcaches.direct_frees >= direct + 8); /* its frees went to the central list */
-  CHECK(mid.live == before.live && mid.mallocs >= before.mallocs + 8 && adds_up(&mid));
+  CHECK(mid.live == before.live && mid.mallocs >= before.mallocs + 8 && test_stats_add_up(&mid));
   pthread_barrier_wait(&bar);
   pthread_barrier_wait(&bar); /* it has a cache now */
   CHECK(snap().threads == before.threads + 1);
@@ -278,6 +274,6 @@ int main(void) {
   test_thread_cache();
   test_transfer();
   segalloc_stats_t st = snap();
-  CHECK(adds_up(&st) && segalloc_check_heap() == 0);
+  CHECK(test_stats_add_up(&st) && segalloc_check_heap() == 0);
   return test_finish();
 }

@@ -345,7 +345,7 @@ static void test_library() {
   });
   consumer.join();
   segalloc_stats_t st = snap();
-  CHECK(st.mapped == st.live + st.thread_cached + st.central + st.pageheap_free + st.released + st.metadata);
+  CHECK(test_stats_add_up(&st));
 }
 
 int main() {

@@ -34,10 +34,6 @@
 #define EXTRA 0
 #endif
 
-static int adds_up(const segalloc_stats_t *s) {
-  return s->mapped == s->live + s->thread_cached + s->central + s->pageheap_free + s->released + s->metadata;
-}
-
 /* segalloc_print_stats(fd) into buf (NUL-terminated); the report is a few KiB at most,
    well within a pipe's buffer, so one thread can write it all and then read it */
 static size_t print_to(char *buf, size_t cap) {
@@ -122,7 +118,7 @@ static void test_first_calls(void) {
   segalloc_stats_t st;
   segalloc_stats(&st);
   CHECK(st.mapped == 0 && st.live == 0 && st.metadata == 0 && st.arenas == 0 && st.threads == 0);
-  CHECK(st.mallocs == 0 && st.frees == 0 && st.releases == 0 && adds_up(&st));
+  CHECK(st.mallocs == 0 && st.frees == 0 && st.releases == 0 && test_stats_add_up(&st));
   CHECK(st.nclasses == SEGALLOC__NCLASSES && st.nclasses <= SEGALLOC_MAX_CLASSES);
   CHECK(segalloc_trim() == 0);
   CHECK(segalloc_check_heap() == 0);
@@ -182,7 +178,7 @@ static void test_fields(void) {
   CHECK(b.mallocs - a.mallocs == 2 && b.frees == a.frees);
   CHECK(b.arenas == a.arenas); /* a huge block is a mapping of its own */
   CHECK(b.mapped - a.mapped == hmap + (b.metadata - a.metadata));
-  CHECK(adds_up(&b));
+  CHECK(test_stats_add_up(&b));
   segalloc_free(l);
   segalloc_free(h);
   segalloc_stats(&c);
@@ -198,7 +194,7 @@ static void test_fields(void) {
   CHECK(segalloc_trim() == 0);
   segalloc_stats(&c);
   CHECK(c.releases == b.releases && c.released == b.released);
-  CHECK(adds_up(&c));
+  CHECK(test_stats_add_up(&c));
 }
 
 /* 4. Per class, with threads alive: a size no other part of this program uses. */
@@ -236,7 +232,7 @@ static void test_threads(void) {
   CHECK(b.classes[cls].spans >= 1);
   CHECK(b.thread_cached >= a.thread_cached + NT * segalloc__class_size[cls]);
   CHECK(b.live - a.live == NT * segalloc__class_size[cls]);
-  CHECK(adds_up(&b));
+  CHECK(test_stats_add_up(&b));
   pthread_barrier_wait(&go_on);
   for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
   segalloc_stats(&b);
@@ -247,7 +243,7 @@ static void test_threads(void) {
   segalloc_stats(&b);
   /* every object back: the class's spans went back to the page heap */
   CHECK(b.classes[cls].objects_in_use == 0 && b.classes[cls].objects_cached == 0 && b.classes[cls].spans == 0);
-  CHECK(b.live == a.live && adds_up(&b));
+  CHECK(b.live == a.live && test_stats_add_up(&b));
   pthread_barrier_destroy(&parked);
   pthread_barrier_destroy(&go_on);
 }
