@@ -19,8 +19,7 @@ The algorithm is the one Go's runtime uses in mksizeclasses.go, restated:
     max_align_t is 16 bytes on the platforms it targets, and because every free block must
     hold two words: the free-list link and the double-free cookie.)
   * Each class gets the smallest span (a whole number of pages) whose waste, the bytes
-    left over after packing as many objects as fit, is at most 1/8 of the span, and for
-    classes up to TINY_SPAN_MAX bytes at least TINY_SPAN_BYTES (see there). The
+    left over after packing as many objects as fit, is at most 1/8 of the span. The
     objects are packed against the span's end and the waste comes first (class_first):
     no object boundary then falls in it, so free's boundary test rejects any address there
     (packed from the start, the address one past the last object would pass it).
@@ -73,19 +72,15 @@ TINY_BATCH_BYTES, TINY_BATCH_MAX = 4096, 128
 # Wide steps from 4 KiB did about as well (better on the batch rows written whole, worse on
 # prodcons and larson); from 8 KiB, less.
 WIDE_STEP = 2048
-# Classes up to TINY_SPAN_MAX bytes get spans of at least TINY_SPAN_BYTES (4 pages of 8 KiB,
-# 8 of 4 KiB; one page from 32 KiB pages up). A span costs the page heap, the page map and
-# the central list a fixed amount each time it is taken and given back (some 950
-# instructions, and a span record, bins and map entries to touch), and a program that
-# streams through a tiny class turns over a span every 8 KiB. The frag benchmark, whose
-# 24-, 48-, 64- and 160-byte phases each allocate 8 MiB, takes a quarter of the spans:
-# 104.1M -> 100.9M instructions at scale 0.3 (callgrind), and user + system time
-# 3-13 % less over four runs of `bench/usertime.py -r 21..41 frag` (median 9 %). Larger
-# classes keep the smallest span: applied to every class up to 1 KiB, or 512 bytes, the
-# same spans raised peak RSS on threads_own by 4-5 % and larson by 4-6 % (bench/compare.sh
-# -r 7), where up to 256 bytes they stay within 0.5 % on every workload but frag (+1 %,
-# 45.6 -> 46.1 MiB: spans that a sparse survivor keeps from the page heap are larger).
-TINY_SPAN_BYTES, TINY_SPAN_MAX = 32768, 256
+# Spans stay the smallest that waste at most an eighth, also for tiny classes, though a
+# span costs the page heap, the page map and the central list some 950 instructions a
+# round trip and a tiny class streams through one every 8 KiB. Tried on 2026-12-02: spans
+# of at least 32 KiB for the classes up to 256 bytes took the frag benchmark from 104.1M
+# to 100.9M instructions at scale 0.3 (callgrind) and its CPU time down 3-13 %, with peak
+# RSS within 0.5 % on the other workloads. But a heap that keeps one block in K keeps
+# every span holding one (bench/sparse.sh, 2,000,000 blocks, after malloc_trim): at 32
+# bytes and K = 1000 it kept 62.9 MiB of 63 instead of 17.1, at K = 10000 6.8 instead of
+# 2.8, and at 256 bytes and K = 1000 67.0 instead of 24.8 (separate runs of bench/sparse).
 
 
 def make_classes(page):
@@ -101,8 +96,6 @@ def make_classes(page):
             elif size >= 128:
                 align = size // 8
         span = page
-        while size <= TINY_SPAN_MAX and span < TINY_SPAN_BYTES:
-            span += page
         while span % size > span // 8:
             span += page
         npages = span // page
