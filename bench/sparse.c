@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static long rss_kib(void) {
   long pages = 0, resident = 0;
@@ -24,7 +25,7 @@ static long rss_kib(void) {
     exit(3);
   }
   fclose(f);
-  return resident * 4; /* statm counts 4 KiB pages on x86-64 */
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 int main(int argc, char **argv) {
@@ -32,21 +33,27 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: sparse N SIZE K\n");
     return 2;
   }
-  long n = atol(argv[1]), k = atol(argv[3]);
-  size_t size = (size_t)atol(argv[2]);
-  if (n <= 0 || k <= 0 || size == 0) {
+  long n = atol(argv[1]), sz = atol(argv[2]), k = atol(argv[3]);
+  if (n <= 0 || sz <= 0 || k <= 0) {
     fprintf(stderr, "sparse: N, SIZE and K must be positive\n");
     return 2;
   }
+  size_t size = (size_t)sz;
   char **a = malloc((size_t)n * sizeof *a);
-  if (!a) return 3;
+  if (!a) {
+    fprintf(stderr, "sparse: out of memory\n");
+    return 3;
+  }
   /* not zero: the compiler would make malloc + memset(0) a calloc, which an allocator may
      serve from fresh pages without touching them, and the array would land in the peak */
   memset(a, 0xff, (size_t)n * sizeof *a);
   long base = rss_kib();
   for (long i = 0; i < n; i++) {
     a[i] = malloc(size);
-    if (!a[i]) return 3;
+    if (!a[i]) {
+      fprintf(stderr, "sparse: out of memory\n");
+      return 3;
+    }
     memset(a[i], (int)(i & 0xff), size);
   }
   long peak = rss_kib();

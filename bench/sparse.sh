@@ -18,8 +18,8 @@ for r in $(seq "$ROUNDS"); do
   for c in $CASES; do
     for n in $NAMES; do
       out=$(LD_PRELOAD=${LIB[$n]} ./bench/sparse $N "${c%%:*}" "${c##*:}")
-      echo "$out" | sed 's/.*peak_kib=\([0-9]*\).*/\1/' >>"$tmp/$n-$c-peak"
-      echo "$out" | sed 's/.*kept_kib=\([0-9]*\).*/\1/' >>"$tmp/$n-$c-kept"
+      echo "$out" | sed -n 's/.*peak_kib=\([0-9]*\).*/\1/p' >>"$tmp/$n-$c-peak"
+      echo "$out" | sed -n 's/.*kept_kib=\([0-9]*\).*/\1/p' >>"$tmp/$n-$c-kept"
     done
   done
 done
@@ -31,12 +31,16 @@ done
   echo "The survivors themselves take N / K * SIZE bytes (about 0.6 MiB at 32 bytes and K = 100)."
   echo "Reproduce: \`make preload && bash bench/sparse.sh\`."
   echo
-  echo "| SIZE | K | $(for n in $NAMES; do printf '%s peak | %s kept | ' $n $n; done)"
+  echo "| SIZE | K |$(for n in $NAMES; do printf ' %s peak | %s kept |' $n $n; done)"
   echo "|---:|---:|$(for n in $NAMES; do printf -- '---:|---:|'; done)"
   for c in $CASES; do
     printf '| %s | %s |' "${c%%:*}" "${c##*:}"
     for n in $NAMES; do
-      printf ' %.1f | %.1f |' "$(awk "BEGIN{print $(med <"$tmp/$n-$c-peak")/1024}")" "$(awk "BEGIN{print $(med <"$tmp/$n-$c-kept")/1024}")"
+      for m in peak kept; do
+        # every run must have printed its figure: a missing one would read as 0.0
+        [ "$(wc -l <"$tmp/$n-$c-$m")" -eq "$ROUNDS" ] || { echo "sparse.sh: $n $c gave no $m figure" >&2; exit 1; }
+        printf ' %s |' "$(med <"$tmp/$n-$c-$m" | awk '{printf "%.1f", $1 / 1024}')"
+      done
     done
     echo
   done

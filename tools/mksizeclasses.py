@@ -74,13 +74,14 @@ TINY_BATCH_BYTES, TINY_BATCH_MAX = 4096, 128
 WIDE_STEP = 2048
 # Spans stay the smallest that waste at most an eighth, also for tiny classes, though a
 # span costs the page heap, the page map and the central list some 950 instructions a
-# round trip and a tiny class streams through one every 8 KiB. Tried on 2026-12-02: spans
-# of at least 32 KiB for the classes up to 256 bytes took the frag benchmark from 104.1M
-# to 100.9M instructions at scale 0.3 (callgrind) and its CPU time down 3-13 %, with peak
-# RSS within 0.5 % on the other workloads. But a heap that keeps one block in K keeps
-# every span holding one (bench/sparse.sh, 2,000,000 blocks, after malloc_trim): at 32
+# round trip and a tiny class streams through one every page (8 KiB by default). Tried on
+# 2026-12-02 (commit 167055b, reverted): spans of at least 32 KiB for the classes up to
+# 256 bytes took the frag benchmark from 104.1M to 100.9M instructions at scale 0.3
+# (callgrind, preloaded) and its CPU time down 3-13 %, with peak RSS within 0.5 % on the
+# other workloads. But a heap that keeps one block in K keeps every span holding one
+# (bench/sparse.c, 2,000,000 blocks, after malloc_trim; each pair from one run): at 32
 # bytes and K = 1000 it kept 62.9 MiB of 63 instead of 17.1, at K = 10000 6.8 instead of
-# 2.8, and at 256 bytes and K = 1000 67.0 instead of 24.8 (separate runs of bench/sparse).
+# 2.8, and at 256 bytes and K = 1000 67.0 instead of 24.8.
 
 
 def make_classes(page):
