@@ -10,11 +10,12 @@ rusage, to the microsecond). The allocators are segalloc (build/libsegalloc.so),
 mimalloc unless NAME=LIB pairs are given (LIB a preloadable library; "-" for none, i.e.
 glibc). Wall time mixes the two; this tells whether a gap is in the allocator's own code
 (user) or in page faults and system calls (sys), which run the same kernel code for every
-allocator. Run `make preload` first.
+allocator. With -c, any program (bench/threads_scale 32 4000000, say) runs instead of a
+workload. Run `make preload` first.
 """
 import argparse
-import shlex
 import os
+import shlex
 import statistics
 import subprocess
 import sys
