@@ -315,7 +315,7 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
 static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, void *head) {
   while (head) {
     void **o = (void **)head;
-    segalloc__span *s = segalloc__span_of((uintptr_t)o);
+    segalloc__span *s = segalloc__pagemap_entry(segalloc__arena_at((uintptr_t)o), (uintptr_t)o);
     uintptr_t start = segalloc__span_start(s), bytes = segalloc__span_bytes(s);
     void **first = o, **last;
     uint32_t n = 0;

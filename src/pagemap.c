@@ -6,7 +6,11 @@
    headers; each arena's header holds the per-page span pointers. So free(p) goes
    p -> arena (two loads) -> span (one load) without a header beside the block, and an
    address segalloc never handed out (the stack, another mapping) finds no arena: that is
-   how misuse is caught rather than followed.
+   how misuse is caught rather than followed. An address already known to be segalloc's (a
+   span's page, an object a central list takes back) skips the tree: arenas are aligned to
+   their size and begin with their header, so masking it gives its arena
+   (segalloc__arena_at; frag at scale 0.3, callgrind: 101.9M -> 100.0M instructions in
+   all, larson 91.3M -> 90.6M, large 4.38M -> 4.15M).
 
    Beside the page map, each arena has a small map: one 8-byte entry a page, nonzero only
    on the pages of small spans, holding what free's fast path needs (the class's list
@@ -68,6 +72,14 @@ static segalloc__inline segalloc__arena *segalloc__arena_of(uintptr_t p) {
   return __atomic_load_n(&n->arena[i & (((uintptr_t)1 << SEGALLOC__RADIX_L2_BITS) - 1)], __ATOMIC_ACQUIRE);
 }
 
+/* The arena holding p when p is known to lie in one (a page of a span, or an object that a
+   central list takes back, which free has already checked): arenas are aligned to their
+   size and begin with their header, so that is p with the low bits cleared, without the
+   radix map's two dependent loads. */
+static segalloc__inline segalloc__arena *segalloc__arena_at(uintptr_t p) {
+  return (segalloc__arena *)(p & ~((uintptr_t)SEGALLOC_ARENA_SIZE - 1));
+}
+
 /* The page-map entry for p in its arena a: arenas are aligned to their size, so the page
    index is a shift and a mask. */
 static segalloc__inline segalloc__span *segalloc__pagemap_entry(segalloc__arena *a, uintptr_t p) {
@@ -107,7 +119,7 @@ static int segalloc__pagemap_add_arena(segalloc__arena *a) {
 /* The arena that holds span s; *first is the index of s's first page in it. */
 static segalloc__arena *segalloc__span_arena(const segalloc__span *s, size_t *first) {
   uintptr_t start = segalloc__span_start(s);
-  segalloc__arena *a = segalloc__arena_of(start);
+  segalloc__arena *a = segalloc__arena_at(start);
   *first = (start - a->base) >> SEGALLOC__PAGE_SHIFT;
   return a;
 }
