@@ -34,6 +34,17 @@
 #define EXTRA 0
 #endif
 
+/* Everything readable from fd until its end (or cap - 1 bytes) into buf, NUL-terminated;
+   closes fd. */
+static size_t read_all(int fd, char *buf, size_t cap) {
+  size_t n = 0;
+  ssize_t r;
+  while (n + 1 < cap && (r = read(fd, buf + n, cap - 1 - n)) > 0) n += (size_t)r;
+  close(fd);
+  buf[n] = 0;
+  return n;
+}
+
 /* segalloc_print_stats(fd) into buf (NUL-terminated); the report is a few KiB at most,
    well within a pipe's buffer, so one thread can write it all and then read it */
 static size_t print_to(char *buf, size_t cap) {
@@ -41,12 +52,7 @@ static size_t print_to(char *buf, size_t cap) {
   if (pipe(fd) != 0) return 0;
   segalloc_print_stats(fd[1]);
   close(fd[1]);
-  size_t n = 0;
-  ssize_t r;
-  while (n + 1 < cap && (r = read(fd[0], buf + n, cap - 1 - n)) > 0) n += (size_t)r;
-  close(fd[0]);
-  buf[n] = 0;
-  return n;
+  return read_all(fd[0], buf, cap);
 }
 
 /* The number on the report's line "  LABEL   N...", or -1 when there is no such line. */
@@ -271,11 +277,7 @@ static pid_t run_child(const char *value, char *buf, size_t cap, int *status) {
     _exit(127);
   }
   close(fd[1]);
-  size_t n = 0;
-  ssize_t r;
-  while (n + 1 < cap && (r = read(fd[0], buf + n, cap - 1 - n)) > 0) n += (size_t)r;
-  close(fd[0]);
-  buf[n] = 0;
+  read_all(fd[0], buf, cap);
   waitpid(pid, status, 0);
   return pid;
 }
