@@ -3129,23 +3129,23 @@ static void segalloc__central_decay(void) {
    A tick comes every SEGALLOC__TICK_FREES frees (a countdown on the free path, which also
    counts frees for the statistics): every list that has not run dry since the last one
    gives half its objects to the central list and halves its maximum, so lists shrink to
-   what the thread cycles through rather than the most they ever held.
-   A list the thread has never refilled (it only frees the class: a consumer of another
-   thread's blocks) holds at most SEGALLOC__FREE_ONLY_BYTES (8 KiB) of objects, or one:
-   everything it holds waits to go to the thread that allocates them, so a list that grows
-   to a batch (9 KiB at 288 bytes, 32-54 KiB for the classes from 1 KiB up) only adds to
-   the footprint.
-   bench/workloads prodcons, whose consumer frees 45 classes it never allocates: peak RSS
-   4980 -> 4224 KiB, glibc 3252 (bench/compare.sh -r 31; the quartiles, 4784-5064 and
-   3924-4308 in another 31 runs, do not overlap), for 4-12 % more CPU in three runs of
-   usertime.py -r 21 (74 -> 77 ms in the last), since the consumer hands on a chain, and
-   the producer takes one, for each 8 KiB rather than each batch. Every 8th slow-path
+   what the thread cycles through rather than the most they ever held. Every 8th slow-path
    event the cache also adds up what it holds (sum of count * size over the lists); past
    SEGALLOC_TCACHE_BYTES it scavenges: every list gives back half of what it holds and
    halves its maximum, though not below a batch. So a thread holds at most the bound plus
    the few batches that can arrive between two checks. The cache keeps the sum of max *
    size over its lists too, and while that is within the bound the lists cannot hold more,
-   so the check skips its walk over them. */
+   so the check skips its walk over them.
+
+   A list the thread has never refilled (it only frees the class: a consumer of another
+   thread's blocks) holds at most SEGALLOC__FREE_ONLY_BYTES (8 KiB) of objects, or one
+   object of a larger class: everything it holds waits to go to the thread that allocates
+   them, so a list grown to a batch (9 KiB at 288 bytes, 32-64 KiB for the classes from 1
+   KiB up) only adds to the footprint. bench/workloads prodcons, whose consumer frees 45 classes it never allocates: peak RSS
+   4980 -> 4224 KiB, glibc 3252 (bench/compare.sh -r 31; the quartiles, 4784-5064 and
+   3924-4308 in another 31 runs, do not overlap), for 4-12 % more CPU in three runs of
+   usertime.py -r 21 (74 -> 77 ms in the last), since the consumer hands on a chain, and
+   the producer takes one, for each 8 KiB rather than each batch. */
 
 typedef struct segalloc__tcache {
   /* first, so that malloc adds a list's offset (segalloc__slot_list) to the cache's
@@ -3535,9 +3535,9 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   segalloc__tcache_check_size(tc);
   /* the list ran dry: it may hold more next time (below a batch at once; above, once per
      tick, so that ticks and dry spells balance) */
+  tc->refilled[cls] = 1; /* first: a list that was free-only until now grows as any other */
   if (tc->max[cls] < segalloc__class_batch[cls] || !tc->dry[cls] || segalloc__tcache_cycling(tc, cls)) segalloc__tcache_grow(tc, cls);
   tc->dry[cls] = 1;
-  tc->refilled[cls] = 1;
   uint32_t want = tc->max[cls] < segalloc__class_batch[cls] ? tc->max[cls] : segalloc__class_batch[cls];
   if (want == 0) want = 1;
   int got = segalloc__central_take(cls, &head, (int)want, tc->shard);
