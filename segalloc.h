@@ -3291,24 +3291,22 @@ static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, un
 
 /* Give list cls more room: slow start, doubling from 1 up to a batch, then a batch at a
    time up to its cap. 0 when it is at its cap. A list the thread has only freed into
-   (never refilled) stops at SEGALLOC__FREE_ONLY_BYTES of objects, or one object: what it
-   holds is of no use to its own thread (see the top of this part). */
+   (never refilled) ends its slow start at SEGALLOC__FREE_ONLY_BYTES of objects, or one
+   object, and grows no further: what it holds is of no use to its own thread (see the top
+   of this part). */
 static int segalloc__tcache_grow(segalloc__tcache *tc, unsigned cls) {
   uint32_t batch = segalloc__class_batch[cls];
   uint32_t count = segalloc__tcache_count(tc, cls);
+  uint32_t start = batch; /* where slow start ends */
   if (!tc->refilled[cls]) {
-    uint32_t cap = (uint32_t)(SEGALLOC__FREE_ONLY_BYTES / segalloc__class_size[cls]);
-    if (cap > batch) cap = batch;
-    if (cap == 0) cap = 1;
-    if (tc->max[cls] >= cap) return 0;
-    segalloc__tcache_set(tc, cls, count, tc->max[cls] ? (tc->max[cls] * 2 < cap ? tc->max[cls] * 2 : cap) : 1);
+    start = (uint32_t)(SEGALLOC__FREE_ONLY_BYTES / segalloc__class_size[cls]);
+    start = start == 0 ? 1 : start < batch ? start : batch;
+  }
+  if (tc->max[cls] < start) {
+    segalloc__tcache_set(tc, cls, count, tc->max[cls] ? (tc->max[cls] * 2 < start ? tc->max[cls] * 2 : start) : 1);
     return 1;
   }
-  if (tc->max[cls] < batch) {
-    segalloc__tcache_set(tc, cls, count, tc->max[cls] ? (tc->max[cls] * 2 < batch ? tc->max[cls] * 2 : batch) : 1);
-    return 1;
-  }
-  if (tc->max[cls] + batch > segalloc__tlist_cap(cls)) return 0;
+  if (!tc->refilled[cls] || tc->max[cls] + batch > segalloc__tlist_cap(cls)) return 0;
   segalloc__tcache_set(tc, cls, count, tc->max[cls] + batch);
   return 1;
 }
