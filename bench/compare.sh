@@ -5,20 +5,24 @@
 # This is how a change's effect is measured before it lands (bench/run.py compares segalloc
 # with the other allocators).
 #
-#   bash bench/compare.sh [-r ROUNDS] [-w "frag large"] [-p "mimalloc"] REV [REV ...]
+#   bash bench/compare.sh [-r ROUNDS] [-w "frag large"] [-p "mimalloc"] [-q] REV [REV ...]
 #
 # -r rounds (default 9), -w workloads (default all), -p peers to run alongside (glibc,
-# jemalloc, tcmalloc, mimalloc). Run from anywhere inside the repository.
+# jemalloc, tcmalloc, mimalloc), -q the quartiles too (for a bimodal workload such as
+# prodcons, where medians alone hide how far two builds' runs overlap). Run from anywhere
+# inside the repository.
 set -eu
 cd "$(dirname "$0")/.."
 ROUNDS=9
 WORKLOADS=""
 PEERS=""
-while getopts "r:w:p:" opt; do
+QUART=0
+while getopts "r:w:p:q" opt; do
   case $opt in
     r) ROUNDS=$OPTARG ;;
     w) WORKLOADS=$OPTARG ;;
     p) PEERS=$OPTARG ;;
+    q) QUART=1 ;;
     *) sed -n 2,13p "$0"; exit 2 ;;
   esac
 done
@@ -50,7 +54,14 @@ for rev in "$@"; do
   NAMES+=("$name")
 done
 
-printf '%-14s %-22s %10s %14s\n' workload allocator "time (s)" "peak RSS KiB"
+# the first and third quartiles of numbers separated by spaces, as "q1-q3"
+quart() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+3)/4)] "-" a[int((3*NR+3)/4)]}'; }
+
+if [ "$QUART" = 1 ]; then
+  printf '%-14s %-22s %10s %17s %14s %15s\n' workload allocator "time (s)" "time q1-q3" "peak RSS KiB" "RSS q1-q3"
+else
+  printf '%-14s %-22s %10s %14s\n' workload allocator "time (s)" "peak RSS KiB"
+fi
 for w in $WORKLOADS; do
   declare -A T=() M=()
   for _ in $(seq "$ROUNDS"); do
@@ -61,7 +72,12 @@ for w in $WORKLOADS; do
     done
   done
   for n in "${NAMES[@]}"; do
-    printf '%-14s %-22s %10s %14s\n' "$w" "$n" "$(echo "${T[$n]}" | med)" "$(echo "${M[$n]}" | med)"
+    if [ "$QUART" = 1 ]; then
+      printf '%-14s %-22s %10s %17s %14s %15s\n' "$w" "$n" "$(echo "${T[$n]}" | med)" "$(echo "${T[$n]}" | quart)" \
+        "$(echo "${M[$n]}" | med)" "$(echo "${M[$n]}" | quart)"
+    else
+      printf '%-14s %-22s %10s %14s\n' "$w" "$n" "$(echo "${T[$n]}" | med)" "$(echo "${M[$n]}" | med)"
+    fi
   done
 done
 echo "($ROUNDS interleaved rounds, medians; $(date -u '+%Y-%m-%d %H:%M') UTC, load $(cut -d' ' -f1 /proc/loadavg))"

@@ -54,11 +54,11 @@
    thread's blocks) holds at most SEGALLOC__FREE_ONLY_BYTES (8 KiB) of objects, or one
    object of a larger class: everything it holds waits to go to the thread that allocates
    them, so a list grown to a batch (9 KiB at 288 bytes, 32-64 KiB for the classes from 1
-   KiB up) only adds to the footprint. bench/workloads prodcons, whose consumer frees 45 classes it never allocates: peak RSS
-   4980 -> 4224 KiB, glibc 3252 (bench/compare.sh -r 31; the quartiles, 4784-5064 and
-   3924-4308 in another 31 runs, do not overlap), for 4-12 % more CPU in three runs of
-   usertime.py -r 21 (74 -> 77 ms in the last), since the consumer hands on a chain, and
-   the producer takes one, for each 8 KiB rather than each batch. */
+   KiB up) only adds to the footprint. bench/workloads prodcons, whose consumer frees 45
+   classes it never allocates: peak RSS 4916 -> 4196 KiB, glibc 3204 (bench/compare.sh -r
+   31 -q; the quartiles, 4568-5036 and 3924-4340, do not overlap), for 4-12 % more CPU in
+   three runs of usertime.py -r 21 (74 -> 77 ms in the last), since the consumer hands on a
+   chain, and the producer takes one, for each 8 KiB rather than each batch. */
 
 typedef struct segalloc__tcache {
   /* first, so that malloc adds a list's offset (segalloc__slot_list) to the cache's
