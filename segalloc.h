@@ -3143,9 +3143,9 @@ static void segalloc__central_decay(void) {
    them, so a list grown to a batch (9 KiB at 288 bytes, 32-64 KiB for the classes from 1
    KiB up) only adds to the footprint. bench/workloads prodcons, whose consumer frees 45
    classes it never allocates: peak RSS 4916 -> 4196 KiB, glibc 3204 (bench/compare.sh -r
-   31 -q; the quartiles, 4568-5036 and 3924-4340, do not overlap), for 4-12 % more CPU in
-   three runs of usertime.py -r 21 (74 -> 77 ms in the last), since the consumer hands on a
-   chain, and the producer takes one, for each 8 KiB rather than each batch. */
+   31 -q; the quartiles, 4568-5036 and 3924-4340, do not overlap), for 4-17 % more CPU in
+   five runs of usertime.py -r 21 or 31 (75 -> 83 ms in the last), since the consumer hands
+   on a chain, and the producer takes one, for each 8 KiB rather than each batch. */
 
 typedef struct segalloc__tcache {
   /* first, so that malloc adds a list's offset (segalloc__slot_list) to the cache's
