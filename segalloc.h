@@ -273,7 +273,7 @@ SEGALLOCDEF const char *segalloc_version(void);
         back to the spans; a span whose objects are all back goes to the page heap.
      3. Large: the span goes back to the page heap and merges with free neighbours.
    Back to the OS
-     thread cache (lists that did not run dry for a tick of 4096 frees give half to the
+     thread cache (lists that did not run dry for a tick of 16384 frees give half to the
      transfer cache; bounded by SEGALLOC_TCACHE_BYTES) -> central list (hands wholly free
      spans back) -> page heap (keeps an allowance of free pages resident, from
      SEGALLOC_RETAIN_BYTES up, and releases the rest with madvise: at once when the
@@ -2717,7 +2717,7 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
 #define SEGALLOC__TRANSFER_BYTES ((size_t)64 * 1024)
 /* ticks (of SEGALLOC__TICK_FREES frees each, any thread's) after which an unused transfer
    cache goes back to its spans (segalloc__central_decay) */
-#define SEGALLOC__TRANSFER_IDLE 32
+#define SEGALLOC__TRANSFER_IDLE 8
 
 /* Where a chain given back goes: parked for one shard, parked for any thread, or back to
    the spans. */
@@ -3054,15 +3054,16 @@ static void segalloc__central_drain(int shard) {
    cache has had no chain parked or taken for SEGALLOC__TRANSFER_IDLE ticks holds a
    reserve for a size the program has stopped using: its chains go back to their spans, so
    that spans they alone kept from being wholly free go to the page heap, where any class
-   can reuse their pages. (A tick is 4,096 small frees by one thread, so 32 ticks are
+   can reuse their pages. (A tick is 16,384 small frees by one thread, so 8 ticks are
    131,072 frees; the frees a thread makes after its last tick, which for a short-lived
    thread may be all of them, do not move the clock.) A program whose size mix changes by
    phase otherwise keeps every earlier phase's reserve, and the spans it pins
    (bench/workloads frag, bench/compare.sh -r 21: peak RSS 49.7 -> 45.6 MiB, glibc 46.1;
-   at scales 0.5 and 2, 1.1 and 1.3 MiB less). Idle times of 2 to 128 ticks all helped
-   frag, 32 the most; at 2, threads_own's rarer classes went back and forth between spans
-   and the page heap and its peak RSS rose by 1 MiB. The other workloads did not move. The
-   cost is one look per class per tick, and the lock of a class whose clock has run out. */
+   at scales 0.5 and 2, 1.1 and 1.3 MiB less). Measured with ticks of 4,096 frees, idle
+   times of 2 to 128 ticks all helped frag, 32 (131,072 frees) the most; at 2,
+   threads_own's rarer classes went back and forth between spans and the page heap and its
+   peak RSS rose by 1 MiB. The other workloads did not move. The cost is one look per class
+   per tick, and the lock of a class whose clock has run out. */
 static void segalloc__central_decay(void) {
   uint32_t now = __atomic_add_fetch(&segalloc__epoch, 1, __ATOMIC_RELAXED);
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
@@ -3129,7 +3130,13 @@ static void segalloc__central_decay(void) {
    A tick comes every SEGALLOC__TICK_FREES frees (a countdown on the free path, which also
    counts frees for the statistics): every list that has not run dry since the last one
    gives half its objects to the central list and halves its maximum, so lists shrink to
-   what the thread cycles through rather than the most they ever held. Every 8th slow-path
+   what the thread cycles through rather than the most they ever held. A tick of 16,384
+   frees rather than 4,096 (with central.c's idle time cut from 32 ticks to 8, so that it
+   still comes to 131,072 frees) took threads_own's CPU from 281 to 264 ms
+   (usertime.py -r 21; mimalloc 284) and its time, larson's and batch_lifo's by 4-20 %
+   (bench/compare.sh -r 15, both orders), instructions by 1-2 % (callgrind, scale 0.3),
+   peak RSS within 100 KiB either way: each tick looks at every class's list and transfer
+   cache, and lists halved by it come back through the central list. Every 8th slow-path
    event the cache also adds up what it holds (sum of count * size over the lists); past
    SEGALLOC_TCACHE_BYTES it scavenges: every list gives back half of what it holds and
    halves its maximum, though not below a batch. So a thread holds at most the bound plus
@@ -3179,7 +3186,7 @@ typedef struct segalloc__tcache {
 /* The two operations of the fast paths, here once: take the head object of a list (NULL
    when empty), and put a freed object on a list that has room, marking it free. */
 /* frees between two ticks of a cache (see segalloc__tcache_tick) */
-#define SEGALLOC__TICK_FREES 4096u
+#define SEGALLOC__TICK_FREES 16384u
 /* the most a list that its thread only frees into may hold, in bytes (segalloc__tcache_grow) */
 #define SEGALLOC__FREE_ONLY_BYTES 8192u
 

@@ -68,7 +68,7 @@
 #define SEGALLOC__TRANSFER_BYTES ((size_t)64 * 1024)
 /* ticks (of SEGALLOC__TICK_FREES frees each, any thread's) after which an unused transfer
    cache goes back to its spans (segalloc__central_decay) */
-#define SEGALLOC__TRANSFER_IDLE 32
+#define SEGALLOC__TRANSFER_IDLE 8
 
 /* Where a chain given back goes: parked for one shard, parked for any thread, or back to
    the spans. */
@@ -405,15 +405,16 @@ static void segalloc__central_drain(int shard) {
    cache has had no chain parked or taken for SEGALLOC__TRANSFER_IDLE ticks holds a
    reserve for a size the program has stopped using: its chains go back to their spans, so
    that spans they alone kept from being wholly free go to the page heap, where any class
-   can reuse their pages. (A tick is 4,096 small frees by one thread, so 32 ticks are
+   can reuse their pages. (A tick is 16,384 small frees by one thread, so 8 ticks are
    131,072 frees; the frees a thread makes after its last tick, which for a short-lived
    thread may be all of them, do not move the clock.) A program whose size mix changes by
    phase otherwise keeps every earlier phase's reserve, and the spans it pins
    (bench/workloads frag, bench/compare.sh -r 21: peak RSS 49.7 -> 45.6 MiB, glibc 46.1;
-   at scales 0.5 and 2, 1.1 and 1.3 MiB less). Idle times of 2 to 128 ticks all helped
-   frag, 32 the most; at 2, threads_own's rarer classes went back and forth between spans
-   and the page heap and its peak RSS rose by 1 MiB. The other workloads did not move. The
-   cost is one look per class per tick, and the lock of a class whose clock has run out. */
+   at scales 0.5 and 2, 1.1 and 1.3 MiB less). Measured with ticks of 4,096 frees, idle
+   times of 2 to 128 ticks all helped frag, 32 (131,072 frees) the most; at 2,
+   threads_own's rarer classes went back and forth between spans and the page heap and its
+   peak RSS rose by 1 MiB. The other workloads did not move. The cost is one look per class
+   per tick, and the lock of a class whose clock has run out. */
 static void segalloc__central_decay(void) {
   uint32_t now = __atomic_add_fetch(&segalloc__epoch, 1, __ATOMIC_RELAXED);
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {

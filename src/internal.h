@@ -48,7 +48,7 @@
         back to the spans; a span whose objects are all back goes to the page heap.
      3. Large: the span goes back to the page heap and merges with free neighbours.
    Back to the OS
-     thread cache (lists that did not run dry for a tick of 4096 frees give half to the
+     thread cache (lists that did not run dry for a tick of 16384 frees give half to the
      transfer cache; bounded by SEGALLOC_TCACHE_BYTES) -> central list (hands wholly free
      spans back) -> page heap (keeps an allowance of free pages resident, from
      SEGALLOC_RETAIN_BYTES up, and releases the rest with madvise: at once when the

@@ -42,7 +42,13 @@
    A tick comes every SEGALLOC__TICK_FREES frees (a countdown on the free path, which also
    counts frees for the statistics): every list that has not run dry since the last one
    gives half its objects to the central list and halves its maximum, so lists shrink to
-   what the thread cycles through rather than the most they ever held. Every 8th slow-path
+   what the thread cycles through rather than the most they ever held. A tick of 16,384
+   frees rather than 4,096 (with central.c's idle time cut from 32 ticks to 8, so that it
+   still comes to 131,072 frees) took threads_own's CPU from 281 to 264 ms
+   (usertime.py -r 21; mimalloc 284) and its time, larson's and batch_lifo's by 4-20 %
+   (bench/compare.sh -r 15, both orders), instructions by 1-2 % (callgrind, scale 0.3),
+   peak RSS within 100 KiB either way: each tick looks at every class's list and transfer
+   cache, and lists halved by it come back through the central list. Every 8th slow-path
    event the cache also adds up what it holds (sum of count * size over the lists); past
    SEGALLOC_TCACHE_BYTES it scavenges: every list gives back half of what it holds and
    halves its maximum, though not below a batch. So a thread holds at most the bound plus
@@ -92,7 +98,7 @@ typedef struct segalloc__tcache {
 /* The two operations of the fast paths, here once: take the head object of a list (NULL
    when empty), and put a freed object on a list that has room, marking it free. */
 /* frees between two ticks of a cache (see segalloc__tcache_tick) */
-#define SEGALLOC__TICK_FREES 4096u
+#define SEGALLOC__TICK_FREES 16384u
 /* the most a list that its thread only frees into may hold, in bytes (segalloc__tcache_grow) */
 #define SEGALLOC__FREE_ONLY_BYTES 8192u
 
