@@ -3057,13 +3057,18 @@ static void segalloc__central_drain(int shard) {
    can reuse their pages. (A tick is 16,384 small frees by one thread, so 8 ticks are
    131,072 frees; the frees a thread makes after its last tick, which for a short-lived
    thread may be all of them, do not move the clock.) A program whose size mix changes by
-   phase otherwise keeps every earlier phase's reserve, and the spans it pins
-   (bench/workloads frag, bench/compare.sh -r 21: peak RSS 49.7 -> 45.6 MiB, glibc 46.1;
-   at scales 0.5 and 2, 1.1 and 1.3 MiB less). Measured with ticks of 4,096 frees, idle
-   times of 2 to 128 ticks all helped frag, 32 (131,072 frees) the most; at 2,
-   threads_own's rarer classes went back and forth between spans and the page heap and its
-   peak RSS rose by 1 MiB. The other workloads did not move. The cost is one look per class
-   per tick, and the lock of a class whose clock has run out. */
+   phase otherwise keeps every earlier phase's reserve, and the spans it pins. Measured
+   with ticks of 4,096 frees and 32 of them idle: bench/workloads frag, bench/compare.sh
+   -r 21: peak RSS 49.7 -> 45.6 MiB, glibc 46.1; at scales 0.5 and 2, 1.1 and 1.3 MiB
+   less. Idle times of 2 to 128 such ticks all helped frag, 32 (131,072 frees) the most;
+   at 2, threads_own's rarer classes went back and forth between spans and the page heap
+   and its peak RSS rose by 1 MiB. The other workloads did not move. With ticks of 16,384
+   and 8 idle, frag's peak is unchanged (44.7 MiB in make bench, both ways). A list its
+   thread stopped using gives half its objects at each tick, and each such chain parked
+   in the transfer cache restarts the class's idle clock, so a class drains a few ticks
+   after its last use: about log2 of the list's length, which in frees is now four times
+   as long (for a list of 512, about 278,000 frees rather than 168,000). The cost is one
+   look per class per tick, and the lock of a class whose clock has run out. */
 static void segalloc__central_decay(void) {
   uint32_t now = __atomic_add_fetch(&segalloc__epoch, 1, __ATOMIC_RELAXED);
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
@@ -3120,8 +3125,9 @@ static void segalloc__central_decay(void) {
    A list that runs dry having taken back, by refills, as many objects as it last handed
    on, within 2 * max of the thread's frees since, grows whatever the tick: the thread
    has used up what it just gave away, cycling through more of the class than the list
-   holds (as a loop that allocates and frees 100 blocks at a time does). Grown a batch a
-   tick, the 8 KiB list of that loop took 40 rounds for each batch, and its blocks went
+   holds (as a loop that allocates and frees 100 blocks at a time does). Measured with
+   ticks of 4,096 frees: grown a batch a tick, the 8 KiB list of that loop took 40 rounds
+   for each batch, and its blocks went
    through the central list and the page heap meanwhile (the batch rows of
    bench/callgrind.py: 124 instructions a pair at 8 KiB, 69 with this rule; 63 and 62 at
    16 B to 1 KiB). A count wandering up and down at random gets no bigger lists from it
@@ -3134,9 +3140,11 @@ static void segalloc__central_decay(void) {
    frees rather than 4,096 (with central.c's idle time cut from 32 ticks to 8, so that it
    still comes to 131,072 frees) took threads_own's CPU from 281 to 264 ms
    (usertime.py -r 21; mimalloc 284) and its time, larson's and batch_lifo's by 4-20 %
-   (bench/compare.sh -r 15, both orders), instructions by 1-2 % (callgrind, scale 0.3),
-   peak RSS within 100 KiB either way: each tick looks at every class's list and transfer
-   cache, and lists halved by it come back through the central list. Every 8th slow-path
+   (bench/compare.sh -r 15, both orders); callgrind of bench/workloads at scale 0.3,
+   preloaded, counts batch_lifo 91.6M -> 90.3M and threads_own 262.4M -> 257.2M
+   instructions. Peak RSS moved by less than 170 KiB on every workload (larson +164 KiB
+   the most, 9 rounds). Probably lists halved by a tick came back through the central list
+   at the next refill; that was not measured apart. Every 8th slow-path
    event the cache also adds up what it holds (sum of count * size over the lists); past
    SEGALLOC_TCACHE_BYTES it scavenges: every list gives back half of what it holds and
    halves its maximum, though not below a batch. So a thread holds at most the bound plus
@@ -4502,8 +4510,8 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
    and close otherwise; thread caches are read without their owners' cooperation: a
    list's length is max - room, two words its owner may be rewriting in a slow path at that
    moment (a grow or refill), so a busy thread's cached count can be off by up to a batch
-   per list (never negative), and its free count by one tick's 4096 while it is at its
-   tick. With the other threads quiet, every figure is exact.
+   per list (never negative), and its free count by one tick's SEGALLOC__TICK_FREES (16,384)
+   while it is at its tick. With the other threads quiet, every figure is exact.
 
    segalloc_print_stats formats with the fatal-error path's number printer and write(2):
    no stdio, no allocation, so it is safe in a signal handler's neighbourhood and at exit. */

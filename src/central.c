@@ -408,13 +408,18 @@ static void segalloc__central_drain(int shard) {
    can reuse their pages. (A tick is 16,384 small frees by one thread, so 8 ticks are
    131,072 frees; the frees a thread makes after its last tick, which for a short-lived
    thread may be all of them, do not move the clock.) A program whose size mix changes by
-   phase otherwise keeps every earlier phase's reserve, and the spans it pins
-   (bench/workloads frag, bench/compare.sh -r 21: peak RSS 49.7 -> 45.6 MiB, glibc 46.1;
-   at scales 0.5 and 2, 1.1 and 1.3 MiB less). Measured with ticks of 4,096 frees, idle
-   times of 2 to 128 ticks all helped frag, 32 (131,072 frees) the most; at 2,
-   threads_own's rarer classes went back and forth between spans and the page heap and its
-   peak RSS rose by 1 MiB. The other workloads did not move. The cost is one look per class
-   per tick, and the lock of a class whose clock has run out. */
+   phase otherwise keeps every earlier phase's reserve, and the spans it pins. Measured
+   with ticks of 4,096 frees and 32 of them idle: bench/workloads frag, bench/compare.sh
+   -r 21: peak RSS 49.7 -> 45.6 MiB, glibc 46.1; at scales 0.5 and 2, 1.1 and 1.3 MiB
+   less. Idle times of 2 to 128 such ticks all helped frag, 32 (131,072 frees) the most;
+   at 2, threads_own's rarer classes went back and forth between spans and the page heap
+   and its peak RSS rose by 1 MiB. The other workloads did not move. With ticks of 16,384
+   and 8 idle, frag's peak is unchanged (44.7 MiB in make bench, both ways). A list its
+   thread stopped using gives half its objects at each tick, and each such chain parked
+   in the transfer cache restarts the class's idle clock, so a class drains a few ticks
+   after its last use: about log2 of the list's length, which in frees is now four times
+   as long (for a list of 512, about 278,000 frees rather than 168,000). The cost is one
+   look per class per tick, and the lock of a class whose clock has run out. */
 static void segalloc__central_decay(void) {
   uint32_t now = __atomic_add_fetch(&segalloc__epoch, 1, __ATOMIC_RELAXED);
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {

@@ -9,8 +9,8 @@
    and close otherwise; thread caches are read without their owners' cooperation: a
    list's length is max - room, two words its owner may be rewriting in a slow path at that
    moment (a grow or refill), so a busy thread's cached count can be off by up to a batch
-   per list (never negative), and its free count by one tick's 4096 while it is at its
-   tick. With the other threads quiet, every figure is exact.
+   per list (never negative), and its free count by one tick's SEGALLOC__TICK_FREES (16,384)
+   while it is at its tick. With the other threads quiet, every figure is exact.
 
    segalloc_print_stats formats with the fatal-error path's number printer and write(2):
    no stdio, no allocation, so it is safe in a signal handler's neighbourhood and at exit. */

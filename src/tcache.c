@@ -32,8 +32,9 @@
    A list that runs dry having taken back, by refills, as many objects as it last handed
    on, within 2 * max of the thread's frees since, grows whatever the tick: the thread
    has used up what it just gave away, cycling through more of the class than the list
-   holds (as a loop that allocates and frees 100 blocks at a time does). Grown a batch a
-   tick, the 8 KiB list of that loop took 40 rounds for each batch, and its blocks went
+   holds (as a loop that allocates and frees 100 blocks at a time does). Measured with
+   ticks of 4,096 frees: grown a batch a tick, the 8 KiB list of that loop took 40 rounds
+   for each batch, and its blocks went
    through the central list and the page heap meanwhile (the batch rows of
    bench/callgrind.py: 124 instructions a pair at 8 KiB, 69 with this rule; 63 and 62 at
    16 B to 1 KiB). A count wandering up and down at random gets no bigger lists from it
@@ -46,9 +47,11 @@
    frees rather than 4,096 (with central.c's idle time cut from 32 ticks to 8, so that it
    still comes to 131,072 frees) took threads_own's CPU from 281 to 264 ms
    (usertime.py -r 21; mimalloc 284) and its time, larson's and batch_lifo's by 4-20 %
-   (bench/compare.sh -r 15, both orders), instructions by 1-2 % (callgrind, scale 0.3),
-   peak RSS within 100 KiB either way: each tick looks at every class's list and transfer
-   cache, and lists halved by it come back through the central list. Every 8th slow-path
+   (bench/compare.sh -r 15, both orders); callgrind of bench/workloads at scale 0.3,
+   preloaded, counts batch_lifo 91.6M -> 90.3M and threads_own 262.4M -> 257.2M
+   instructions. Peak RSS moved by less than 170 KiB on every workload (larson +164 KiB
+   the most, 9 rounds). Probably lists halved by a tick came back through the central list
+   at the next refill; that was not measured apart. Every 8th slow-path
    event the cache also adds up what it holds (sum of count * size over the lists); past
    SEGALLOC_TCACHE_BYTES it scavenges: every list gives back half of what it holds and
    halves its maximum, though not below a batch. So a thread holds at most the bound plus
