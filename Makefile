@@ -19,8 +19,8 @@ $(B):
 preload: $(B)/libsegalloc.so
 
 $(B)/libsegalloc.so: segalloc.h examples/preload.c | $(B)
-	$(CC) $(CFLAGS) -Wall -Wextra -fPIC -shared -fno-semantic-interposition \
-	  -DSEGALLOC_TLS_MODEL='"initial-exec"' -o $@ examples/preload.c -pthread
+	$(CC) $(CFLAGS) -Wall -Wextra -fPIC -shared -fno-semantic-interposition -fexceptions \
+	  -DSEGALLOC_TLS_MODEL='"initial-exec"' -o $@ examples/preload.c -pthread -ldl
 
 demo: | $(B)
 	$(CC) $(CFLAGS) -o $(B)/basic examples/basic.c -pthread && ./$(B)/basic

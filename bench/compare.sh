@@ -47,8 +47,8 @@ for rev in "$@"; do
   else
     git show "$rev:segalloc.h" >"$d/segalloc.h" && git show "$rev:examples/preload.c" >"$d/examples/preload.c"
   fi
-  cc -O2 -fPIC -shared -fno-semantic-interposition -DSEGALLOC_TLS_MODEL='"initial-exec"' \
-    -o "$d/lib.so" "$d/examples/preload.c" -pthread
+  cc -O2 -fPIC -shared -fno-semantic-interposition -fexceptions -DSEGALLOC_TLS_MODEL='"initial-exec"' \
+    -o "$d/lib.so" "$d/examples/preload.c" -pthread -ldl
   name="segalloc@$rev"
   LIB[$name]=$d/lib.so
   NAMES+=("$name")

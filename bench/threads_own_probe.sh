@@ -24,8 +24,8 @@ trap 'rm -rf "$tmp"' EXIT
 build() { # name, extra cc flags, sed script for segalloc.h
   sed "$3" segalloc.h >"$tmp/$1.h"
   sed "s|\"../segalloc.h\"|\"$tmp/$1.h\"|" examples/preload.c >"$tmp/$1.c"
-  cc -O2 -fPIC -shared -fno-semantic-interposition -DSEGALLOC_TLS_MODEL='"initial-exec"' $2 \
-    -o "$tmp/$1.so" "$tmp/$1.c" -pthread
+  cc -O2 -fPIC -shared -fno-semantic-interposition -fexceptions -DSEGALLOC_TLS_MODEL='"initial-exec"' $2 \
+    -o "$tmp/$1.so" "$tmp/$1.c" -pthread -ldl
 }
 ONE='s/^#define SEGALLOC__SHARDS 4$/#define SEGALLOC__SHARDS 1/'
 PAD='s/^\(SEGALLOC__CORE segalloc__nosan void \*SEGALLOC__FN(malloc)(size_t size) {\)$/\1 if (size \&\& size <= 1024) size = (size + 63) \& ~(size_t)63;/'

@@ -43,6 +43,16 @@
                               free_aligned_sized, malloc_trim, malloc_stats, mallinfo2, the glibc __libc_*
                               entry points, and (in a C++ file) operator new/delete. This is
                               how build/libsegalloc.so replaces the system allocator.
+      SEGALLOC_OVERRIDE_NEW   with SEGALLOC_OVERRIDE in a C file (ELF, 64-bit): define operator
+                              new and delete too, by their C++ ABI names. A new that fails
+                              goes on to the C++ runtime's own operator (dlsym; link with
+                              -ldl before glibc 2.34), which calls the new_handler and
+                              throws std::bad_alloc; so the file must be compiled with unwind
+                              tables (-fexceptions). If the program defines any form of
+                              operator new or delete itself, the forms it did not define,
+                              but for plain and aligned new and delete, go to the runtime's
+                              too, which call the program's as the standard says. The
+                              preload build (examples/preload.c) sets it.
       SEGALLOC_CHECKS         default 1. Detect double free, free of a pointer segalloc does
                               not own and free of an address inside a block, print a message
                               naming segalloc, the error and the pointer, then abort().

@@ -195,7 +195,8 @@ static segalloc__inline segalloc__nosan void *segalloc__malloc_slot(size_t slot,
   return segalloc__malloc_slow(size);
 }
 
-SEGALLOC__CORE segalloc__nosan void *SEGALLOC__FN(malloc)(size_t size) {
+/* malloc's body, inline also in the C build's operator new (override.c) */
+static segalloc__inline segalloc__nosan void *segalloc__malloc_inline(size_t size) {
   /* the inline paths: up to 1 KiB one compare and the size itself as the table's slot;
      larger small sizes two compares and the table's coarse half (sizeclass.c), out of the
      first path's way (63 -> 58 instructions per 4 KiB pair, callgrind). Two copies of
@@ -203,6 +204,10 @@ SEGALLOC__CORE segalloc__nosan void *SEGALLOC__FN(malloc)(size_t size) {
   if (segalloc__likely(size <= SEGALLOC__SLOT_FINE_MAX)) return segalloc__malloc_slot(SEGALLOC__SLOT_FINE(size), size);
   if (size <= SEGALLOC__SMALL_MAX) return segalloc__malloc_slot(SEGALLOC__SLOT_COARSE(size), size);
   return segalloc__malloc_slow(size);
+}
+
+SEGALLOC__CORE segalloc__nosan void *SEGALLOC__FN(malloc)(size_t size) {
+  return segalloc__malloc_inline(size);
 }
 
 #if !SEGALLOC__WRAPPED

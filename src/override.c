@@ -2,8 +2,9 @@
    See the design comment at the top of the implementation for an overview.
 
    With SEGALLOC_OVERRIDE defined where the implementation is compiled, this part defines
-   malloc and its relatives, glibc's __libc_* entry points, and (when that file is C++) every
-   form of operator new and delete, all mapped onto the segalloc_* functions. Built into a
+   malloc and its relatives, glibc's __libc_* entry points, and (when that file is C++, or
+   from C with SEGALLOC_OVERRIDE_NEW, by their ABI names) every form of operator new and
+   delete, all mapped onto the segalloc_* functions. Built into a
    shared library (`make preload`) it replaces the system allocator under LD_PRELOAD; linked
    into a program it replaces it for that program. It owns no state.
 
@@ -156,5 +157,230 @@ SEGALLOC__EXPORT void operator delete(void *p, std::align_val_t, const std::noth
 SEGALLOC__EXPORT void operator delete[](void *p, std::align_val_t, const std::nothrow_t &) noexcept { segalloc_free(p); }
 #endif
 #endif /* __cplusplus */
+
+/* ---- operator new and delete from a C build (SEGALLOC_OVERRIDE_NEW) ----
+
+   The preload library is C, so that C programs need not load a C++ runtime; but a C++
+   program under it would then reach segalloc through its runtime's operator new, a wrapper
+   that loops on malloc with the new_handler (callgrind, bench/newdelete.sh: 74.1
+   instructions a `new S; delete p` pair with S of 64 bytes, 59.1 with segalloc's own
+   operators; malloc/free is 54.1). So with SEGALLOC_OVERRIDE_NEW a C build defines every
+   form of operator new and delete by its Itanium C++ ABI name (asm labels: no reserved
+   identifiers in the source).
+
+   A delete is free. A new is malloc (or aligned_alloc), and when that fails the request
+   goes to the C++ runtime's own operator of the same name (segalloc__cxx_next), which asks
+   segalloc again and does what the standard says: call the new_handler until there is
+   none, then throw std::bad_alloc or, for the nothrow forms, return NULL. A C frame can
+   neither catch nor let a handler's exception through without unwind tables, so the build
+   must have them (checked below; the preload build passes -fexceptions).
+
+   A program may replace any of the forms itself, and the standard has the others (new[],
+   nothrow, sized and array deletes) call the ones it replaced. The program's definitions
+   come first in the symbol search, so the forms it replaced never reach segalloc; the
+   others must then not answer themselves. So a constructor looks, once, with dlsym and
+   dladdr, for a definition of any of the twenty names outside this object; if there is
+   one, every form but the four basic ones (operator new and delete, plain and aligned,
+   which the standard defines directly) hands its calls to the C++ runtime's own
+   definition, found then and kept, which forwards them as the standard says. Those
+   sixteen forms pay a load and a branch for the check (sized delete among them). A call
+   before the constructor has run (another library's constructor) looks itself. */
+#if !defined(__cplusplus) && defined(SEGALLOC_OVERRIDE_NEW) && defined(__ELF__) && defined(__LP64__)
+#if !defined(__GCC_HAVE_DWARF2_CFI_ASM)
+#error "segalloc: SEGALLOC_OVERRIDE_NEW needs unwind tables, for exceptions thrown by a new_handler or by the C++ runtime's operator new to pass through segalloc's C frames: build with -fexceptions (or -fasynchronous-unwind-tables)"
+#endif
+#include <dlfcn.h>
+#ifdef RTLD_NEXT
+#define SEGALLOC__RTLD_NEXT RTLD_NEXT
+#define SEGALLOC__RTLD_DEFAULT RTLD_DEFAULT
+#else /* hidden without _GNU_SOURCE before glibc 2.36; glibc and musl define them so */
+#define SEGALLOC__RTLD_NEXT ((void *)-1l)
+#define SEGALLOC__RTLD_DEFAULT ((void *)0)
+#endif
+/* dladdr's Dl_info, which <dlfcn.h> declares only under _GNU_SOURCE; dladdr is looked up
+   with dlsym for the same reason */
+typedef struct {
+  const char *dli_fname;
+  void *dli_fbase;
+  const char *dli_sname;
+  void *dli_saddr;
+} segalloc__dl_info;
+
+/* the twenty forms; the first four are the basic ones */
+enum { SEGALLOC__CXX_BASIC = 4, SEGALLOC__CXX_FORMS = 20 };
+static const char *const segalloc__cxx_names[SEGALLOC__CXX_FORMS] = {
+    "_Znwm", "_ZnwmSt11align_val_t", "_ZdlPv", "_ZdlPvSt11align_val_t",
+    "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t", "_ZnamSt11align_val_t",
+    "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
+    "_ZdaPv", "_ZdlPvm", "_ZdaPvm", "_ZdlPvRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t",
+    "_ZdaPvSt11align_val_t", "_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
+    "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t"};
+
+/* 1: segalloc answers every form; 2: the program defines a form of its own, and the
+   runtime answers the sixteen others; 0: not looked at yet */
+static int segalloc__cxx_state;
+/* the C++ runtime's definition of each form, once found */
+static void *segalloc__cxx_runtime[SEGALLOC__CXX_FORMS];
+
+/* The C++ runtime's definition of form i: the next one in the global symbol search, or
+   failing that (a runtime that only a plug-in opened with RTLD_LOCAL brought in, as Python
+   loads its C++ extensions) the one in a runtime already loaded. Kept once found. */
+static void *segalloc__cxx_next(int i) {
+  void *f = segalloc__load_relaxed(&segalloc__cxx_runtime[i]);
+  if (f) return f;
+  f = dlsym(SEGALLOC__RTLD_NEXT, segalloc__cxx_names[i]);
+  static const char *const runtimes[] = {"libstdc++.so.6", "libc++.so.1"};
+  for (size_t k = 0; !f && k < sizeof runtimes / sizeof runtimes[0]; k++) {
+    void *h = dlopen(runtimes[k], RTLD_LAZY | RTLD_NOLOAD);
+    if (h) {
+      f = dlsym(h, segalloc__cxx_names[i]);
+      dlclose(h); /* still loaded: whoever loaded it holds it */
+    }
+  }
+  if (f) segalloc__store_relaxed(&segalloc__cxx_runtime[i], f);
+  return f;
+}
+
+/* Does the program define any form itself? A definition outside this object, which is a
+   symbol of that name (in a program linked without -pie, dlsym may return the PLT entry
+   whose address the program took, which is no definition). */
+static segalloc__noinline int segalloc__cxx_resolve(void) {
+  segalloc__dl_info self, at;
+  int state = 1;
+  int (*where)(const void *, segalloc__dl_info *);
+  void *da = dlsym(SEGALLOC__RTLD_DEFAULT, "dladdr");
+  memcpy(&where, &da, sizeof where);
+  if (da && where((const void *)&segalloc__cxx_state, &self)) {
+    for (int i = 0; i < SEGALLOC__CXX_FORMS; i++) {
+      void *f = dlsym(SEGALLOC__RTLD_DEFAULT, segalloc__cxx_names[i]);
+      if (f && where(f, &at) && at.dli_fbase != self.dli_fbase && at.dli_saddr == f && at.dli_sname &&
+          !strcmp(at.dli_sname, segalloc__cxx_names[i]))
+        state = 2;
+    }
+  }
+  if (state == 2)
+    for (int i = SEGALLOC__CXX_BASIC; i < SEGALLOC__CXX_FORMS; i++) segalloc__cxx_next(i);
+  segalloc__store_relaxed(&segalloc__cxx_state, state);
+  return state;
+}
+
+__attribute__((constructor)) static void segalloc__cxx_init(void) {
+  if (!segalloc__load_relaxed(&segalloc__cxx_state)) segalloc__cxx_resolve();
+}
+
+/* segalloc answers the sixteen forms other than the basic four */
+static segalloc__inline int segalloc__cxx_ours(void) {
+  int state = segalloc__load_relaxed(&segalloc__cxx_state);
+  return segalloc__likely(state == 1) || (state == 0 && segalloc__cxx_resolve() == 1);
+}
+
+/* A new that segalloc does not answer (it failed, or the program defines a form): the
+   runtime's form i, called with the same arguments (up to three words: size, alignment,
+   the nothrow tag). Without one, a nothrow form returns NULL and a throwing one, which may
+   not, stops the program. */
+static segalloc__noinline void *segalloc__new_next(int i, size_t a, size_t b, size_t c, int nothrow) {
+  void *f = segalloc__cxx_next(i);
+  if (!f) {
+    if (nothrow) return NULL;
+    segalloc__write(2, "segalloc: error: operator new failed, and there is no C++ runtime operator new to hand it to\n");
+    abort();
+  }
+  void *(*fn)(size_t, size_t, size_t);
+  memcpy(&fn, &f, sizeof fn); /* an object pointer to a function pointer, as POSIX allows */
+  return fn(a, b, c);
+}
+
+/* The same for a delete; without a runtime to hand it to, the block is segalloc's. */
+static segalloc__noinline void segalloc__delete_next(int i, void *p, size_t a, size_t b) {
+  void *f = segalloc__cxx_next(i);
+  if (!f) {
+    segalloc_free(p);
+    return;
+  }
+  void (*fn)(void *, size_t, size_t);
+  memcpy(&fn, &f, sizeof fn);
+  fn(p, a, b);
+}
+
+/* malloc's fast path inline (a debug build's wrappers are the public functions) */
+#if SEGALLOC__WRAPPED
+#define SEGALLOC__NEW_MALLOC segalloc_malloc
+#else
+#define SEGALLOC__NEW_MALLOC segalloc__malloc_inline
+#endif
+
+/* the basic forms */
+void *segalloc__op_new(size_t size) __asm__("_Znwm");
+void *segalloc__op_new_aligned(size_t size, size_t align) __asm__("_ZnwmSt11align_val_t");
+void segalloc__op_delete(void *p) __asm__("_ZdlPv");
+void segalloc__op_delete_aligned(void *p) __asm__("_ZdlPvSt11align_val_t");
+SEGALLOC__EXPORT segalloc__nosan void *segalloc__op_new(size_t size) {
+  void *p = SEGALLOC__NEW_MALLOC(size);
+  return segalloc__likely(p != NULL) ? p : segalloc__new_next(0, size, 0, 0, 0);
+}
+SEGALLOC__EXPORT void *segalloc__op_new_aligned(size_t size, size_t align) {
+  void *p = segalloc_aligned_alloc(align, size);
+  return segalloc__likely(p != NULL) ? p : segalloc__new_next(1, size, align, 0, 0);
+}
+void segalloc__op_delete(void *p) SEGALLOC__ALIAS(segalloc_free);
+void segalloc__op_delete_aligned(void *p) SEGALLOC__ALIAS(segalloc_free);
+/* the same two news under hidden names, for direct calls: calls through their global names
+   would go through the PLT */
+extern __typeof__(segalloc__op_new) segalloc__op_new_here __attribute__((alias("_Znwm"), visibility("hidden")));
+extern __typeof__(segalloc__op_new_aligned) segalloc__op_new_aligned_here __attribute__((alias("_ZnwmSt11align_val_t"), visibility("hidden")));
+
+/* the sixteen others. The throwing news are the basic ones (as the standard defines them),
+   the nothrow ones malloc or aligned_alloc with the runtime's form for a failure (only it
+   can catch the handler's exception); a delete's size, alignment and tag are not needed,
+   free takes any block. */
+#define SEGALLOC__NEW_ARRAY(fn, i, label)                                                      \
+  void *fn(size_t size) __asm__(label);                                                        \
+  SEGALLOC__EXPORT void *fn(size_t size) {                                                     \
+    if (segalloc__cxx_ours()) return segalloc__op_new_here(size);                              \
+    return segalloc__new_next(i, size, 0, 0, 0);                                               \
+  }
+#define SEGALLOC__NEW_NOTHROW(fn, i, label)                                                    \
+  void *fn(size_t size, const void *tag) __asm__(label);                                       \
+  SEGALLOC__EXPORT segalloc__nosan void *fn(size_t size, const void *tag) {                    \
+    void *p = segalloc__cxx_ours() ? SEGALLOC__NEW_MALLOC(size) : NULL;                        \
+    return segalloc__likely(p != NULL) ? p : segalloc__new_next(i, size, (size_t)tag, 0, 1);   \
+  }
+#define SEGALLOC__NEW_ARRAY_ALIGNED(fn, i, label)                                              \
+  void *fn(size_t size, size_t align) __asm__(label);                                          \
+  SEGALLOC__EXPORT void *fn(size_t size, size_t align) {                                       \
+    if (segalloc__cxx_ours()) return segalloc__op_new_aligned_here(size, align);               \
+    return segalloc__new_next(i, size, align, 0, 0);                                           \
+  }
+#define SEGALLOC__NEW_ALIGNED_NOTHROW(fn, i, label)                                            \
+  void *fn(size_t size, size_t align, const void *tag) __asm__(label);                         \
+  SEGALLOC__EXPORT void *fn(size_t size, size_t align, const void *tag) {                      \
+    void *p = segalloc__cxx_ours() ? segalloc_aligned_alloc(align, size) : NULL;               \
+    return segalloc__likely(p != NULL) ? p : segalloc__new_next(i, size, align, (size_t)tag, 1); \
+  }
+#define SEGALLOC__DELETE(fn, i, label)                                                         \
+  void fn(void *p, size_t a, size_t b) __asm__(label);                                         \
+  SEGALLOC__EXPORT void fn(void *p, size_t a, size_t b) {                                      \
+    if (segalloc__cxx_ours()) segalloc_free(p);                                                \
+    else segalloc__delete_next(i, p, a, b);                                                    \
+  }
+
+/* the index is the name's place in segalloc__cxx_names */
+SEGALLOC__NEW_ARRAY(segalloc__op_new_array, 4, "_Znam")
+SEGALLOC__NEW_NOTHROW(segalloc__op_new_nothrow, 5, "_ZnwmRKSt9nothrow_t")
+SEGALLOC__NEW_NOTHROW(segalloc__op_new_array_nothrow, 6, "_ZnamRKSt9nothrow_t")
+SEGALLOC__NEW_ARRAY_ALIGNED(segalloc__op_new_array_aligned, 7, "_ZnamSt11align_val_t")
+SEGALLOC__NEW_ALIGNED_NOTHROW(segalloc__op_new_aligned_nothrow, 8, "_ZnwmSt11align_val_tRKSt9nothrow_t")
+SEGALLOC__NEW_ALIGNED_NOTHROW(segalloc__op_new_array_aligned_nothrow, 9, "_ZnamSt11align_val_tRKSt9nothrow_t")
+SEGALLOC__DELETE(segalloc__op_delete_array, 10, "_ZdaPv")
+SEGALLOC__DELETE(segalloc__op_delete_sized, 11, "_ZdlPvm")
+SEGALLOC__DELETE(segalloc__op_delete_array_sized, 12, "_ZdaPvm")
+SEGALLOC__DELETE(segalloc__op_delete_nothrow, 13, "_ZdlPvRKSt9nothrow_t")
+SEGALLOC__DELETE(segalloc__op_delete_array_nothrow, 14, "_ZdaPvRKSt9nothrow_t")
+SEGALLOC__DELETE(segalloc__op_delete_array_aligned, 15, "_ZdaPvSt11align_val_t")
+SEGALLOC__DELETE(segalloc__op_delete_sized_aligned, 16, "_ZdlPvmSt11align_val_t")
+SEGALLOC__DELETE(segalloc__op_delete_array_sized_aligned, 17, "_ZdaPvmSt11align_val_t")
+SEGALLOC__DELETE(segalloc__op_delete_aligned_nothrow, 18, "_ZdlPvSt11align_val_tRKSt9nothrow_t")
+SEGALLOC__DELETE(segalloc__op_delete_array_aligned_nothrow, 19, "_ZdaPvSt11align_val_tRKSt9nothrow_t")
+#endif /* SEGALLOC_OVERRIDE_NEW */
 
 #endif /* SEGALLOC_OVERRIDE */

@@ -77,6 +77,10 @@ build override-in $CC $CF -DOVERRIDE_COMPILED_IN -o $B/override-in tests/test_ov
 build override-pre $CC $CF -o $B/override-pre tests/test_override.c -pthread -ldl
 build override-cxx-in $CXX $XF -DOVERRIDE_COMPILED_IN -o $B/override-cxx-in tests/test_override_cxx.cpp -pthread
 build override-cxx-pre $CXX $XF -o $B/override-cxx-pre tests/test_override_cxx.cpp -pthread -ldl
+build cxx-replaced $CXX $XF -o $B/cxx-replaced tests/test_cxx_replaced.cpp
+build cxx-replaced-arrays $CXX $XF -DREPLACE_ARRAYS -o $B/cxx-replaced-arrays tests/test_cxx_replaced.cpp
+build cxx-plugin $CC $CF -o $B/cxx-plugin tests/test_cxx_plugin.c -ldl
+build cxx-plugin-lib $CXX $XF -fPIC -shared -o $B/libcxxplugin.so tests/test_cxx_plugin_lib.cpp
 build fork-in $CC $CF -DOVERRIDE_COMPILED_IN -o $B/fork-in tests/test_fork.c -pthread
 build fork-pre $CC $CF -o $B/fork-pre tests/test_fork.c -pthread
 build libdlt.so $CC $CF -fPIC -shared -o $B/libdlt.so tests/test_dlopen_lib.c -pthread
@@ -103,6 +107,13 @@ else
 fi
 run override-cxx-in 60 $B/override-cxx-in
 run override-cxx-pre 60 env LD_PRELOAD="$PRELOAD" $B/override-cxx-pre
+# a program with its own basic operator new and delete; a C++ plug-in opened RTLD_LOCAL
+run cxx-replaced 60 $B/cxx-replaced
+run cxx-replaced-pre 60 env LD_PRELOAD="$PRELOAD" $B/cxx-replaced
+run cxx-replaced-arrays 60 $B/cxx-replaced-arrays
+run cxx-replaced-arrays-pre 60 env LD_PRELOAD="$PRELOAD" $B/cxx-replaced-arrays
+run cxx-plugin 60 $B/cxx-plugin "$ROOT/$B/libcxxplugin.so"
+run cxx-plugin-pre 60 env LD_PRELOAD="$PRELOAD" $B/cxx-plugin "$ROOT/$B/libcxxplugin.so"
 
 echo "== 2. fork"
 for mode in threads stdio signal signal-nested signal-malloc signal-thread; do

@@ -5,9 +5,9 @@
 // Built two ways (tests/run_preload.sh does both), with g++ -std=c++17:
 //   compiled in:  -DOVERRIDE_COMPILED_IN (SEGALLOC_OVERRIDE and SEGALLOC_IMPLEMENTATION here)
 //   preloaded:    without the header's implementation, run with LD_PRELOAD=build/libsegalloc.so
-//                 (segalloc_stats and segalloc_usable_size are found with dlsym). If that
-//                 library is built as C, libstdc++'s own operators run and reach segalloc
-//                 through malloc and aligned_alloc; the checks hold either way.
+//                 (segalloc_stats and segalloc_usable_size are found with dlsym). That
+//                 library is C, and defines the operators by their ABI names
+//                 (SEGALLOC_OVERRIDE_NEW); a failing new goes on to libstdc++'s own.
 #ifdef OVERRIDE_COMPILED_IN
 #define SEGALLOC_OVERRIDE
 #define SEGALLOC_IMPLEMENTATION
@@ -348,12 +348,40 @@ static void test_library() {
   CHECK(test_stats_add_up(&st));
 }
 
+// Every form of operator new and delete the program calls is segalloc's own, defined in the
+// same object as segalloc_stats: the program compiled with the override (a C++ file), or the
+// preload library, a C build that defines them by their ABI names (SEGALLOC_OVERRIDE_NEW).
+// Without that, a preloaded program would run libstdc++'s operators, which call malloc.
+static void test_operators_are_segalloc() {
+  void *(*n1)(std::size_t) = &::operator new;
+  void *(*n2)(std::size_t) = &::operator new[];
+  void *(*n3)(std::size_t, const std::nothrow_t &) noexcept = &::operator new;
+  void *(*n4)(std::size_t, std::align_val_t) = &::operator new;
+  void *(*n5)(std::size_t, std::align_val_t, const std::nothrow_t &) noexcept = &::operator new[];
+  void (*d1)(void *) noexcept = &::operator delete;
+  void (*d2)(void *, std::size_t) noexcept = &::operator delete[];
+  void (*d5)(void *, std::size_t) noexcept = &::operator delete;
+  void (*d3)(void *, std::size_t, std::align_val_t) noexcept = &::operator delete;
+  void (*d4)(void *, std::align_val_t, const std::nothrow_t &) noexcept = &::operator delete[];
+  const void *ops[] = {reinterpret_cast<const void *>(n1), reinterpret_cast<const void *>(n2),
+                       reinterpret_cast<const void *>(n3), reinterpret_cast<const void *>(n4),
+                       reinterpret_cast<const void *>(n5), reinterpret_cast<const void *>(d1),
+                       reinterpret_cast<const void *>(d2), reinterpret_cast<const void *>(d3),
+                       reinterpret_cast<const void *>(d4), reinterpret_cast<const void *>(d5)};
+  Dl_info home, at;
+  CHECK(dladdr(reinterpret_cast<const void *>(stats), &home) && home.dli_fname);
+  for (const void *op : ops) {
+    CHECK(dladdr(op, &at) && at.dli_fname && home.dli_fname && strcmp(at.dli_fname, home.dli_fname) == 0);
+  }
+}
+
 int main() {
   if (!resolve()) {
     printf("FAIL: segalloc's symbols not found: is build/libsegalloc.so preloaded?\n");
     printf("0 passed, 1 failed\n");
     return 1;
   }
+  test_operators_are_segalloc();
   test_forms();
   test_failure();
   test_library();
