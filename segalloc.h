@@ -4682,6 +4682,18 @@ extern "C" {
 #define SEGALLOC__ALIAS(target) __attribute__((alias(#target), visibility("default"), used))
 #define SEGALLOC__EXPORT __attribute__((visibility("default"), used))
 
+#if defined(__cplusplus) && defined(SEGALLOC_STATIC)
+/* clang cannot alias a static function in C++ (it mangles the name of a function with
+   internal linkage, extern "C" or not): wrappers then */
+SEGALLOC__EXPORT void *malloc(size_t size) SEGALLOC__NOEXCEPT { return segalloc_malloc(size); }
+SEGALLOC__EXPORT void free(void *ptr) SEGALLOC__NOEXCEPT { segalloc_free(ptr); }
+SEGALLOC__EXPORT void *calloc(size_t count, size_t size) SEGALLOC__NOEXCEPT { return segalloc_calloc(count, size); }
+SEGALLOC__EXPORT void *realloc(void *ptr, size_t size) SEGALLOC__NOEXCEPT { return segalloc_realloc(ptr, size); }
+SEGALLOC__EXPORT void *__libc_malloc(size_t size) SEGALLOC__NOEXCEPT { return segalloc_malloc(size); }
+SEGALLOC__EXPORT void __libc_free(void *ptr) SEGALLOC__NOEXCEPT { segalloc_free(ptr); }
+SEGALLOC__EXPORT void *__libc_calloc(size_t count, size_t size) SEGALLOC__NOEXCEPT { return segalloc_calloc(count, size); }
+SEGALLOC__EXPORT void *__libc_realloc(void *ptr, size_t size) SEGALLOC__NOEXCEPT { return segalloc_realloc(ptr, size); }
+#else
 void *malloc(size_t size) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_malloc);
 void free(void *ptr) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_free);
 void *calloc(size_t count, size_t size) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_calloc);
@@ -4690,6 +4702,7 @@ void *__libc_malloc(size_t size) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_mal
 void __libc_free(void *ptr) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_free);
 void *__libc_calloc(size_t count, size_t size) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_calloc);
 void *__libc_realloc(void *ptr, size_t size) SEGALLOC__NOEXCEPT SEGALLOC__ALIAS(segalloc_realloc);
+#endif
 
 SEGALLOC__EXPORT void *reallocarray(void *ptr, size_t count, size_t size) SEGALLOC__NOEXCEPT {
   return segalloc_reallocarray(ptr, count, size);
