@@ -3815,7 +3815,7 @@ static segalloc__inline segalloc__nosan void *segalloc__malloc_slot(size_t slot,
   return segalloc__malloc_slow(size);
 }
 
-/* malloc's body, inline also in the C build's operator new (override.c) */
+/* malloc's body, inline also in operator new (override.c, the C++ build's and the C build's) */
 static segalloc__inline segalloc__nosan void *segalloc__malloc_inline(size_t size) {
   /* the inline paths: up to 1 KiB one compare and the size itself as the table's slot;
      larger small sizes two compares and the table's coarse half (sizeclass.c), out of the
@@ -4661,9 +4661,10 @@ __attribute__((destructor)) static void segalloc__show_stats_at_exit(void) {
    With SEGALLOC_OVERRIDE defined where the implementation is compiled, this part defines
    malloc and its relatives, glibc's __libc_* entry points, and (when that file is C++, or
    from C with SEGALLOC_OVERRIDE_NEW, by their ABI names) every form of operator new and
-   delete, all mapped onto the segalloc_* functions. Built into a
-   shared library (`make preload`) it replaces the system allocator under LD_PRELOAD; linked
-   into a program it replaces it for that program. It owns no state.
+   delete, all mapped onto the segalloc_* functions. Built into a shared library (`make
+   preload`) it replaces the system allocator under LD_PRELOAD; linked into a program it
+   replaces it for that program. It owns no state, but for the C build's operators: whether
+   the program defines operators of its own, and the C++ runtime's, found once.
 
    malloc, free, calloc and realloc are aliases of the segalloc_* symbols rather than
    wrappers, so a call through the PLT lands straight in the allocator. The rest are thin
@@ -4852,23 +4853,29 @@ SEGALLOC__EXPORT void operator delete[](void *p, std::align_val_t, const std::no
    segalloc again and does what the standard says: call the new_handler until there is
    none, then throw std::bad_alloc or, for the nothrow forms, return NULL. A C frame can
    neither catch nor let a handler's exception through without unwind tables, so the build
-   must have them (checked below; the preload build passes -fexceptions).
+   must have -fexceptions (checked below; the preload build passes it).
 
    A program may replace any of the forms itself, and the standard has the others (new[],
    nothrow, sized and array deletes) call the ones it replaced. The program's definitions
    come first in the symbol search, so the forms it replaced never reach segalloc; the
    others must then not answer themselves. So a constructor looks, once, with dlsym and
-   dladdr, for a definition of any of the twenty names outside this object; if there is
+   dladdr1, for a definition of any of the twenty names outside this object (once: dlsym
+   takes the loader's lock, which a thread started by a library's constructor, while
+   dlopen holds it, could wait on forever); if there is
    one, every form but the four basic ones (operator new and delete, plain and aligned,
    which the standard defines directly) hands its calls to the C++ runtime's own
    definition, found then and kept, which forwards them as the standard says. Those
    sixteen forms pay a load and a branch for the check (sized delete among them). A call
    before the constructor has run (another library's constructor) looks itself. */
-#if !defined(__cplusplus) && defined(SEGALLOC_OVERRIDE_NEW) && defined(__ELF__) && defined(__LP64__)
-#if !defined(__GCC_HAVE_DWARF2_CFI_ASM)
-#error "segalloc: SEGALLOC_OVERRIDE_NEW needs unwind tables, for exceptions thrown by a new_handler or by the C++ runtime's operator new to pass through segalloc's C frames: build with -fexceptions (or -fasynchronous-unwind-tables)"
+#if !defined(__cplusplus) && defined(SEGALLOC_OVERRIDE_NEW)
+#if !defined(__ELF__) || !defined(__LP64__)
+#error "segalloc: SEGALLOC_OVERRIDE_NEW knows the C++ ABI names of 64-bit ELF systems only"
+#endif
+#if !defined(__EXCEPTIONS)
+#error "segalloc: SEGALLOC_OVERRIDE_NEW needs -fexceptions, for exceptions thrown by a new_handler or by the C++ runtime's operator new to pass through segalloc's C frames"
 #endif
 #include <dlfcn.h>
+#include <elf.h>
 #ifdef RTLD_NEXT
 #define SEGALLOC__RTLD_NEXT RTLD_NEXT
 #define SEGALLOC__RTLD_DEFAULT RTLD_DEFAULT
@@ -4876,27 +4883,56 @@ SEGALLOC__EXPORT void operator delete[](void *p, std::align_val_t, const std::no
 #define SEGALLOC__RTLD_NEXT ((void *)-1l)
 #define SEGALLOC__RTLD_DEFAULT ((void *)0)
 #endif
-/* dladdr's Dl_info, which <dlfcn.h> declares only under _GNU_SOURCE; dladdr is looked up
-   with dlsym for the same reason */
+/* dladdr's Dl_info, which <dlfcn.h> declares only under _GNU_SOURCE; dladdr and dladdr1
+   are looked up with dlsym for the same reason (and dladdr1 is glibc's alone) */
 typedef struct {
   const char *dli_fname;
   void *dli_fbase;
   const char *dli_sname;
   void *dli_saddr;
 } segalloc__dl_info;
+#define SEGALLOC__RTLD_DL_SYMENT 1 /* dladdr1's flag for the symbol's ELF entry */
 
-/* the twenty forms; the first four are the basic ones */
-enum { SEGALLOC__CXX_BASIC = 4, SEGALLOC__CXX_FORMS = 20 };
+/* The sixteen forms besides the basic four: X(kind, function, ABI name). The kind says how
+   the form is defined below; the list also gives each form its index (after the basic
+   four) and its name in segalloc__cxx_names. */
+#define SEGALLOC__CXX_OTHERS(X)                                                                \
+  X(NEW_ARRAY, segalloc__op_new_array, "_Znam")                                                \
+  X(NEW_NOTHROW, segalloc__op_new_nothrow, "_ZnwmRKSt9nothrow_t")                               \
+  X(NEW_NOTHROW, segalloc__op_new_array_nothrow, "_ZnamRKSt9nothrow_t")                         \
+  X(NEW_ARRAY_ALIGNED, segalloc__op_new_array_aligned, "_ZnamSt11align_val_t")                  \
+  X(NEW_ALIGNED_NOTHROW, segalloc__op_new_aligned_nothrow, "_ZnwmSt11align_val_tRKSt9nothrow_t") \
+  X(NEW_ALIGNED_NOTHROW, segalloc__op_new_array_aligned_nothrow, "_ZnamSt11align_val_tRKSt9nothrow_t") \
+  X(DELETE, segalloc__op_delete_array, "_ZdaPv")                                               \
+  X(DELETE, segalloc__op_delete_sized, "_ZdlPvm")                                              \
+  X(DELETE, segalloc__op_delete_array_sized, "_ZdaPvm")                                        \
+  X(DELETE, segalloc__op_delete_nothrow, "_ZdlPvRKSt9nothrow_t")                               \
+  X(DELETE, segalloc__op_delete_array_nothrow, "_ZdaPvRKSt9nothrow_t")                         \
+  X(DELETE, segalloc__op_delete_array_aligned, "_ZdaPvSt11align_val_t")                        \
+  X(DELETE, segalloc__op_delete_sized_aligned, "_ZdlPvmSt11align_val_t")                       \
+  X(DELETE, segalloc__op_delete_array_sized_aligned, "_ZdaPvmSt11align_val_t")                 \
+  X(DELETE, segalloc__op_delete_aligned_nothrow, "_ZdlPvSt11align_val_tRKSt9nothrow_t")        \
+  X(DELETE, segalloc__op_delete_array_aligned_nothrow, "_ZdaPvSt11align_val_tRKSt9nothrow_t")
+#define SEGALLOC__CXX_NEW_NAME "_Znwm"
+#define SEGALLOC__CXX_NEW_ALIGNED_NAME "_ZnwmSt11align_val_t"
+#define SEGALLOC__CXX_DELETE_NAME "_ZdlPv"
+#define SEGALLOC__CXX_DELETE_ALIGNED_NAME "_ZdlPvSt11align_val_t"
+
+#define SEGALLOC__CXX_INDEX(kind, fn, label) SEGALLOC__CXX_I_##fn,
+#define SEGALLOC__CXX_LABEL(kind, fn, label) label,
+enum {
+  SEGALLOC__CXX_I_NEW, /* the basic four */
+  SEGALLOC__CXX_I_NEW_ALIGNED,
+  SEGALLOC__CXX_I_DELETE,
+  SEGALLOC__CXX_I_DELETE_ALIGNED,
+  SEGALLOC__CXX_OTHERS(SEGALLOC__CXX_INDEX) SEGALLOC__CXX_FORMS
+};
 static const char *const segalloc__cxx_names[SEGALLOC__CXX_FORMS] = {
-    "_Znwm", "_ZnwmSt11align_val_t", "_ZdlPv", "_ZdlPvSt11align_val_t",
-    "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t", "_ZnamSt11align_val_t",
-    "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
-    "_ZdaPv", "_ZdlPvm", "_ZdaPvm", "_ZdlPvRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t",
-    "_ZdaPvSt11align_val_t", "_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
-    "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t"};
+    SEGALLOC__CXX_NEW_NAME, SEGALLOC__CXX_NEW_ALIGNED_NAME, SEGALLOC__CXX_DELETE_NAME,
+    SEGALLOC__CXX_DELETE_ALIGNED_NAME, SEGALLOC__CXX_OTHERS(SEGALLOC__CXX_LABEL)};
 
-/* 1: segalloc answers every form; 2: the program defines a form of its own, and the
-   runtime answers the sixteen others; 0: not looked at yet */
+/* who answers the sixteen forms besides the basic four */
+enum { SEGALLOC__CXX_UNSEEN, SEGALLOC__CXX_OURS, SEGALLOC__CXX_RUNTIME };
 static int segalloc__cxx_state;
 /* the C++ runtime's definition of each form, once found */
 static void *segalloc__cxx_runtime[SEGALLOC__CXX_FORMS];
@@ -4920,37 +4956,58 @@ static void *segalloc__cxx_next(int i) {
   return f;
 }
 
-/* Does the program define any form itself? A definition outside this object, which is a
-   symbol of that name (in a program linked without -pie, dlsym may return the PLT entry
-   whose address the program took, which is no definition). */
+/* Is f, found for `name`, a definition of it outside this object? In a program linked
+   without -pie that takes an operator's address, dlsym returns the program's PLT entry,
+   which its symbol table lists under the name as an undefined symbol: dladdr1 tells
+   (without it, where only dladdr exists, that case counts as a definition, which costs
+   the detour through the runtime and nothing else). */
+static int segalloc__cxx_defined_elsewhere(void *f, const char *name, const segalloc__dl_info *self) {
+  segalloc__dl_info at;
+  const Elf64_Sym *sym = NULL;
+  void *da1 = dlsym(SEGALLOC__RTLD_DEFAULT, "dladdr1"), *da = dlsym(SEGALLOC__RTLD_DEFAULT, "dladdr");
+  int found;
+  if (da1) {
+    int (*where)(const void *, segalloc__dl_info *, void **, int);
+    memcpy(&where, &da1, sizeof where);
+    found = where(f, &at, (void **)&sym, SEGALLOC__RTLD_DL_SYMENT);
+  } else {
+    int (*where)(const void *, segalloc__dl_info *);
+    memcpy(&where, &da, sizeof where);
+    found = da && where(f, &at);
+  }
+  return found && at.dli_fbase != self->dli_fbase && at.dli_saddr == f && at.dli_sname &&
+         !strcmp(at.dli_sname, name) && !(sym && sym->st_shndx == SHN_UNDEF);
+}
+
+/* Does the program define any of the twenty forms itself? If so, find the runtime's
+   definitions of the sixteen now, while the loader is not busy (see the top). */
 static segalloc__noinline int segalloc__cxx_resolve(void) {
-  segalloc__dl_info self, at;
-  int state = 1;
-  int (*where)(const void *, segalloc__dl_info *);
+  segalloc__dl_info self;
+  int state = SEGALLOC__CXX_OURS;
   void *da = dlsym(SEGALLOC__RTLD_DEFAULT, "dladdr");
+  int (*where)(const void *, segalloc__dl_info *);
   memcpy(&where, &da, sizeof where);
   if (da && where((const void *)&segalloc__cxx_state, &self)) {
-    for (int i = 0; i < SEGALLOC__CXX_FORMS; i++) {
+    for (int i = 0; i < SEGALLOC__CXX_FORMS && state == SEGALLOC__CXX_OURS; i++) {
       void *f = dlsym(SEGALLOC__RTLD_DEFAULT, segalloc__cxx_names[i]);
-      if (f && where(f, &at) && at.dli_fbase != self.dli_fbase && at.dli_saddr == f && at.dli_sname &&
-          !strcmp(at.dli_sname, segalloc__cxx_names[i]))
-        state = 2;
+      if (f && segalloc__cxx_defined_elsewhere(f, segalloc__cxx_names[i], &self)) state = SEGALLOC__CXX_RUNTIME;
     }
   }
-  if (state == 2)
-    for (int i = SEGALLOC__CXX_BASIC; i < SEGALLOC__CXX_FORMS; i++) segalloc__cxx_next(i);
+  if (state == SEGALLOC__CXX_RUNTIME)
+    for (int i = SEGALLOC__CXX_I_DELETE_ALIGNED + 1; i < SEGALLOC__CXX_FORMS; i++) segalloc__cxx_next(i);
   segalloc__store_relaxed(&segalloc__cxx_state, state);
   return state;
 }
 
 __attribute__((constructor)) static void segalloc__cxx_init(void) {
-  if (!segalloc__load_relaxed(&segalloc__cxx_state)) segalloc__cxx_resolve();
+  if (segalloc__load_relaxed(&segalloc__cxx_state) == SEGALLOC__CXX_UNSEEN) segalloc__cxx_resolve();
 }
 
-/* segalloc answers the sixteen forms other than the basic four */
+/* segalloc answers the sixteen forms besides the basic four */
 static segalloc__inline int segalloc__cxx_ours(void) {
   int state = segalloc__load_relaxed(&segalloc__cxx_state);
-  return segalloc__likely(state == 1) || (state == 0 && segalloc__cxx_resolve() == 1);
+  return segalloc__likely(state == SEGALLOC__CXX_OURS) ||
+         (state == SEGALLOC__CXX_UNSEEN && segalloc__cxx_resolve() == SEGALLOC__CXX_OURS);
 }
 
 /* A new that segalloc does not answer (it failed, or the program defines a form): the
@@ -4982,24 +5039,24 @@ static segalloc__noinline void segalloc__delete_next(int i, void *p, size_t a, s
 }
 
 /* the basic forms */
-void *segalloc__op_new(size_t size) __asm__("_Znwm");
-void *segalloc__op_new_aligned(size_t size, size_t align) __asm__("_ZnwmSt11align_val_t");
-void segalloc__op_delete(void *p) __asm__("_ZdlPv");
-void segalloc__op_delete_aligned(void *p) __asm__("_ZdlPvSt11align_val_t");
+void *segalloc__op_new(size_t size) __asm__(SEGALLOC__CXX_NEW_NAME);
+void *segalloc__op_new_aligned(size_t size, size_t align) __asm__(SEGALLOC__CXX_NEW_ALIGNED_NAME);
+void segalloc__op_delete(void *p) __asm__(SEGALLOC__CXX_DELETE_NAME);
+void segalloc__op_delete_aligned(void *p) __asm__(SEGALLOC__CXX_DELETE_ALIGNED_NAME);
 SEGALLOC__EXPORT segalloc__nosan void *segalloc__op_new(size_t size) {
   void *p = SEGALLOC__NEW_MALLOC(size);
-  return segalloc__likely(p != NULL) ? p : segalloc__new_next(0, size, 0, 0, 0);
+  return segalloc__likely(p != NULL) ? p : segalloc__new_next(SEGALLOC__CXX_I_NEW, size, 0, 0, 0);
 }
 SEGALLOC__EXPORT void *segalloc__op_new_aligned(size_t size, size_t align) {
   void *p = segalloc_aligned_alloc(align, size);
-  return segalloc__likely(p != NULL) ? p : segalloc__new_next(1, size, align, 0, 0);
+  return segalloc__likely(p != NULL) ? p : segalloc__new_next(SEGALLOC__CXX_I_NEW_ALIGNED, size, align, 0, 0);
 }
 void segalloc__op_delete(void *p) SEGALLOC__ALIAS(segalloc_free);
 void segalloc__op_delete_aligned(void *p) SEGALLOC__ALIAS(segalloc_free);
 /* the same two news under hidden names, for direct calls: calls through their global names
    would go through the PLT */
-extern __typeof__(segalloc__op_new) segalloc__op_new_here __attribute__((alias("_Znwm"), visibility("hidden")));
-extern __typeof__(segalloc__op_new_aligned) segalloc__op_new_aligned_here __attribute__((alias("_ZnwmSt11align_val_t"), visibility("hidden")));
+extern __typeof__(segalloc__op_new) segalloc__op_new_here __attribute__((alias(SEGALLOC__CXX_NEW_NAME), visibility("hidden")));
+extern __typeof__(segalloc__op_new_aligned) segalloc__op_new_aligned_here __attribute__((alias(SEGALLOC__CXX_NEW_ALIGNED_NAME), visibility("hidden")));
 
 /* the sixteen others. The throwing news are the basic ones (as the standard defines them),
    the nothrow ones malloc or aligned_alloc with the runtime's form for a failure (only it
@@ -5035,24 +5092,8 @@ extern __typeof__(segalloc__op_new_aligned) segalloc__op_new_aligned_here __attr
     if (segalloc__cxx_ours()) segalloc_free(p);                                                \
     else segalloc__delete_next(i, p, a, b);                                                    \
   }
-
-/* the index is the name's place in segalloc__cxx_names */
-SEGALLOC__NEW_ARRAY(segalloc__op_new_array, 4, "_Znam")
-SEGALLOC__NEW_NOTHROW(segalloc__op_new_nothrow, 5, "_ZnwmRKSt9nothrow_t")
-SEGALLOC__NEW_NOTHROW(segalloc__op_new_array_nothrow, 6, "_ZnamRKSt9nothrow_t")
-SEGALLOC__NEW_ARRAY_ALIGNED(segalloc__op_new_array_aligned, 7, "_ZnamSt11align_val_t")
-SEGALLOC__NEW_ALIGNED_NOTHROW(segalloc__op_new_aligned_nothrow, 8, "_ZnwmSt11align_val_tRKSt9nothrow_t")
-SEGALLOC__NEW_ALIGNED_NOTHROW(segalloc__op_new_array_aligned_nothrow, 9, "_ZnamSt11align_val_tRKSt9nothrow_t")
-SEGALLOC__DELETE(segalloc__op_delete_array, 10, "_ZdaPv")
-SEGALLOC__DELETE(segalloc__op_delete_sized, 11, "_ZdlPvm")
-SEGALLOC__DELETE(segalloc__op_delete_array_sized, 12, "_ZdaPvm")
-SEGALLOC__DELETE(segalloc__op_delete_nothrow, 13, "_ZdlPvRKSt9nothrow_t")
-SEGALLOC__DELETE(segalloc__op_delete_array_nothrow, 14, "_ZdaPvRKSt9nothrow_t")
-SEGALLOC__DELETE(segalloc__op_delete_array_aligned, 15, "_ZdaPvSt11align_val_t")
-SEGALLOC__DELETE(segalloc__op_delete_sized_aligned, 16, "_ZdlPvmSt11align_val_t")
-SEGALLOC__DELETE(segalloc__op_delete_array_sized_aligned, 17, "_ZdaPvmSt11align_val_t")
-SEGALLOC__DELETE(segalloc__op_delete_aligned_nothrow, 18, "_ZdlPvSt11align_val_tRKSt9nothrow_t")
-SEGALLOC__DELETE(segalloc__op_delete_array_aligned_nothrow, 19, "_ZdaPvSt11align_val_tRKSt9nothrow_t")
+#define SEGALLOC__CXX_DEFINE(kind, fn, label) SEGALLOC__##kind(fn, SEGALLOC__CXX_I_##fn, label)
+SEGALLOC__CXX_OTHERS(SEGALLOC__CXX_DEFINE)
 #endif /* SEGALLOC_OVERRIDE_NEW */
 
 #endif /* SEGALLOC_OVERRIDE */

@@ -195,7 +195,7 @@ static segalloc__inline segalloc__nosan void *segalloc__malloc_slot(size_t slot,
   return segalloc__malloc_slow(size);
 }
 
-/* malloc's body, inline also in the C build's operator new (override.c) */
+/* malloc's body, inline also in operator new (override.c, the C++ build's and the C build's) */
 static segalloc__inline segalloc__nosan void *segalloc__malloc_inline(size_t size) {
   /* the inline paths: up to 1 KiB one compare and the size itself as the table's slot;
      larger small sizes two compares and the table's coarse half (sizeclass.c), out of the

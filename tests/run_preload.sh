@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/run_preload.sh: segalloc as the process allocator (issue 3, items 1-4).
 #   - the standard names and C++ operator new/delete, preloaded (build/libsegalloc.so) and
-#     compiled into the program (SEGALLOC_OVERRIDE): tests/test_override.c, test_override_cxx.cpp
+#     compiled into the program (SEGALLOC_OVERRIDE): tests/test_override.c, test_override_cxx.cpp;
+#     a program with operators of its own (basic or array), preloaded: test_cxx_replaced.cpp;
+#     a C program with a C++ plug-in opened RTLD_LOCAL: test_cxx_plugin.c, test_cxx_plugin_lib.cpp
 #   - fork: busy threads, the stdio lock-order trap, fork from a signal handler: tests/test_fork.c
 #   - a library with segalloc inside dlopen()ed late; threads before the first allocation:
 #     tests/test_dlopen.c, tests/test_dlopen_lib.c
@@ -107,7 +109,7 @@ else
 fi
 run override-cxx-in 60 $B/override-cxx-in
 run override-cxx-pre 60 env LD_PRELOAD="$PRELOAD" $B/override-cxx-pre
-# a program with its own basic operator new and delete; a C++ plug-in opened RTLD_LOCAL
+# a program with its own basic (or array) operator new and delete; a C++ plug-in opened RTLD_LOCAL
 run cxx-replaced 60 $B/cxx-replaced
 run cxx-replaced-pre 60 env LD_PRELOAD="$PRELOAD" $B/cxx-replaced
 run cxx-replaced-arrays 60 $B/cxx-replaced-arrays
