@@ -202,13 +202,13 @@ SEGALLOC__EXPORT void operator delete[](void *p, std::align_val_t, const std::no
    nothrow, sized and array deletes) call the ones it replaced. The program's definitions
    come first in the symbol search, so the forms it replaced never reach segalloc; the
    others must then not answer themselves. So a constructor looks, once, with dlsym and
-   dladdr1, for a definition of any of the twenty names outside this object (once: dlsym
-   takes the loader's lock, which a thread started by a library's constructor, while
-   dlopen holds it, could wait on forever); if there is
+   dladdr1, for a definition of any of the twenty names outside this object; if there is
    one, every form but the four basic ones (operator new and delete, plain and aligned,
    which the standard defines directly) hands its calls to the C++ runtime's own
    definition, found then and kept, which forwards them as the standard says. Those
-   sixteen forms pay a load and a branch for the check (sized delete among them). A call
+   sixteen forms pay a load and a branch for the check (sized delete among them). Once,
+   and at start-up: dlsym takes the loader's lock, which a thread started by a library's
+   constructor, while dlopen holds that lock, could otherwise wait on forever. A call
    before the constructor has run (another library's constructor) looks itself. */
 #if !defined(__cplusplus) && defined(SEGALLOC_OVERRIDE_NEW)
 #if !defined(__ELF__) || !defined(__LP64__)
