@@ -9,6 +9,9 @@
      - what large and huge blocks, frees and trims do to the fields
      - per-class fields with live threads: their caches count as cached, their kept blocks
        as in use; after they exit and the blocks are freed, the class holds no span
+     - a snapshot taken while another thread hands whole spans back never shows a part
+       larger than all that is mapped (central once wrapped below zero: the classes'
+       counts and the page heap's are read under different locks)
      - SEGALLOC_SHOW_STATS=1 prints the report at exit (this program run again, as a child);
        SEGALLOC_SHOW_STATS=0 does not
    Usage: test_stats [show-stats-child]. Built plain, under ASan and under TSan (run.sh). */
@@ -24,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MiB ((size_t)1 << 20)
@@ -346,6 +350,52 @@ static void test_show_stats(void) {
   CHECK(strstr(text, "stats (pid") == NULL); /* "0" turns it off */
 }
 
+/* One thread allocates and frees spans' worth of small blocks and flushes its cache, so
+   spans go back to the page heap all the time, while main takes snapshots for a while. */
+#define CHURN_BLOCKS 20000
+static int churn_stop;
+static void *churn_main(void *arg) {
+  (void)arg;
+  static void *blk[CHURN_BLOCKS];
+  while (!__atomic_load_n(&churn_stop, __ATOMIC_RELAXED)) {
+    for (int i = 0; i < CHURN_BLOCKS; i++) blk[i] = segalloc_malloc(16);
+    for (int i = 0; i < CHURN_BLOCKS; i++) segalloc_free(blk[i]);
+    segalloc_thread_flush();
+  }
+  return NULL;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void test_concurrent_snapshots(void) {
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, churn_main, NULL) == 0);
+  long snaps = 0, over = 0;
+  size_t worst = 0;
+  double end = now_s() + 0.5;
+  while (now_s() < end) {
+    for (int k = 0; k < 100; k++, snaps++) {
+      segalloc_stats_t st;
+      segalloc_stats(&st);
+      size_t parts[] = {st.live, st.thread_cached, st.central, st.pageheap_free, st.released, st.metadata};
+      for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (parts[i] > st.mapped) {
+          over++;
+          if (parts[i] > worst) worst = parts[i];
+        }
+    }
+  }
+  __atomic_store_n(&churn_stop, 1, __ATOMIC_RELAXED);
+  pthread_join(t, NULL);
+  if (over) printf("FAIL %ld of %ld snapshots had a part above mapped (largest %zu)\n", over, snaps, worst);
+  CHECK(over == 0);
+  CHECK(snaps > 0);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "show-stats-child") == 0) return show_stats_child();
   test_first_calls(); /* first: before anything in this process allocates through segalloc */
@@ -353,6 +403,7 @@ int main(int argc, char **argv) {
   test_fields();
   test_threads();
   test_consumer();
+  test_concurrent_snapshots();
   test_show_stats();
   CHECK(segalloc_check_heap() == 0);
   return test_finish();
