@@ -370,9 +370,9 @@ typedef struct segalloc__lock {
 /* ---- forward declarations, grouped by the part that defines them -------------------- */
 
 /* os.c */
-static void *segalloc__os_map(size_t size, size_t align);
+static void *segalloc__os_map(size_t size, size_t align, int arena);
 static void segalloc__os_unmap(void *p, size_t size);
-static void segalloc__os_release(void *p, size_t size);
+static int segalloc__os_release(void *p, size_t size);
 static void *segalloc__meta_alloc(size_t size);
 static segalloc__span *segalloc__span_new(void);
 static void segalloc__span_delete(segalloc__span *s);

@@ -38,6 +38,9 @@
    once keeps the base; one that frees and reallocates the same memory in a loop stops
    releasing after a round or two. Released pages keep their mapping and come back as
    zero pages when touched; such spans are marked zeroed so calloc need not clear them.
+   Only when the kernel took them, though: it refuses pages the program locked (mlock,
+   mlockall), which then keep their contents and stay in the resident lists, and a
+   calloc served from them clears them (tests/test_faults.c, mode locked).
 
    Requests above half an arena get their own mapping (huge blocks), recorded in a list
    under the same lock. */
@@ -190,7 +193,7 @@ static int segalloc__heap_carve(segalloc__span *s, size_t n) {
 
 /* Reserve one more arena; its pages past the header form one released free span. */
 static int segalloc__heap_grow(void) {
-  uintptr_t base = (uintptr_t)segalloc__os_map(SEGALLOC_ARENA_SIZE, SEGALLOC_ARENA_SIZE);
+  uintptr_t base = (uintptr_t)segalloc__os_map(SEGALLOC_ARENA_SIZE, SEGALLOC_ARENA_SIZE, 1);
   if (!base) return 0;
   size_t header_pages = (SEGALLOC__ARENA_HEADER_BYTES + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
   /* before the first write: under THP "always" that write would fault in a huge page */
@@ -269,11 +272,17 @@ static uint64_t segalloc__heap_now_ms(void) {
   return ((uint64_t)1 << 32) + (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Give free resident span s (in its list) back to the OS; it joins the released set. */
+/* Give free resident span s (in its list) back to the OS; it joins the released set.
+   If the OS refuses (locked pages), s goes back to the head of its resident list as it
+   was, unmerged (its resident neighbours are not free, or they would be merged with it
+   already), so a walk of the list from its tail meets it at most once more; 0 then. */
 static size_t segalloc__heap_release_span(segalloc__span *s) {
   size_t bytes = segalloc__span_bytes(s);
   segalloc__heap_remove(s);
-  segalloc__os_release((void *)segalloc__span_start(s), bytes);
+  if (segalloc__unlikely(!segalloc__os_release((void *)segalloc__span_start(s), bytes))) {
+    segalloc__heap_insert(s);
+    return 0;
+  }
 #ifndef SEGALLOC_MADV_FREE
   s->zeroed = 1;
 #endif
@@ -450,7 +459,7 @@ static void *segalloc__huge_alloc(size_t size, size_t align) {
   /* mapped under the lock, so the mapping and its record appear together (a fork's child
      sees both or neither, and the statistics add up) */
   segalloc__lock_acquire(&segalloc__heap.lock);
-  void *p = segalloc__os_map(map, align < SEGALLOC_PAGE_SIZE ? SEGALLOC_PAGE_SIZE : align);
+  void *p = segalloc__os_map(map, align < SEGALLOC_PAGE_SIZE ? SEGALLOC_PAGE_SIZE : align, 0);
   if (!p) {
     segalloc__lock_release(&segalloc__heap.lock);
     return NULL;

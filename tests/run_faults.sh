@@ -73,6 +73,7 @@ run_mode "threadfail (ulimit -v 1 GiB, squeezed)" 1048576 120 "$EXE" threadfail
 run_mode "fork" none 120 "$EXE" fork
 run_mode "storm" none 120 "$EXE" storm
 run_mode "firstcall" none 60 "$EXE" firstcall
+run_mode "locked" none 60 "$EXE" locked
 
 # first calls again with SEGALLOC_DEBUG (fills, canaries past every block, encoded links)
 if $CC -std=gnu11 -O2 -g -Wall -Wextra -Werror -DSEGALLOC_DEBUG=1 -o "$EXE-debug" tests/test_faults.c -pthread \

@@ -343,6 +343,27 @@ static void test_threads(void) {
   CHECK(b.live == a.live);
 }
 
+/* Huge blocks allocated and freed in turn reuse the address space the last one left: they
+   used to be placed each below the one before (the hint arenas take), which under ASan
+   kept the shadow of every range they passed resident (the fuzzer ran out of memory). */
+static void test_huge_reuse(void) {
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  int ok = 1;
+  for (int i = 0; i < 32; i++) {
+    size_t n = 40 * MiB + (size_t)(i % 4) * 4096;
+    unsigned char *p = (unsigned char *)(i & 1 ? segalloc_aligned_alloc(MiB, n) : segalloc_malloc(n));
+    ok &= p != NULL;
+    if (!p) break;
+    p[0] = p[n - 1] = 1;
+    if ((uintptr_t)p < lo) lo = (uintptr_t)p;
+    if ((uintptr_t)p > hi) hi = (uintptr_t)p;
+    segalloc_free(p);
+  }
+  CHECK(ok);
+  if (hi - lo > 4 * 41 * MiB) printf("FAIL huge blocks spread over %zu MiB of addresses\n", (size_t)((hi - lo) >> 20));
+  CHECK(hi - lo <= 4 * 41 * MiB); /* 32 of them one below the other would span 1.3 GiB */
+}
+
 int main(void) {
   test_malloc();
   test_calloc();
@@ -350,6 +371,7 @@ int main(void) {
   test_aligned();
   test_stats();
   test_threads();
+  test_huge_reuse();
   CHECK(strcmp(segalloc_version(), "segalloc 0.1") == 0);
   CHECK(segalloc_check_heap() == 0);
   return test_finish();

@@ -16,6 +16,12 @@
      test_faults firstcall    (d) every API function as the first call of a new thread,
                                   and again in a key destructor after the thread's cache
                                   is gone (each in a child process)
+     test_faults locked       (e) the OS refuses to take pages back: blocks whose pages
+                                  the program locked with mlock and freed still locked
+                                  (allowed) stay resident after a trim and after the
+                                  release a free sets off, and calloc served from them
+                                  returns zeros, not the old bytes; once unlocked, a
+                                  trim gives them back
      test_faults storm        (d) thread create/exit storms: 2000 short joinable threads,
                                   detached ones, threads whose key destructors allocate
                                   after segalloc's own has run, threads leaving blocks for
@@ -81,7 +87,7 @@ static void sleep_ms(long ms) {
 }
 
 static volatile sig_atomic_t watchdog_what;
-static const char *watchdog_names[] = {"", "oom", "threadfail", "fork", "storm", "firstcall"};
+static const char *watchdog_names[] = {"", "oom", "threadfail", "fork", "storm", "firstcall", "locked"};
 
 static void on_alarm(int sig) {
   (void)sig;
@@ -1270,6 +1276,68 @@ static int run_firstcall(void) {
   return test_finish();
 }
 
+/* ---- (e) pages the OS will not take back ---- */
+
+/* How many bytes of b are not zero. */
+static size_t lk_nonzero(const unsigned char *b, size_t n) {
+  size_t bad = 0;
+  for (size_t i = 0; i < n; i++) bad += b[i] != 0;
+  return bad;
+}
+
+/* A block of n bytes is calloc'd, locked, filled and freed while locked; `how` then has
+   segalloc try to give its pages back (a trim, or nothing: the free's own release). Linux
+   refuses MADV_DONTNEED on locked pages, so they keep the fill: a calloc of the same size
+   (served from the same pages, the only free ones of that length resident) must still
+   return zeros. Then the pages are unlocked and a trim must give them back. */
+static void lk_case(const char *what, size_t n, int trim) {
+  unsigned char *p = (unsigned char *)segalloc_calloc(1, n);
+  CHECK(p != NULL);
+  if (!p) return;
+  int locked = mlock(p, n) == 0;
+  if (!locked) printf("FAIL locked %s: mlock(%zu bytes): %s (RLIMIT_MEMLOCK too low?)\n", what, n, strerror(errno));
+  CHECK(locked);
+  /* the premise: the kernel now refuses to drop these pages (ASan's mlock, for one, is a
+     no-op, so this mode runs in the plain build only) */
+  int refused = locked && madvise(p, n, MADV_DONTNEED) != 0;
+  if (locked && !refused) printf("FAIL locked %s: madvise(MADV_DONTNEED) succeeded on locked pages\n", what);
+  CHECK(refused);
+  memset(p, 0x5a, n);
+  segalloc_free(p); /* still locked: the pages stay locked with the mapping */
+  if (trim) segalloc_trim();
+  segalloc_stats_t st;
+  segalloc_stats(&st);
+  CHECK(test_stats_add_up(&st));
+  CHECK(st.pageheap_free >= n); /* still resident: not counted as released */
+  unsigned char *q = (unsigned char *)segalloc_calloc(1, n);
+  CHECK(q != NULL);
+  if (q) {
+    size_t bad = lk_nonzero(q, n);
+    if (bad) printf("FAIL locked %s: calloc(%zu) at %p (the freed block was %p) has %zu bytes that are not zero\n", what, n, (void *)q, (void *)p, bad);
+    CHECK(bad == 0);
+    segalloc_free(q);
+  }
+  CHECK(segalloc_check_heap() == 0);
+  if (locked) munlock(p, n);
+  segalloc_trim();
+  segalloc_stats(&st);
+  CHECK(test_stats_add_up(&st));
+  CHECK(st.pageheap_free < n); /* unlocked: a trim gives the pages back */
+}
+
+static int run_locked(void) {
+  watchdog(6, 60);
+  struct rlimit rl; /* as much lockable memory as the hard limit allows */
+  if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_MEMLOCK, &rl);
+  }
+  lk_case("40 KiB block, segalloc_trim", 40 << 10, 1);
+  lk_case("6 MiB block, the release in free", 6 << 20, 0);
+  printf("  locked: calloc returned zeros over pages the OS would not release\n");
+  return test_finish();
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   printf("test_faults %s\n", mode); /* stdout's buffer, before any squeeze */
@@ -1279,6 +1347,7 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "fork") == 0) return run_fork();
   if (strcmp(mode, "storm") == 0) return run_storm();
   if (strcmp(mode, "firstcall") == 0) return run_firstcall();
-  fprintf(stderr, "usage: %s oom|threadfail|fork|storm|firstcall\n", argv[0]);
+  if (strcmp(mode, "locked") == 0) return run_locked();
+  fprintf(stderr, "usage: %s oom|threadfail|fork|storm|firstcall|locked\n", argv[0]);
   return 2;
 }
