@@ -226,8 +226,12 @@ static segalloc__span *segalloc__central_any_span(segalloc__central *c) {
    only when the first on its list has at least half its objects given back (central_span
    looks at no other), or when the OS is out of memory: keeping each shard's blocks in
    spans of its own keeps threads of different shards apart (see the top of this part).
-   Returns the count (0 only when the OS is out of memory). */
-static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int want, unsigned shard) {
+   Returns the count (0 only when the OS is out of memory).
+   in_hand, when not NULL, is the taking thread cache's record of a chain in hand (as in
+   central_give): before the lock is let go it is set to the chain's second object and
+   *in_hand_n to the count after the first, the objects the refill puts on its list, so
+   that a fork's child finds them while the thread has them and not yet its list. */
+static segalloc__nosan int segalloc__central_take_for(unsigned cls, void **out, int want, unsigned shard, void **in_hand, uint32_t *in_hand_n) {
   segalloc__central *c = &segalloc__centrals[cls];
   void *head = NULL;
   int got = 0;
@@ -241,6 +245,10 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
     uint32_t n = segalloc__transfer_remove(tr, chain - 1, out);
     segalloc__store_relaxed(&tr->used, segalloc__load_relaxed(&segalloc__epoch));
     c->out += (uint64_t)n;
+    if (in_hand && n > 1) {
+      *in_hand_n = n - 1;
+      __atomic_store_n(in_hand, segalloc__link((void **)*out), __ATOMIC_RELAXED);
+    }
     segalloc__lock_release(&c->lock);
     return (int)n;
   }
@@ -297,9 +305,17 @@ static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int 
     if (!carve_left) break; /* the rest of the batch comes with the next take */
   }
   c->out += (uint64_t)got;
+  if (in_hand && got > 1) {
+    *in_hand_n = (uint32_t)got - 1;
+    __atomic_store_n(in_hand, segalloc__link((void **)head), __ATOMIC_RELAXED);
+  }
   segalloc__lock_release(&c->lock);
   *out = head;
   return got;
+}
+
+static segalloc__nosan int segalloc__central_take(unsigned cls, void **out, int want, unsigned shard) {
+  return segalloc__central_take_for(cls, out, want, shard, NULL, NULL);
 }
 
 /* Objects back to their spans; a span whose objects are all back returns to the page heap.
@@ -347,10 +363,15 @@ static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, voi
    same shard, while the two together stay within a batch: a tick hands over half of a
    list, often an object or two, and such crumbs must not each take one of the slots (a
    refill takes one chain, so a stack of crumbs would cost a lock round trip per object or
-   two). */
-static segalloc__nosan void segalloc__central_give(unsigned cls, void *head, void *tail, int count, unsigned to) {
+   two).
+   in_hand, when not NULL, is the giving thread cache's record of the chain (tcache.c,
+   segalloc__tcache_in_hand), cleared here under the lock: fork's prepare handler holds
+   every class lock, so a child finds the record set exactly when the chain is still in
+   the dead thread's hands, and takes it back. */
+static segalloc__nosan void segalloc__central_give_for(unsigned cls, void *head, void *tail, int count, unsigned to, void **in_hand) {
   segalloc__central *c = &segalloc__centrals[cls];
   segalloc__lock_acquire(&c->lock);
+  if (in_hand) __atomic_store_n(in_hand, NULL, __ATOMIC_RELAXED);
   c->out -= (uint64_t)count;
   uint32_t n = (uint32_t)count;
   segalloc__transfer *tr = c->transfer;
@@ -379,6 +400,10 @@ static segalloc__nosan void segalloc__central_give(unsigned cls, void *head, voi
     segalloc__central_to_spans(c, head);
   }
   segalloc__lock_release(&c->lock);
+}
+
+static segalloc__nosan void segalloc__central_give(unsigned cls, void *head, void *tail, int count, unsigned to) {
+  segalloc__central_give_for(cls, head, tail, count, to, NULL);
 }
 
 /* Empty the transfer caches into their spans, so wholly free spans can go back to the page

@@ -384,6 +384,8 @@ static segalloc__span *segalloc__heap_alloc(size_t npages, size_t align_pages);
 static void segalloc__heap_free(segalloc__span *s);
 /* central.c */
 static int segalloc__central_take(unsigned cls, void **out, int want, unsigned shard);
+static int segalloc__central_take_for(unsigned cls, void **out, int want, unsigned shard, void **in_hand, uint32_t *in_hand_n);
 static void segalloc__central_give(unsigned cls, void *head, void *tail, int count, unsigned to);
+static void segalloc__central_give_for(unsigned cls, void *head, void *tail, int count, unsigned to, void **in_hand);
 /* malloc.c */
 static void *segalloc__malloc_slow(size_t size);

@@ -60,6 +60,7 @@ static segalloc__noinline void segalloc__global_init(void) {
     x ^= x >> 31; x *= 0xbf58476d1ce4e5b9ull; x ^= x >> 27; x *= 0x94d049bb133111ebull; x ^= x >> 33;
     segalloc__cookie = (uintptr_t)(x | 1);
     segalloc__tcaches.live.next = segalloc__tcaches.live.prev = &segalloc__tcaches.live;
+    segalloc__tcaches.exiting.next = segalloc__tcaches.exiting.prev = &segalloc__tcaches.exiting;
     segalloc__os_thp_init(); /* SEGALLOC_THP, before the first arena */
     /* SEGALLOC_SHOW_STATS: keep our own copy of stderr, since programs such as coreutils
        close theirs at exit, before the report is written */
@@ -581,6 +582,17 @@ static void segalloc__fork_child(void) {
     if (tc != me) {
       segalloc__tcache_adopt(tc);
       segalloc__tcache_unregister(tc);
+      segalloc__tcache_retire(tc);
+    }
+    tc = next;
+  }
+  /* and the caches threads were emptying at their exit, but the one this thread was (a
+     fork from a signal handler that interrupted its own key destructor, which goes on) */
+  tc = segalloc__tcaches.exiting.next;
+  while (tc && tc != &segalloc__tcaches.exiting) {
+    segalloc__tcache *next = tc->next;
+    if (tc->owner != segalloc__self()) {
+      segalloc__tcache_adopt(tc);
       segalloc__tcache_retire(tc);
     }
     tc = next;

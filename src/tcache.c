@@ -95,7 +95,13 @@ typedef struct segalloc__tcache {
   uint32_t owed[SEGALLOC__NCLASSES];
   uint32_t handed_at[SEGALLOC__NCLASSES];
   unsigned shard;              /* whose spans it takes from (central.c) */
-  struct segalloc__tcache *next, *prev; /* the registry of live caches */
+  /* a chain of in_hand_n objects from list in_hand_cls on its way to the central list
+     (segalloc__tcache_in_hand); NULL when none */
+  void *in_hand;
+  uint32_t in_hand_n;
+  unsigned in_hand_cls;
+  uintptr_t owner;             /* the thread running its key destructor (segalloc__self) */
+  struct segalloc__tcache *next, *prev; /* the registry's list it is on: live or exiting */
 } segalloc__tcache;
 
 /* The two operations of the fast paths, here once: take the head object of a list (NULL
@@ -164,7 +170,7 @@ static segalloc__inline int segalloc__on_boundary(uint32_t n, uint32_t magic) {
 
 /* A cache with no objects and no room: every fast-path attempt on it fails. Its cookie is a
    value no freed block carries, and its arena hint matches no address. */
-static segalloc__tcache segalloc__tc_empty = {{{NULL, 0, 0}}, 0, 0, 0, 0, 0, 0, 0, {0}, {0}, {0}, {0}, {0}, 0, NULL, NULL};
+static segalloc__tcache segalloc__tc_empty = {{{NULL, 0, 0}}, 0, 0, 0, 0, 0, 0, 0, {0}, {0}, {0}, {0}, {0}, 0, NULL, 0, 0, 0, NULL, NULL};
 
 static segalloc__thread_local segalloc__tcache *segalloc__tc segalloc__tls_attr = &segalloc__tc_empty;
 /* 0: no cache yet; 1: initialising (recursion from pthread_setspecific goes to central);
@@ -174,6 +180,7 @@ static segalloc__thread_local unsigned char segalloc__tc_state segalloc__tls_att
 static struct {
   segalloc__lock lock;       /* the registry: a leaf lock */
   segalloc__tcache live;     /* sentinel */
+  segalloc__tcache exiting;  /* sentinel: caches whose thread is emptying them at its exit */
   segalloc__tcache *spare;   /* caches of exited threads, for reuse */
   size_t nthreads;
   uint64_t dead_frees;       /* frees counted by caches that have gone */
@@ -197,6 +204,21 @@ static unsigned segalloc__tcache_give_to(const segalloc__tcache *tc, unsigned cl
   return tc->refilled[cls] ? tc->shard : (unsigned)SEGALLOC__TO_ANY;
 }
 
+/* Handing a chain on from list cls: the first n objects, from its head. The chain is
+   recorded in tc before it is cut off the list (the cut is a release store after the
+   record) and until central_give, under the class lock, clears the record: a fork that
+   catches this thread waiting for that lock (the prepare handler holds it) leaves the
+   child the record, and the child takes the chain back (segalloc__tcache_adopt). Before
+   the cut, the list's head is still the record's: the child then takes the objects from
+   the list alone. */
+static void segalloc__tcache_in_hand(segalloc__tcache *tc, unsigned cls, uint32_t n) {
+  tc->in_hand_cls = cls;
+  tc->in_hand_n = n;
+  __atomic_store_n(&tc->in_hand, tc->lists[cls].head, __ATOMIC_RELAXED);
+}
+
+static void segalloc__tcache_cut(segalloc__tlist *l, void *rest) { __atomic_store_n(&l->head, rest, __ATOMIC_RELEASE); }
+
 /* Give `n` objects from the head of list cls back to the central list. */
 static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n, unsigned to) {
   segalloc__tlist *l = &tc->lists[cls];
@@ -205,10 +227,11 @@ static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, un
   if (!n) return;
   void *head = l->head, **o = (void **)head;
   for (uint32_t i = 1; i < n; i++) o = (void **)segalloc__link(o);
-  l->head = segalloc__link(o);
+  segalloc__tcache_in_hand(tc, cls, n);
+  segalloc__tcache_cut(l, segalloc__link(o));
   segalloc__set_link(o, NULL); /* the batch is a NULL-terminated chain of its own */
   l->room += (int32_t)n;
-  segalloc__central_give(cls, head, o, (int)n, to);
+  segalloc__central_give_for(cls, head, o, (int)n, to, &tc->in_hand);
 }
 
 /* Give list cls more room: slow start, doubling from 1 up to a batch, then a batch at a
@@ -305,11 +328,22 @@ static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
   }
 }
 
-/* Take tc out of the registry, so segalloc_stats no longer reads it. */
-static void segalloc__tcache_unregister(segalloc__tcache *tc) {
-  segalloc__lock_acquire(&segalloc__tcaches.lock);
+/* Unlink tc from the registry's list it is on (caller holds the registry lock). */
+static void segalloc__tcache_unlink(segalloc__tcache *tc) {
   tc->prev->next = tc->next;
   tc->next->prev = tc->prev;
+}
+
+/* Take tc out of the live caches, so segalloc_stats no longer reads it, onto the exiting
+   ones, where a fork's child still finds it (segalloc__fork_child) until it is retired. */
+static void segalloc__tcache_unregister(segalloc__tcache *tc) {
+  segalloc__lock_acquire(&segalloc__tcaches.lock);
+  segalloc__tcache_unlink(tc);
+  tc->owner = segalloc__self();
+  tc->next = segalloc__tcaches.exiting.next;
+  tc->prev = &segalloc__tcaches.exiting;
+  tc->next->prev = tc;
+  segalloc__tcaches.exiting.next = tc;
   segalloc__tcaches.nthreads--;
   segalloc__store_relaxed(&segalloc__shard_threads[tc->shard], segalloc__shard_threads[tc->shard] - 1);
   segalloc__tcaches.dead_frees += segalloc__tcache_frees(tc);
@@ -318,9 +352,11 @@ static void segalloc__tcache_unregister(segalloc__tcache *tc) {
   segalloc__lock_release(&segalloc__tcaches.lock);
 }
 
-/* An unregistered, emptied cache goes on the spare list for the next new thread. */
+/* An unregistered, emptied cache goes from the exiting ones to the spare list, for the
+   next new thread. */
 static void segalloc__tcache_retire(segalloc__tcache *tc) {
   segalloc__lock_acquire(&segalloc__tcaches.lock);
+  segalloc__tcache_unlink(tc);
   tc->next = segalloc__tcaches.spare;
   segalloc__tcaches.spare = tc;
   segalloc__lock_release(&segalloc__tcaches.lock);
@@ -351,32 +387,41 @@ static void segalloc__tcache_exit(void *arg) {
    list is walked warily: at most `count` steps, stopping at NULL, and only objects that are
    object boundaries of a span of the class and carry their free mark are given back. An
    object caught in mid-operation is lost to the child, as it would be in any allocator.
-   So is more, in two races a review found (reproduced; not mended): a thread handing its
-   list on (overflow, tick, exit) unlinks it before it takes the class lock, which fork's
-   prepare handler may hold, so the child loses that chain, up to a whole list; and a
-   thread exiting leaves the registry before it empties its cache, so a fork in between
-   loses all that cache held. Both leak in the child only (nothing is handed out twice);
-   mending them needs the chain in hand recorded in the cache, cleared under the lock. */
+   A chain on its way between the list and the central list (handed on, or taken by a
+   refill) comes back from the record of it (segalloc__tcache_in_hand), unless the list
+   already or still starts with it. */
+static segalloc__nosan void segalloc__tcache_adopt_chain(unsigned cls, void *first, uint32_t count) {
+  void *head = NULL;
+  int n = 0;
+  void **o = (void **)first;
+  for (uint32_t i = 0; o && i < count; i++) {
+    void **next = (void **)segalloc__link(o);
+    segalloc__arena *a = segalloc__arena_of((uintptr_t)o);
+    segalloc__span *s = a ? segalloc__pagemap_entry(a, (uintptr_t)o) : NULL;
+    if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != cls || o[1] != segalloc__free_mark(segalloc__cookie, o)) break;
+    segalloc__set_link(o, head);
+    head = o;
+    n++;
+    o = next;
+  }
+  if (n) segalloc__central_give(cls, head, NULL, n, SEGALLOC__TO_SPANS);
+}
+
 static segalloc__nosan void segalloc__tcache_adopt(segalloc__tcache *tc) {
+  void *in_hand = tc->in_hand;
+  unsigned in_hand_cls = tc->in_hand_cls;
+  if (in_hand && (in_hand_cls == 0 || in_hand_cls >= SEGALLOC__NCLASSES || tc->lists[in_hand_cls].head == in_hand))
+    in_hand = NULL; /* not cut off yet: the list has it */
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
     segalloc__tlist *l = &tc->lists[cls];
-    void *head = NULL;
-    int n = 0;
-    void **o = (void **)l->head;
-    for (uint32_t i = 0, count = segalloc__tcache_count(tc, cls); o && i < count; i++) {
-      void **next = (void **)segalloc__link(o);
-      segalloc__arena *a = segalloc__arena_of((uintptr_t)o);
-      segalloc__span *s = a ? segalloc__pagemap_entry(a, (uintptr_t)o) : NULL;
-      if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != cls || o[1] != segalloc__free_mark(segalloc__cookie, o)) break;
-      segalloc__set_link(o, head);
-      head = o;
-      n++;
-      o = next;
-    }
+    void *first = l->head;
+    uint32_t count = segalloc__tcache_count(tc, cls);
     l->head = NULL;
     segalloc__tcache_set(tc, cls, 0, 0);
-    if (n) segalloc__central_give(cls, head, NULL, n, SEGALLOC__TO_SPANS);
+    segalloc__tcache_adopt_chain(cls, first, count);
   }
+  if (in_hand) segalloc__tcache_adopt_chain(in_hand_cls, in_hand, tc->in_hand_n);
+  tc->in_hand = NULL;
   /* class 0 holds nothing, but the thread may have died inside free between taking
      and giving back its unit of room (or inside tcache_set, between a max and the sum) */
   segalloc__tcache_set(tc, 0, 0, 0);
@@ -466,15 +511,19 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   tc->dry[cls] = 1;
   uint32_t want = tc->max[cls] < segalloc__class_batch[cls] ? tc->max[cls] : segalloc__class_batch[cls];
   if (want == 0) want = 1;
-  int got = segalloc__central_take(cls, &head, (int)want, tc->shard);
+  tc->in_hand_cls = cls; /* the take records the chain in hand (segalloc__tcache_in_hand) */
+  int got = segalloc__central_take_for(cls, &head, (int)want, tc->shard, &tc->in_hand, &tc->in_hand_n);
   if (!got) return NULL;
   uint32_t *owed = &tc->owed[cls]; /* what came back counts against the last overflow */
   if (*owed != UINT32_MAX) *owed = (uint32_t)got < *owed ? *owed - (uint32_t)got : 0;
   void **o = (void **)head;
-  l->head = segalloc__link(o);
   uint32_t count = (uint32_t)got - 1;
-  /* a whole chain from another thread's list may be longer than this one's maximum */
+  /* a whole chain from another thread's list may be longer than this one's maximum. The
+     count first, then the head, then the record goes: a fork's child sees the record
+     until the list has the chain, with its count (segalloc__tcache_adopt) */
   segalloc__tcache_set(tc, cls, count, count > tc->max[cls] ? count : tc->max[cls]);
+  segalloc__tcache_cut(l, segalloc__link(o));
+  __atomic_store_n(&tc->in_hand, NULL, __ATOMIC_RELEASE);
   return o;
 }
 
@@ -496,9 +545,10 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
            is emptied first: a fork in between must not leave the child a cache that
            still holds objects the central list has too. */
         void *head = l->head;
-        l->head = NULL;
+        segalloc__tcache_in_hand(tc, cls, count);
+        segalloc__tcache_cut(l, NULL);
         segalloc__tcache_set(tc, cls, 0, tc->max[cls]);
-        segalloc__central_give(cls, head, NULL, (int)count, segalloc__tcache_give_to(tc, cls));
+        segalloc__central_give_for(cls, head, NULL, (int)count, segalloc__tcache_give_to(tc, cls), &tc->in_hand);
         tc->owed[cls] = count;
       } else {
         /* more than the transfer cache could take whole (large classes): a batch, which

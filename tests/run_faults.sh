@@ -71,6 +71,7 @@ run_mode "oom (ulimit -v 512 MiB)" 524288 60 "$EXE" oom
 run_mode "oom (ulimit -v 110 MiB)" 112640 60 "$EXE" oom
 run_mode "threadfail (ulimit -v 1 GiB, squeezed)" 1048576 120 "$EXE" threadfail
 run_mode "fork" none 120 "$EXE" fork
+run_mode "forkloss" none 120 "$EXE" forkloss
 run_mode "storm" none 120 "$EXE" storm
 run_mode "firstcall" none 60 "$EXE" firstcall
 run_mode "locked" none 60 "$EXE" locked

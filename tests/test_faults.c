@@ -16,6 +16,13 @@
      test_faults firstcall    (d) every API function as the first call of a new thread,
                                   and again in a key destructor after the thread's cache
                                   is gone (each in a child process)
+     test_faults forkloss     (c) fork while one thread keeps overflowing a list (the list
+                                  is on its way to the central list, the class lock held
+                                  by fork's prepare handler) and short threads fill their
+                                  caches and exit (their key destructor emptying them):
+                                  after a trim, each child's blocks in use are what the
+                                  dead threads held, give or take the objects caught in
+                                  mid-call, not a list or a cache more
      test_faults locked       (e) the OS refuses to take pages back: blocks whose pages
                                   the program locked with mlock and freed still locked
                                   (allowed) stay resident after a trim and after the
@@ -87,7 +94,7 @@ static void sleep_ms(long ms) {
 }
 
 static volatile sig_atomic_t watchdog_what;
-static const char *watchdog_names[] = {"", "oom", "threadfail", "fork", "storm", "firstcall", "locked"};
+static const char *watchdog_names[] = {"", "oom", "threadfail", "fork", "storm", "firstcall", "locked", "forkloss"};
 
 static void on_alarm(int sig) {
   (void)sig;
@@ -969,6 +976,101 @@ static int run_fork(void) {
   return test_finish();
 }
 
+/* ---- (c) what a fork's child gets back from the threads it lost ---- */
+
+#define FL_FORKS 200
+#define FL_SLACK 4 /* objects a worker can be caught with in mid-call, two workers */
+static long fl_held; /* blocks the workers hold (atomic): what a child must find in use */
+static int fl_stop;
+
+static void *fl_overflower(void *arg) {
+  (void)arg;
+  static void *blk[2000];
+  while (!__atomic_load_n(&fl_stop, __ATOMIC_RELAXED)) {
+    for (int i = 0; i < 2000; i++) {
+      blk[i] = segalloc_malloc(64);
+      __atomic_add_fetch(&fl_held, 1, __ATOMIC_RELAXED);
+    }
+    for (int i = 0; i < 2000; i++) {
+      segalloc_free(blk[i]);
+      __atomic_sub_fetch(&fl_held, 1, __ATOMIC_RELAXED);
+    }
+  }
+  return NULL;
+}
+
+static void *fl_short(void *arg) {
+  (void)arg;
+  static __thread void *blk[40][64];
+  for (int c = 0; c < 40; c++)
+    for (int i = 0; i < 64; i++) {
+      blk[c][i] = segalloc_malloc(16 + 16 * (size_t)c);
+      __atomic_add_fetch(&fl_held, 1, __ATOMIC_RELAXED);
+    }
+  for (int c = 0; c < 40; c++)
+    for (int i = 0; i < 64; i++) {
+      segalloc_free(blk[c][i]);
+      __atomic_sub_fetch(&fl_held, 1, __ATOMIC_RELAXED);
+    }
+  return NULL; /* its cache holds some 2,500 objects for its key destructor to give back */
+}
+
+static void *fl_spawner(void *arg) {
+  (void)arg;
+  while (!__atomic_load_n(&fl_stop, __ATOMIC_RELAXED)) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, fl_short, NULL) == 0) pthread_join(t, NULL);
+  }
+  return NULL;
+}
+
+static int run_forkloss(void) {
+  watchdog(7, 120);
+  pthread_t ov, sp;
+  pthread_create(&ov, NULL, fl_overflower, NULL);
+  pthread_create(&sp, NULL, fl_spawner, NULL);
+  sleep_ms(20);
+  long lossy = 0, worst = 0, failed = 0;
+  for (int f = 0; f < FL_FORKS; f++) {
+    int fd[2];
+    if (pipe(fd) != 0) { failed++; continue; }
+    pid_t pid = fork();
+    if (pid == 0) {
+      alarm(20);
+      long held = __atomic_load_n(&fl_held, __ATOMIC_RELAXED); /* as the fork left it */
+      segalloc_trim();
+      segalloc_stats_t st;
+      segalloc_stats(&st);
+      long in_use = 0;
+      for (unsigned c = 1; c < st.nclasses; c++) in_use += (long)st.classes[c].objects_in_use;
+      long r[2] = {in_use - held, test_stats_add_up(&st)};
+      ssize_t w = write(fd[1], r, sizeof r);
+      _exit(w == (ssize_t)sizeof r ? 0 : 1);
+    }
+    long r[2] = {0, 0};
+    ssize_t got = pid > 0 ? read(fd[0], r, sizeof r) : -1;
+    close(fd[0]);
+    close(fd[1]);
+    int status = 0;
+    if (pid > 0) waitpid(pid, &status, 0);
+    if (pid < 0 || got != (ssize_t)sizeof r || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !r[1]) {
+      failed++;
+      continue;
+    }
+    long lost = r[0] < 0 ? -r[0] : r[0];
+    if (lost > FL_SLACK) lossy++;
+    if (lost > worst) worst = lost;
+  }
+  __atomic_store_n(&fl_stop, 1, __ATOMIC_RELAXED);
+  pthread_join(ov, NULL);
+  pthread_join(sp, NULL);
+  printf("  forkloss: %d children; %ld off by more than %d objects in use (most %ld); %ld failed\n", FL_FORKS, lossy, FL_SLACK, worst,
+         failed);
+  CHECK(lossy == 0);
+  CHECK(failed == 0);
+  return test_finish();
+}
+
 /* ---- (d) thread create/exit storms ------------------------------------------------------ */
 
 #define ST_THREADS 2000
@@ -1348,6 +1450,7 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "storm") == 0) return run_storm();
   if (strcmp(mode, "firstcall") == 0) return run_firstcall();
   if (strcmp(mode, "locked") == 0) return run_locked();
-  fprintf(stderr, "usage: %s oom|threadfail|fork|storm|firstcall|locked\n", argv[0]);
+  if (strcmp(mode, "forkloss") == 0) return run_forkloss();
+  fprintf(stderr, "usage: %s oom|threadfail|fork|forkloss|storm|firstcall|locked\n", argv[0]);
   return 2;
 }
