@@ -1729,7 +1729,7 @@ static void *segalloc__os_map_at(void *hint, size_t size) {
 static void *segalloc__os_map(size_t size, size_t align, int arena) {
   static uintptr_t last; /* where the last arena started (SEGALLOC__ADDR_CODE'd): a hint,
                             racy on purpose */
-  size_t os_page = 4096;
+  size_t os_page = 4096; /* the smallest there is: align (a segalloc page or more) is never below it */
   if (align < os_page) align = os_page;
   if (size > SIZE_MAX - align) return NULL;
   uintptr_t mask = (uintptr_t)align - 1;
@@ -2594,9 +2594,11 @@ static __attribute__((unused)) int segalloc__heap_grow_in_place(segalloc__span *
 /* ---- huge blocks: a mapping each ---- */
 
 static void *segalloc__huge_alloc(size_t size, size_t align) {
-  size_t os_page = 4096;
   if (size > SEGALLOC__MAX_REQUEST) return NULL;
-  size_t map = (size + os_page - 1) & ~(os_page - 1);
+  /* whole segalloc pages, a multiple of the OS page whatever the kernel's (malloc.c checks
+     at start-up): with 4 KiB assumed, a kernel of 16 or 64 KiB pages mapped more than the
+     block's record and the statistics said */
+  size_t map = (size + SEGALLOC_PAGE_SIZE - 1) & ~(size_t)(SEGALLOC_PAGE_SIZE - 1);
   /* mapped under the lock, so the mapping and its record appear together (a fork's child
      sees both or neither, and the statistics add up) */
   segalloc__lock_acquire(&segalloc__heap.lock);

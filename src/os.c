@@ -128,7 +128,7 @@ static void *segalloc__os_map_at(void *hint, size_t size) {
 static void *segalloc__os_map(size_t size, size_t align, int arena) {
   static uintptr_t last; /* where the last arena started (SEGALLOC__ADDR_CODE'd): a hint,
                             racy on purpose */
-  size_t os_page = 4096;
+  size_t os_page = 4096; /* the smallest there is: align (a segalloc page or more) is never below it */
   if (align < os_page) align = os_page;
   if (size > SIZE_MAX - align) return NULL;
   uintptr_t mask = (uintptr_t)align - 1;

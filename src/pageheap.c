@@ -453,9 +453,11 @@ static __attribute__((unused)) int segalloc__heap_grow_in_place(segalloc__span *
 /* ---- huge blocks: a mapping each ---- */
 
 static void *segalloc__huge_alloc(size_t size, size_t align) {
-  size_t os_page = 4096;
   if (size > SEGALLOC__MAX_REQUEST) return NULL;
-  size_t map = (size + os_page - 1) & ~(os_page - 1);
+  /* whole segalloc pages, a multiple of the OS page whatever the kernel's (malloc.c checks
+     at start-up): with 4 KiB assumed, a kernel of 16 or 64 KiB pages mapped more than the
+     block's record and the statistics said */
+  size_t map = (size + SEGALLOC_PAGE_SIZE - 1) & ~(size_t)(SEGALLOC_PAGE_SIZE - 1);
   /* mapped under the lock, so the mapping and its record appear together (a fork's child
      sees both or neither, and the statistics add up) */
   segalloc__lock_acquire(&segalloc__heap.lock);

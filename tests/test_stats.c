@@ -178,7 +178,7 @@ static void test_fields(void) {
   segalloc_stats(&a);
   size_t lsize = 100000, hsize = 40 * MiB + 1;
   size_t lpages = (lsize + EXTRA + SEGALLOC_PAGE_SIZE - 1) / SEGALLOC_PAGE_SIZE * SEGALLOC_PAGE_SIZE;
-  size_t hmap = (hsize + EXTRA + 4095) / 4096 * 4096;
+  size_t hmap = (hsize + EXTRA + SEGALLOC_PAGE_SIZE - 1) / SEGALLOC_PAGE_SIZE * SEGALLOC_PAGE_SIZE; /* whole segalloc pages */
   void *l = segalloc_malloc(lsize), *h = segalloc_malloc(hsize);
   CHECK(l && h);
   segalloc_stats(&b);
