@@ -366,12 +366,15 @@ static void segalloc__tcache_retire(segalloc__tcache *tc) {
    (other destructors) go straight to the central lists. */
 static void segalloc__tcache_exit(void *arg) {
   segalloc__tcache *tc = (segalloc__tcache *)arg;
-  segalloc__tc = &segalloc__tc_empty;
-  segalloc__tc_state = 3;
   /* out of the registry before emptying it: a concurrent segalloc_stats must not read the
      counts while this thread rewrites them (until the flush ends, its objects count as
-     live) */
+     live). And only then off the thread: until unregister has recorded this thread as the
+     owner, a fork from a signal handler here must find the cache as this thread's own
+     (fork_child skips it either way), or its child would adopt and retire the cache that
+     this destructor goes on to unregister and retire again */
   segalloc__tcache_unregister(tc);
+  segalloc__tc = &segalloc__tc_empty;
+  segalloc__tc_state = 3;
   segalloc__vg_quiet();
   segalloc__tcache_flush_all(tc);
   /* the last thread of its shard: what it parked would wait for a thread that may never
