@@ -217,14 +217,7 @@ static void segalloc__tcache_in_hand(segalloc__tcache *tc, unsigned cls, uint32_
   __atomic_store_n(&tc->in_hand, tc->lists[cls].head, __ATOMIC_RELAXED);
 }
 
-/* Cut list l to rest: a release store, after the record of the chain, and a release fence
-   that keeps the stores after it (the count, the chain's end) after it too, for the
-   compiler and the CPU (on x86 the fence emits nothing); otherwise a fork's child could see
-   the count already lowered while the list still starts with the chain, and lose it. */
-static void segalloc__tcache_cut(segalloc__tlist *l, void *rest) {
-  __atomic_store_n(&l->head, rest, __ATOMIC_RELEASE);
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-}
+static void segalloc__tcache_cut(segalloc__tlist *l, void *rest) { __atomic_store_n(&l->head, rest, __ATOMIC_RELEASE); }
 
 /* Give `n` objects from the head of list cls back to the central list. */
 static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n, unsigned to) {
