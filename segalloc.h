@@ -457,6 +457,22 @@ extern int madvise(void *addr, size_t length, int advice);
 #define segalloc__store(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define segalloc__store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define segalloc__add_relaxed(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+/* Keeps the stores before it ahead of the atomic stores after it, for the compiler and
+   the CPU (on x86 it emits no instruction). GCC rejects a thread fence under
+   -fsanitize=thread (-Wtsan: TSan does not model fences), so there it is a compiler
+   barrier only. */
+#if defined(__SANITIZE_THREAD__)
+#define SEGALLOC__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SEGALLOC__TSAN 1
+#endif
+#endif
+#ifdef SEGALLOC__TSAN
+#define segalloc__fence_release() __atomic_signal_fence(__ATOMIC_RELEASE)
+#else
+#define segalloc__fence_release() __atomic_thread_fence(__ATOMIC_RELEASE)
+#endif
 
 #ifdef __cplusplus
 #define segalloc__thread_local thread_local
@@ -3371,7 +3387,16 @@ static void segalloc__tcache_in_hand(segalloc__tcache *tc, unsigned cls, uint32_
   __atomic_store_n(&tc->in_hand, tc->lists[cls].head, __ATOMIC_RELAXED);
 }
 
-static void segalloc__tcache_cut(segalloc__tlist *l, void *rest) { __atomic_store_n(&l->head, rest, __ATOMIC_RELEASE); }
+/* Cut list l to rest: a release store, after the record of the chain, then a release
+   fence, which GCC and Clang treat as a barrier for all memory accesses and which orders
+   the CPU's stores where it needs to (no instruction on x86). So the plain stores after
+   the cut (the list's count, the chain's end) are not seen before it; otherwise a fork's
+   child could see the count lowered while the list still starts with the chain, and lose
+   the chain. */
+static void segalloc__tcache_cut(segalloc__tlist *l, void *rest) {
+  __atomic_store_n(&l->head, rest, __ATOMIC_RELEASE);
+  segalloc__fence_release();
+}
 
 /* Give `n` objects from the head of list cls back to the central list. */
 static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n, unsigned to) {

@@ -217,7 +217,16 @@ static void segalloc__tcache_in_hand(segalloc__tcache *tc, unsigned cls, uint32_
   __atomic_store_n(&tc->in_hand, tc->lists[cls].head, __ATOMIC_RELAXED);
 }
 
-static void segalloc__tcache_cut(segalloc__tlist *l, void *rest) { __atomic_store_n(&l->head, rest, __ATOMIC_RELEASE); }
+/* Cut list l to rest: a release store, after the record of the chain, then a release
+   fence, which GCC and Clang treat as a barrier for all memory accesses and which orders
+   the CPU's stores where it needs to (no instruction on x86). So the plain stores after
+   the cut (the list's count, the chain's end) are not seen before it; otherwise a fork's
+   child could see the count lowered while the list still starts with the chain, and lose
+   the chain. */
+static void segalloc__tcache_cut(segalloc__tlist *l, void *rest) {
+  __atomic_store_n(&l->head, rest, __ATOMIC_RELEASE);
+  segalloc__fence_release();
+}
 
 /* Give `n` objects from the head of list cls back to the central list. */
 static segalloc__nosan void segalloc__tcache_flush_list(segalloc__tcache *tc, unsigned cls, uint32_t n, unsigned to) {
