@@ -280,6 +280,48 @@ int main(void) {
     for (int i = 0; i < 4; i++) segalloc__heap_free(gd[i]);
   }
 
+  /* released at once (the program let its memory go), the longest free spans go first, so
+     that the pages go back in few, large madvise calls: the long list, then the
+     exact-length lists from the longest (across the bitmap's words: 70 pages, then 3) */
+  {
+    segalloc__lock_acquire(&segalloc__heap.lock);
+    segalloc__heap_release_locked(0, 0, 0);
+    size_t retain = segalloc__heap.retain;
+    segalloc__heap.retain = (size_t)1 << 40; /* no release while the spans are set up */
+    segalloc__lock_release(&segalloc__heap.lock);
+    /* in the smallest arena (128 pages) no span reaches the long list */
+    const int big = SEGALLOC__ARENA_PAGES >= 512;
+    const size_t len[4] = {1, big ? 130 : 40, 3, big ? 70 : 20};
+    segalloc__span *sp[4], *gd[4];
+    uintptr_t at[4];
+    int ok = 1;
+    for (int i = 0; i < 4; i++) {
+      sp[i] = segalloc__heap_alloc(len[i], 1);
+      gd[i] = segalloc__heap_alloc(1, 1); /* keeps the free spans apart */
+      ok = ok && sp[i] && gd[i];
+    }
+    CHECK(ok);
+    if (!ok) return test_finish();
+    for (int i = 0; i < 4; i++) {
+      at[i] = segalloc__span_start(sp[i]);
+      segalloc__heap_free(sp[i]);
+    }
+    segalloc__lock_acquire(&segalloc__heap.lock);
+    size_t all = segalloc__heap.free_resident;
+    CHECK(all == (len[0] + len[1] + len[2] + len[3]) * PG);
+    segalloc__heap_release_locked(all - len[1] * PG, 0, segalloc__heap_now_ms()); /* one span's worth */
+    CHECK(segalloc__span_of(at[1])->released);
+    CHECK(!segalloc__span_of(at[0])->released && !segalloc__span_of(at[2])->released && !segalloc__span_of(at[3])->released);
+    segalloc__heap_release_locked(all - (len[1] + len[3]) * PG, 0, segalloc__heap_now_ms());
+    CHECK(segalloc__span_of(at[3])->released && !segalloc__span_of(at[2])->released && !segalloc__span_of(at[0])->released);
+    segalloc__heap_release_locked(PG, 0, segalloc__heap_now_ms());
+    CHECK(segalloc__span_of(at[2])->released && !segalloc__span_of(at[0])->released);
+    CHECK(segalloc__heap.free_resident == PG);
+    segalloc__heap.retain = retain;
+    segalloc__lock_release(&segalloc__heap.lock);
+    for (int i = 0; i < 4; i++) segalloc__heap_free(gd[i]);
+  }
+
   /* once a second a free lets the retain allowance halve back towards its base and the
      recent peak of use halve back towards use; a clock that went back resets the wait */
   {
