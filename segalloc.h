@@ -2915,6 +2915,7 @@ static uint32_t segalloc__transfer_remove(segalloc__transfer *tr, unsigned t, vo
   tr->chain[t] = tr->chain[top];
   tr->n[t] = tr->n[top];
   tr->to[t] = tr->to[top];
+  tr->chain[top] = NULL; /* no stale copy of a head: memcheck's leak scan reads metadata */
   tr->objs -= n;
   return n;
 }
@@ -4423,8 +4424,9 @@ static segalloc__nosan size_t *segalloc__dbg_size_word(void *p, size_t usable) {
 
 /* ASan keeps shadow memory for every address it was told about, and a huge block's
    mapping is gone after free: poisoning those would leave megabytes of shadow behind for
-   each one (the fuzzer ran out of memory that way). Huge blocks are left unpoisoned; a use
-   after free of one faults anyway, since its pages are unmapped. */
+   each one (the fuzzer ran out of memory that way). Huge blocks are left unpoisoned: a use
+   after free of one faults while its pages stay unmapped, but not once a later huge block
+   reuses the hole (os.c places them there), and an overflow past one's end is not seen. */
 #if SEGALLOC__ASAN
 static int segalloc__dbg_poisonable(const void *p) {
   return segalloc__arena_of((uintptr_t)p) != NULL;
@@ -4508,6 +4510,10 @@ SEGALLOCDEF segalloc__nosan void segalloc_free(void *ptr) {
   size_t usable;
   segalloc__dbg_check(ptr, &usable);
 #if SEGALLOC_DEBUG
+#if SEGALLOC__ASAN
+  /* the slack past the request is poisoned, and ASan's memset checks its range even here */
+  if (segalloc__dbg_poisonable(ptr)) __asan_unpoison_memory_region(ptr, usable);
+#endif
   memset(ptr, SEGALLOC__DBG_FREED, usable);
 #endif
 #if SEGALLOC_VALGRIND
@@ -4539,10 +4545,12 @@ SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
   size_t usable, old = segalloc__dbg_check(ptr, &usable);
   size_t need = size + SEGALLOC__DBG_EXTRA;
   if (need <= usable && need >= usable / 2) { /* in place, as the core would */
+    segalloc__dbg_setup(ptr, size, old < size ? old : size, 0, 0);
 #if SEGALLOC_VALGRIND
+    /* after the debug fill, which memcheck would take for the program's own writes: the
+       grown part must read as undefined */
     VALGRIND_RESIZEINPLACE_BLOCK(ptr, old, size, 0);
 #endif
-    segalloc__dbg_setup(ptr, size, old < size ? old : size, 0, 0);
     segalloc__vg_loud();
     return ptr;
   }
@@ -4643,7 +4651,8 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
     for (unsigned t = 0; tr && t < tr->count && !bad; t++) {
       if (tr->to[t] > SEGALLOC__TO_ANY) bad = segalloc__check_fail("transfer cache chain parked for no one", 0);
       int n = 0;
-      for (void **o = (void **)tr->chain[t]; o && !bad; o = (void **)segalloc__link(o), n++) {
+      /* bounded by the recorded length: a chain written after free may loop */
+      for (void **o = (void **)tr->chain[t]; o && !bad && (uint32_t)n <= tr->n[t]; o = (void **)segalloc__link(o), n++) {
         segalloc__arena *oa = segalloc__arena_of((uintptr_t)o);
         segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
         if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("transfer cache holds a bad object", (uintptr_t)o);

@@ -188,6 +188,7 @@ static uint32_t segalloc__transfer_remove(segalloc__transfer *tr, unsigned t, vo
   tr->chain[t] = tr->chain[top];
   tr->n[t] = tr->n[top];
   tr->to[t] = tr->to[top];
+  tr->chain[top] = NULL; /* no stale copy of a head: memcheck's leak scan reads metadata */
   tr->objs -= n;
   return n;
 }

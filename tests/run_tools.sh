@@ -27,6 +27,9 @@ CC=${CC:-gcc}
 if $CC -O1 -g -DSEGALLOC_VALGRIND=1 -o $B/vg tests/test_tools.c -pthread 2>$B/build.txt; then pass "build valgrind"; else fail "build valgrind"; cat $B/build.txt; fi
 if $CC -O1 -g -fsanitize=address -fno-omit-frame-pointer -o $B/asan tests/test_tools.c -pthread 2>$B/build.txt; then pass "build asan"; else fail "build asan"; cat $B/build.txt; fi
 if $CC -O1 -g -DSEGALLOC_DEBUG=1 -o $B/dbg tests/test_tools.c -pthread 2>$B/build.txt; then pass "build debug"; else fail "build debug"; cat $B/build.txt; fi
+# the debug build with the tools: its fills must not trip them, nor hide what they report
+if $CC -O1 -g -DSEGALLOC_DEBUG=1 -fsanitize=address -fno-omit-frame-pointer -o $B/dbg-asan tests/test_tools.c -pthread 2>$B/build.txt; then pass "build debug+asan"; else fail "build debug+asan"; cat $B/build.txt; fi
+if $CC -O1 -g -DSEGALLOC_DEBUG=1 -DSEGALLOC_VALGRIND=1 -o $B/dbg-vg tests/test_tools.c -pthread 2>$B/build.txt; then pass "build debug+valgrind"; else fail "build debug+valgrind"; cat $B/build.txt; fi
 
 VG="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 $VG $B/vg leak >$B/vg-leak.txt 2>&1
@@ -45,11 +48,21 @@ expect "valgrind reports the overflow" $B/vg-ovf.txt "Invalid write of size 1" "
 $VG $B/vg none >$B/vg-clean.txt 2>&1
 if [ $? -eq 0 ] && grep -q "ERROR SUMMARY: 0 errors" $B/vg-clean.txt; then pass "valgrind: a clean run is clean"; else fail "valgrind: a clean run reported errors"; tail -20 $B/vg-clean.txt; fi
 
+$VG $B/vg leak_churn >$B/vg-leak-churn.txt 2>&1
+expect "valgrind: blocks leaked after a transfer cache are all definitely lost" $B/vg-leak-churn.txt "definitely lost: 46,200 bytes in 600 blocks" "still reachable: 0 bytes in 0 blocks"
+$VG $B/vg uninit_realloc >$B/vg-uninit.txt 2>&1
+expect "valgrind: bytes realloc adds in place are undefined" $B/vg-uninit.txt "Conditional jump or move depends on uninitialised"
+$VG $B/dbg-vg uninit_realloc >$B/dbgvg-uninit.txt 2>&1
+expect "valgrind+debug: bytes realloc adds in place are undefined" $B/dbgvg-uninit.txt "Conditional jump or move depends on uninitialised"
+
 ASAN_OPTIONS=detect_leaks=0 $B/asan uaf >$B/asan-uaf.txt 2>&1
 expect "asan reports use after free" $B/asan-uaf.txt "AddressSanitizer: use-after-poison" "READ of size 1"
 ASAN_OPTIONS=detect_leaks=0 $B/asan overflow >$B/asan-ovf.txt 2>&1
 expect "asan reports the overflow" $B/asan-ovf.txt "AddressSanitizer: use-after-poison" "WRITE of size 1"
 if ASAN_OPTIONS=detect_leaks=0 $B/asan none >$B/asan-clean.txt 2>&1; then pass "asan: a clean run is clean"; else fail "asan: a clean run failed"; fi
+if ASAN_OPTIONS=detect_leaks=0 $B/dbg-asan none >$B/dbgasan-clean.txt 2>&1; then pass "asan+debug: a clean run is clean"; else fail "asan+debug: a clean run failed"; head -5 $B/dbgasan-clean.txt; fi
+ASAN_OPTIONS=detect_leaks=0 $B/dbg-asan uaf >$B/dbgasan-uaf.txt 2>&1
+expect "asan+debug reports use after free" $B/dbgasan-uaf.txt "AddressSanitizer: use-after-poison" "READ of size 1"
 
 $B/dbg canary >$B/dbg-canary.txt 2>&1
 rc=$?
@@ -60,6 +73,9 @@ expect "debug: new blocks 0xAA, freed 0xDD, calloc zero" $B/dbg-fill.txt "fresh=
 $B/dbg check >$B/dbg-check.txt 2>&1
 expect "check_heap: healthy heap passes" $B/dbg-check.txt "healthy=0"
 expect "check_heap: a write after free is found" $B/dbg-check.txt "corrupt=1" "segalloc: check_heap: free object lost its free mark"
+
+timeout 60 $B/dbg check_cycle >$B/dbg-cycle.txt 2>&1
+expect "check_heap: a chain looped by a write after free is reported" $B/dbg-cycle.txt "healthy=0" "corrupt=1" "transfer cache chain of the wrong length"
 
 echo "$P passed, $F failed"
 [ "$F" -eq 0 ]

@@ -60,6 +60,45 @@ int main(int argc, char **argv) {
     int zero = z[0] == 0 && z[199] == 0;
     segalloc_free(z);
     printf("fresh=%d junk=%d zero=%d\n", fresh, junk, zero);
+  } else if (!strcmp(c, "leak_churn")) {
+    /* 600 blocks leaked after their class has gone through the transfer cache: a head
+       left behind in the cache's metadata would keep one of them "still reachable" */
+    static void *blk[200];
+    for (int r = 0; r < 3; r++) {
+      for (int i = 0; i < 200; i++) blk[i] = segalloc_malloc(77);
+      for (int i = 0; i < 200; i++) segalloc_free(blk[i]);
+    }
+    for (int i = 0; i < 600; i++) blk[i % 200] = segalloc_malloc(77);
+    for (int i = 0; i < 200; i++) blk[i] = NULL;
+  } else if (!strcmp(c, "uninit_realloc")) {
+    /* realloc grows in place: memcheck must see the new bytes as undefined (also with
+       SEGALLOC_DEBUG, whose fill it would otherwise take for the program's writes) */
+    unsigned char *p = (unsigned char *)segalloc_malloc(100);
+    memset(p, 1, 100);
+    p = (unsigned char *)segalloc_realloc(p, 110);
+    if (p[105] == 0xAA) sink = 1;
+    segalloc_free(p);
+  } else if (!strcmp(c, "check_cycle")) {
+    /* a use after free that makes a chain parked in a transfer cache loop on itself:
+       check_heap must report it, not walk it for ever */
+    static void *blk[200];
+    for (int r = 0; r < 3; r++) {
+      for (int i = 0; i < 200; i++) blk[i] = segalloc_malloc(64);
+      for (int i = 0; i < 200; i++) segalloc_free(blk[i]);
+    }
+    printf("healthy=%d\n", segalloc_check_heap());
+    void **victim = NULL; /* the head of a parked chain (of 64 bytes plus the debug build's extra) */
+    for (unsigned k = 1; k < SEGALLOC__NCLASSES && !victim; k++) {
+      const segalloc__transfer *tr = segalloc__centrals[k].transfer;
+      if (tr && tr->count) victim = (void **)tr->chain[0];
+    }
+    if (!victim) {
+      printf("no chain parked\n");
+      return 1;
+    }
+    segalloc__set_link(victim, victim);
+    fflush(stdout);
+    printf("corrupt=%d\n", segalloc_check_heap());
   } else if (!strcmp(c, "check")) {
     void *blocks[100];
     for (int i = 0; i < 100; i++) blocks[i] = segalloc_malloc((size_t)(i * 37) % 3000 + 1);
