@@ -4972,6 +4972,7 @@ static segalloc__noinline void *segalloc__new_retry(size_t size, size_t align, b
     void *p = align ? segalloc_aligned_alloc(align, size) : segalloc_malloc(size);
     if (p) return p;
     std::new_handler h = std::get_new_handler();
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
     if (!h) {
       if (nothrow) return nullptr;
       throw std::bad_alloc();
@@ -4981,6 +4982,16 @@ static segalloc__noinline void *segalloc__new_retry(size_t size, size_t align, b
     } else {
       h();
     }
+#else
+    /* built with -fno-exceptions: a failure that would throw stops the program, as
+       libstdc++'s own operator new does in such a build */
+    if (!h) {
+      if (nothrow) return nullptr;
+      segalloc__write(2, "segalloc: error: operator new failed (out of memory), and exceptions are disabled\n");
+      abort();
+    }
+    h();
+#endif
   }
 }
 
@@ -5190,6 +5201,16 @@ static segalloc__inline int segalloc__cxx_ours(void) {
    the nothrow tag). Without one, a nothrow form returns NULL and a throwing one, which may
    not, stops the program. */
 static segalloc__noinline void *segalloc__new_next(int i, size_t a, size_t b, size_t c, int nothrow) {
+  /* an aligned form with a size no allocator can serve goes to the plain form of its kind:
+     libstdc++ 12's aligned forms round the size up to the alignment unchecked, and one near
+     SIZE_MAX came back as a tiny block */
+  if (a > SEGALLOC__MAX_REQUEST && (i == SEGALLOC__CXX_I_NEW_ALIGNED || i == SEGALLOC__CXX_I_segalloc__op_new_array_aligned ||
+                                    i == SEGALLOC__CXX_I_segalloc__op_new_aligned_nothrow ||
+                                    i == SEGALLOC__CXX_I_segalloc__op_new_array_aligned_nothrow)) {
+    i = nothrow ? SEGALLOC__CXX_I_segalloc__op_new_nothrow : SEGALLOC__CXX_I_NEW;
+    b = c; /* the nothrow tag, if any */
+    c = 0;
+  }
   void *f = segalloc__cxx_next(i);
   if (!f) {
     if (nothrow) return NULL;
@@ -5298,8 +5319,9 @@ static int segalloc__cxx_runtime_loaded(void) {
   return dlsym(SEGALLOC__RTLD_DEFAULT, "_ZSt9terminatev") != NULL;
 }
 
-/* Does the program define any of the twenty forms itself? If so, find the runtime's
-   definitions of the sixteen now, while the loader is not busy (see the top). A form that
+/* Does the program define any of the twenty forms itself? Either way, with a C++ runtime
+   loaded, find its definitions of all twenty now, while the loader is not busy (see the
+   top). A form that
    dlsym finds here, at its hidden name's address, needs no dladdr1. */
 static segalloc__noinline int segalloc__cxx_resolve(void) {
   segalloc__dl_info self;
@@ -5314,8 +5336,12 @@ static segalloc__noinline int segalloc__cxx_resolve(void) {
         state = SEGALLOC__CXX_RUNTIME;
     }
   }
-  if (state == SEGALLOC__CXX_RUNTIME)
-    for (int i = SEGALLOC__CXX_I_DELETE_ALIGNED + 1; i < SEGALLOC__CXX_FORMS; i++) segalloc__cxx_next(i);
+  /* every form the runtime defines, now: a new that fails later hands over to the
+     runtime's, and a dlsym then could deadlock on the loader's lock, held by a thread in
+     dlopen that waits for this one (a library's constructor that joins a thread whose new
+     fails) */
+  if (da)
+    for (int i = 0; i < SEGALLOC__CXX_FORMS; i++) segalloc__cxx_next(i);
   segalloc__store_relaxed(&segalloc__cxx_state, state);
   return state;
 }

@@ -97,7 +97,8 @@ for opt in -DSEGALLOC_DEBUG=1 -DSEGALLOC_VALGRIND=1 -DSEGALLOC_CHECKS=0 -DSEGALL
   check "compile g++ $opt" g++ -std=c++17 -Wall -Wextra -Werror -DWITH_IMPLEMENTATION $opt -c tests/compile_only.cpp -o "$B/cpp.o"
 done
 for cxx in g++ clang++; do
-  for impl in "" -DWITH_IMPLEMENTATION "-DWITH_IMPLEMENTATION -DSEGALLOC_OVERRIDE" "-DWITH_IMPLEMENTATION -DSEGALLOC_OVERRIDE -DSEGALLOC_STATIC"; do
+  for impl in "" -DWITH_IMPLEMENTATION "-DWITH_IMPLEMENTATION -DSEGALLOC_OVERRIDE" "-DWITH_IMPLEMENTATION -DSEGALLOC_OVERRIDE -DSEGALLOC_STATIC" \
+              "-DWITH_IMPLEMENTATION -DSEGALLOC_OVERRIDE -fno-exceptions"; do
     check "compile $cxx $impl" $cxx -std=c++17 -Wall -Wextra -Werror $impl -c tests/compile_only.cpp -o "$B/cpp.o"
   done
 done

@@ -83,6 +83,8 @@ build cxx-replaced $CXX $XF -o $B/cxx-replaced tests/test_cxx_replaced.cpp
 build cxx-replaced-arrays $CXX $XF -DREPLACE_ARRAYS -o $B/cxx-replaced-arrays tests/test_cxx_replaced.cpp
 build cxx-plugin $CC $CF -o $B/cxx-plugin tests/test_cxx_plugin.c -ldl
 build cxx-plugin-lib $CXX $XF -fPIC -shared -o $B/libcxxplugin.so tests/test_cxx_plugin_lib.cpp
+build cxx-ctor-lib $CXX $XF -DCTOR_THREAD -fPIC -shared -o $B/libcxxctor.so tests/test_cxx_plugin_lib.cpp -pthread
+build cxx-dlopen-ctor $CXX $XF -o $B/cxx-dlopen-ctor tests/test_cxx_dlopen_ctor.cpp -ldl
 build fork-in $CC $CF -DOVERRIDE_COMPILED_IN -o $B/fork-in tests/test_fork.c -pthread
 build fork-pre $CC $CF -o $B/fork-pre tests/test_fork.c -pthread
 build libdlt.so $CC $CF -fPIC -shared -o $B/libdlt.so tests/test_dlopen_lib.c -pthread
@@ -115,7 +117,10 @@ run cxx-replaced-pre 60 env LD_PRELOAD="$PRELOAD" $B/cxx-replaced
 run cxx-replaced-arrays 60 $B/cxx-replaced-arrays
 run cxx-replaced-arrays-pre 60 env LD_PRELOAD="$PRELOAD" $B/cxx-replaced-arrays
 run cxx-plugin 60 $B/cxx-plugin "$ROOT/$B/libcxxplugin.so"
-run cxx-plugin-pre 60 env LD_PRELOAD="$PRELOAD" $B/cxx-plugin "$ROOT/$B/libcxxplugin.so"
+run cxx-plugin-pre 60 env LD_PRELOAD="$PRELOAD" $B/cxx-plugin "$ROOT/$B/libcxxplugin.so" segalloc
+# a library constructor, inside dlopen, waits for a thread whose new fails
+run cxx-dlopen-ctor 60 $B/cxx-dlopen-ctor "$ROOT/$B/libcxxctor.so"
+run cxx-dlopen-ctor-pre 60 env LD_PRELOAD="$PRELOAD" $B/cxx-dlopen-ctor "$ROOT/$B/libcxxctor.so"
 
 echo "== 2. fork"
 for mode in threads stdio signal signal-nested signal-malloc signal-thread; do
