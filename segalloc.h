@@ -135,7 +135,8 @@
              mapped = live + thread caches + central + page-heap free + released + metadata.
       void   segalloc_print_stats(int fd);
              A readable report on fd, written without allocating. SEGALLOC_SHOW_STATS=1 in the
-             environment prints it to stderr at exit.
+             environment prints it to stderr at exit (the stderr of the first allocation,
+             if it is still the same file and, for a pipe, still has a reader).
       int    segalloc_check_heap(void);
              Walk every structure (arenas, spans, central lists, this thread's cache) and
              report the first inconsistency on stderr; 0 when all is well.
@@ -313,7 +314,9 @@ SEGALLOCDEF const char *segalloc_version(void);
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -3799,6 +3802,7 @@ static struct {
   int done;
   size_t os_page;
   int stats_fd;                        /* SEGALLOC_SHOW_STATS: a dup of stderr, or -1 */
+  uint64_t stats_dev, stats_ino;       /* and the file it was then (segalloc__show_stats_at_exit) */
   uint64_t large_mallocs, large_frees; /* page-heap and huge blocks (atomics) */
 } segalloc__global;
 
@@ -3848,6 +3852,11 @@ static segalloc__noinline void segalloc__global_init(void) {
        close theirs at exit, before the report is written */
     const char *show = getenv("SEGALLOC_SHOW_STATS");
     segalloc__global.stats_fd = show && *show && *show != '0' ? fcntl(2, F_DUPFD_CLOEXEC, 3) : -1;
+    struct stat st;
+    if (segalloc__global.stats_fd >= 0 && fstat(segalloc__global.stats_fd, &st) == 0) {
+      segalloc__global.stats_dev = (uint64_t)st.st_dev;
+      segalloc__global.stats_ino = (uint64_t)st.st_ino;
+    }
     segalloc__tcaches.key_ok = pthread_key_create(&segalloc__tcaches.key, segalloc__tcache_exit) == 0;
     pthread_atfork(segalloc__fork_prepare, segalloc__fork_parent, segalloc__fork_child);
     segalloc__store(&segalloc__global.done, 1);
@@ -4844,9 +4853,19 @@ SEGALLOCDEF void segalloc_print_stats(int fd) {
 }
 
 /* SEGALLOC_SHOW_STATS=1: the report on stderr at exit, in any program carrying the
-   implementation (the preloaded library included). */
+   implementation (the preloaded library included), through the copy of stderr taken at
+   the first allocation. Not when that descriptor no longer refers to the same file (a
+   program that closes its descriptors and opens others: the report would land in its
+   data), nor on a pipe or socket whose reader has gone (the write would raise SIGPIPE
+   and change the program's exit status). */
 __attribute__((destructor)) static void segalloc__show_stats_at_exit(void) {
-  if (segalloc__global.done && segalloc__global.stats_fd >= 0) segalloc_print_stats(segalloc__global.stats_fd);
+  int fd = segalloc__global.stats_fd;
+  if (!segalloc__global.done || fd < 0) return;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || (uint64_t)st.st_dev != segalloc__global.stats_dev || (uint64_t)st.st_ino != segalloc__global.stats_ino) return;
+  struct pollfd p = {fd, POLLOUT, 0}; /* a pipe whose reader has gone reports POLLERR */
+  if (poll(&p, 1, 0) != 1 || (p.revents & (POLLERR | POLLHUP | POLLNVAL))) return;
+  segalloc_print_stats(fd);
 }
 /* ---- end src/stats.c ---- */
 /* ---- begin src/override.c ---- */

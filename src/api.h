@@ -134,7 +134,8 @@
              mapped = live + thread caches + central + page-heap free + released + metadata.
       void   segalloc_print_stats(int fd);
              A readable report on fd, written without allocating. SEGALLOC_SHOW_STATS=1 in the
-             environment prints it to stderr at exit.
+             environment prints it to stderr at exit (the stderr of the first allocation,
+             if it is still the same file and, for a pipe, still has a reader).
       int    segalloc_check_heap(void);
              Walk every structure (arenas, spans, central lists, this thread's cache) and
              report the first inconsistency on stderr; 0 when all is well.

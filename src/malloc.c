@@ -17,6 +17,7 @@ static struct {
   int done;
   size_t os_page;
   int stats_fd;                        /* SEGALLOC_SHOW_STATS: a dup of stderr, or -1 */
+  uint64_t stats_dev, stats_ino;       /* and the file it was then (segalloc__show_stats_at_exit) */
   uint64_t large_mallocs, large_frees; /* page-heap and huge blocks (atomics) */
 } segalloc__global;
 
@@ -66,6 +67,11 @@ static segalloc__noinline void segalloc__global_init(void) {
        close theirs at exit, before the report is written */
     const char *show = getenv("SEGALLOC_SHOW_STATS");
     segalloc__global.stats_fd = show && *show && *show != '0' ? fcntl(2, F_DUPFD_CLOEXEC, 3) : -1;
+    struct stat st;
+    if (segalloc__global.stats_fd >= 0 && fstat(segalloc__global.stats_fd, &st) == 0) {
+      segalloc__global.stats_dev = (uint64_t)st.st_dev;
+      segalloc__global.stats_ino = (uint64_t)st.st_ino;
+    }
     segalloc__tcaches.key_ok = pthread_key_create(&segalloc__tcaches.key, segalloc__tcache_exit) == 0;
     pthread_atfork(segalloc__fork_prepare, segalloc__fork_parent, segalloc__fork_child);
     segalloc__store(&segalloc__global.done, 1);

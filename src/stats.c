@@ -146,7 +146,17 @@ SEGALLOCDEF void segalloc_print_stats(int fd) {
 }
 
 /* SEGALLOC_SHOW_STATS=1: the report on stderr at exit, in any program carrying the
-   implementation (the preloaded library included). */
+   implementation (the preloaded library included), through the copy of stderr taken at
+   the first allocation. Not when that descriptor no longer refers to the same file (a
+   program that closes its descriptors and opens others: the report would land in its
+   data), nor on a pipe or socket whose reader has gone (the write would raise SIGPIPE
+   and change the program's exit status). */
 __attribute__((destructor)) static void segalloc__show_stats_at_exit(void) {
-  if (segalloc__global.done && segalloc__global.stats_fd >= 0) segalloc_print_stats(segalloc__global.stats_fd);
+  int fd = segalloc__global.stats_fd;
+  if (!segalloc__global.done || fd < 0) return;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || (uint64_t)st.st_dev != segalloc__global.stats_dev || (uint64_t)st.st_ino != segalloc__global.stats_ino) return;
+  struct pollfd p = {fd, POLLOUT, 0}; /* a pipe whose reader has gone reports POLLERR */
+  if (poll(&p, 1, 0) != 1 || (p.revents & (POLLERR | POLLHUP | POLLNVAL))) return;
+  segalloc_print_stats(fd);
 }

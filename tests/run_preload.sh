@@ -109,6 +109,18 @@ else
   fail "SEGALLOC_SHOW_STATS=1: no report on stderr at exit"
   head -n 5 $B/show-stats.err | sed 's/^/    /'
 fi
+# ... but not into a file that took its descriptor's number after the program closed it,
+# and not into a pipe whose reader has gone (SIGPIPE would change the exit status)
+rm -f "$B/show-stats-reused.txt"
+SEGALLOC_SHOW_STATS=1 LD_PRELOAD="$PRELOAD" timeout 60 python3 -c 'import os, sys; os.closerange(3, 256); fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC); os.write(fd, b"data\n")' "$B/show-stats-reused.txt" 2>/dev/null
+if [ "$(cat "$B/show-stats-reused.txt" 2>/dev/null)" = data ]; then
+  pass "SEGALLOC_SHOW_STATS=1: no report into a file that reused the descriptor"
+else
+  fail "SEGALLOC_SHOW_STATS=1: the file that reused the descriptor holds $(wc -l <"$B/show-stats-reused.txt" 2>/dev/null) lines, not 1"
+fi
+SEGALLOC_SHOW_STATS=1 LD_PRELOAD="$PRELOAD" timeout 60 python3 -c 'import time; time.sleep(0.3); raise SystemExit(3)' 2>&1 | true
+st=${PIPESTATUS[0]}
+if [ "$st" -eq 3 ]; then pass "SEGALLOC_SHOW_STATS=1: a closed pipe on stderr leaves the exit status alone"; else fail "SEGALLOC_SHOW_STATS=1 with a closed pipe: exit status $st, not 3"; fi
 run override-cxx-in 60 $B/override-cxx-in
 run override-cxx-pre 60 env LD_PRELOAD="$PRELOAD" $B/override-cxx-pre
 # a program with its own basic (or array) operator new and delete; a C++ plug-in opened RTLD_LOCAL
