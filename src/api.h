@@ -40,7 +40,8 @@
       SEGALLOC_OVERRIDE       also define the standard names: malloc, free, calloc, realloc,
                               aligned_alloc, posix_memalign, memalign, valloc, pvalloc,
                               malloc_usable_size, reallocarray, free_sized,
-                              free_aligned_sized, malloc_trim, malloc_stats, mallinfo2, the glibc __libc_*
+                              free_aligned_sized, malloc_trim, malloc_stats, mallinfo2 and mallinfo
+                              (in glibc's meanings), the glibc __libc_*
                               entry points, and (in a C++ file) operator new/delete. This is
                               how build/libsegalloc.so replaces the system allocator.
       SEGALLOC_OVERRIDE_NEW   with SEGALLOC_OVERRIDE in a C file (ELF, 64-bit): define operator

@@ -80,19 +80,46 @@ SEGALLOC__EXPORT int malloc_trim(size_t pad) SEGALLOC__NOEXCEPT {
 }
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-/* mallinfo2 in segalloc's terms: arena = mapped, uordblks = live, fordblks = free in caches,
-   central lists and the page heap, hblkhd = huge blocks, keepcost = released. */
+/* mallinfo2 in glibc's terms, from segalloc's statistics: blocks with a mapping of their
+   own are glibc's mmapped chunks (hblks, hblkhd) and counted nowhere else; uordblks is
+   the rest of what the program holds, fordblks the free bytes in caches, central lists and
+   the page heap, arena the two together (as glibc's arena = uordblks + fordblks), keepcost
+   the free resident pages that malloc_trim would give back. Not reported: released pages
+   and metadata (segalloc_stats has them). */
+static size_t segalloc__huge_count(void) {
+  size_t n = 0;
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  for (const segalloc__huge *h = segalloc__heap.huge; h; h = h->next) n++;
+  segalloc__lock_release(&segalloc__heap.lock);
+  return n;
+}
+
 SEGALLOC__EXPORT struct mallinfo2 mallinfo2(void) SEGALLOC__NOEXCEPT {
   segalloc_stats_t st;
   segalloc_stats(&st);
   struct mallinfo2 mi;
   memset(&mi, 0, sizeof mi);
-  mi.arena = st.mapped;
-  mi.hblks = 0;
+  mi.hblks = segalloc__huge_count();
   mi.hblkhd = st.huge_live;
-  mi.uordblks = st.live;
+  mi.uordblks = st.live - st.huge_live;
   mi.fordblks = st.thread_cached + st.central + st.pageheap_free;
-  mi.keepcost = st.released;
+  mi.arena = mi.uordblks + mi.fordblks;
+  mi.keepcost = st.pageheap_free;
+  return mi;
+}
+
+/* The old interface, with int fields: each clamped at INT_MAX (glibc's wraps). */
+static int segalloc__int_field(size_t v) { return v > (size_t)INT_MAX ? INT_MAX : (int)v; }
+SEGALLOC__EXPORT struct mallinfo mallinfo(void) SEGALLOC__NOEXCEPT {
+  struct mallinfo2 m2 = mallinfo2();
+  struct mallinfo mi;
+  memset(&mi, 0, sizeof mi);
+  mi.arena = segalloc__int_field(m2.arena);
+  mi.hblks = segalloc__int_field(m2.hblks);
+  mi.hblkhd = segalloc__int_field(m2.hblkhd);
+  mi.uordblks = segalloc__int_field(m2.uordblks);
+  mi.fordblks = segalloc__int_field(m2.fordblks);
+  mi.keepcost = segalloc__int_field(m2.keepcost);
   return mi;
 }
 #endif
