@@ -391,9 +391,11 @@ SEGALLOCDEF int segalloc_posix_memalign(void **out, size_t alignment, size_t siz
   return 0;
 }
 
-/* glibc's memalign rounds an alignment that is not a power of two up to one; so do we. */
+/* glibc's memalign rounds an alignment that is not a power of two up to one; so do we.
+   Its limit too: past SIZE_MAX / 2 + 1 is EINVAL; up to it rounds to 2^63, which no block
+   can have (ENOMEM). */
 SEGALLOCDEF void *segalloc_memalign(size_t alignment, size_t size) {
-  if (alignment > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
+  if (alignment > SIZE_MAX / 2 + 1) {
     errno = EINVAL;
     return NULL;
   }

@@ -211,8 +211,9 @@ static void test_aligned(void) {
   CHECK(m != NULL && (uintptr_t)m % 32 == 0);
   segalloc_free(m);
   /* the rest of memalign's arguments (tests/coverage.sh: never passed): alignment 0 is 1,
-     the round-up works for page-sized and larger alignments, an alignment past 2^62 is
-     EINVAL and one of 2^62 cannot be had (ENOMEM) */
+     the round-up works for page-sized and larger alignments; as glibc's, an alignment past
+     SIZE_MAX / 2 + 1 is EINVAL, and one of 2^62, or past it (rounded up to 2^63), cannot be
+     had (ENOMEM) */
   m = segalloc_memalign(0, 100);
   CHECK(m != NULL && (uintptr_t)m % 16 == 0 && segalloc_usable_size(m) >= 100);
   segalloc_free(m);
@@ -223,7 +224,11 @@ static void test_aligned(void) {
   CHECK(m != NULL && (uintptr_t)m % 131072 == 0 && segalloc_usable_size(m) >= 200000);
   segalloc_free(m);
   errno = 0;
-  CHECK(segalloc_memalign(((size_t)1 << (sizeof(size_t) * 8 - 2)) + 1, 10) == NULL && errno == EINVAL);
+  CHECK(segalloc_memalign(((size_t)1 << (sizeof(size_t) * 8 - 2)) + 1, 10) == NULL && errno == ENOMEM);
+  errno = 0;
+  CHECK(segalloc_memalign(SIZE_MAX / 2 + 1, 10) == NULL && errno == ENOMEM);
+  errno = 0;
+  CHECK(segalloc_memalign(SIZE_MAX / 2 + 2, 10) == NULL && errno == EINVAL);
   errno = 0;
   CHECK(segalloc_memalign((size_t)1 << (sizeof(size_t) * 8 - 2), 10) == NULL && errno == ENOMEM);
 
