@@ -461,11 +461,14 @@ static void step(input_t *in, size_t live_base) {
         int rc = segalloc_posix_memalign(&out, a, n);
         REQUIRE(rc == EINVAL && out == (void *)&slots, a, rc);
       } else {
-        /* memalign: an alignment no power of two can round up to */
-        size_t a = ((size_t)1 << 62) + 1 + u32(in);
+        /* memalign, as glibc's: past SIZE_MAX / 2 + 1 an alignment is EINVAL; from 2^62 up to
+           that it rounds up to 2^62 or 2^63, which no block can have (ENOMEM) */
+        uint32_t k = u32(in);
+        int einval = k & 1;
+        size_t a = einval ? SIZE_MAX / 2 + 2 + k : ((size_t)1 << 62) + k;
         errno = 0;
         void *r = segalloc_memalign(a, n);
-        REQUIRE(r == NULL && errno == EINVAL, a, n);
+        REQUIRE(r == NULL && errno == (einval ? EINVAL : ENOMEM), a, n);
       }
       if (slots[s].p) verify_slot(s, "after a bad alignment");
       break;
