@@ -4625,6 +4625,7 @@ static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *fre
       uint32_t nfree = 0;
       for (void **o = (void **)s->freelist; o; o = (void **)segalloc__link(o)) {
         if (!segalloc__check_object(s, (uintptr_t)o)) return segalloc__check_fail("span free list holds a bad object", (uintptr_t)o);
+        if (o[1] != segalloc__free_mark(segalloc__cookie, o)) return segalloc__check_fail("free object lost its free mark (written after free?)", (uintptr_t)o);
         if (++nfree > s->nobjs) return segalloc__check_fail("span free list loops", addr);
       }
       uint32_t carved = (uint32_t)((s->bump - origin) / s->size);
@@ -4668,6 +4669,7 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
         segalloc__arena *oa = segalloc__arena_of((uintptr_t)o);
         segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
         if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("transfer cache holds a bad object", (uintptr_t)o);
+        else if (o[1] != segalloc__free_mark(segalloc__cookie, o)) bad = segalloc__check_fail("free object lost its free mark (written after free?)", (uintptr_t)o);
       }
       if (!bad && (uint32_t)n != tr->n[t]) bad = segalloc__check_fail("transfer cache chain of the wrong length", 0);
     }

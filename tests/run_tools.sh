@@ -74,6 +74,8 @@ $B/dbg check >$B/dbg-check.txt 2>&1
 expect "check_heap: healthy heap passes" $B/dbg-check.txt "healthy=0"
 expect "check_heap: a write after free is found" $B/dbg-check.txt "corrupt=1" "segalloc: check_heap: free object lost its free mark"
 
+$B/dbg check_central >$B/dbg-central.txt 2>&1
+expect "check_heap: a write after free outside the thread's cache is found" $B/dbg-central.txt "healthy=0" "parked=1" "drained=1" "spans=1" "free object lost its free mark"
 timeout 60 $B/dbg check_cycle >$B/dbg-cycle.txt 2>&1
 expect "check_heap: a chain looped by a write after free is reported" $B/dbg-cycle.txt "healthy=0" "corrupt=1" "transfer cache chain of the wrong length"
 

@@ -99,6 +99,39 @@ int main(int argc, char **argv) {
     segalloc__set_link(victim, victim);
     fflush(stdout);
     printf("corrupt=%d\n", segalloc_check_heap());
+  } else if (!strcmp(c, "check_central")) {
+    /* a write after free into blocks that have left the thread's cache, for a transfer
+       cache and for their spans: check_heap looks at their free marks too */
+    static void *blk[3000]; /* every tenth kept, so that their spans stay */
+    for (int i = 0; i < 3000; i++) blk[i] = segalloc_malloc(48);
+    for (int i = 0; i < 3000; i++)
+      if (i % 10) segalloc_free(blk[i]);
+    segalloc_thread_flush();
+    printf("healthy=%d\n", segalloc_check_heap());
+    fflush(stdout);
+    void **parked = NULL; /* an object parked in a transfer cache, if any */
+    for (unsigned k = 1; k < SEGALLOC__NCLASSES && !parked; k++) {
+      const segalloc__transfer *tr = segalloc__centrals[k].transfer;
+      if (tr && tr->count) parked = (void **)tr->chain[0];
+    }
+    if (parked) {
+      void *was = parked[1];
+      parked[1] = (void *)0x4141414141414141;
+      printf("parked=%d\n", segalloc_check_heap() != 0);
+      parked[1] = was;
+    } else {
+      printf("parked=1\n"); /* none parked: the spans below hold them all */
+    }
+    fflush(stdout);
+    segalloc_trim(); /* the transfer caches go back to the spans */
+    int parked_left = 0;
+    for (unsigned k = 1; k < SEGALLOC__NCLASSES; k++)
+      parked_left += segalloc__centrals[k].transfer && segalloc__centrals[k].transfer->count;
+    printf("drained=%d\n", parked_left == 0 && segalloc_check_heap() == 0);
+    fflush(stdout);
+    for (int i = 0; i < 3000; i++)
+      if (i % 10) ((void **)blk[i])[1] = (void *)0x4141414141414141;
+    printf("spans=%d\n", segalloc_check_heap() != 0);
   } else if (!strcmp(c, "check")) {
     void *blocks[100];
     for (int i = 0; i < 100; i++) blocks[i] = segalloc_malloc((size_t)(i * 37) % 3000 + 1);
