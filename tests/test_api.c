@@ -365,8 +365,11 @@ static void test_huge_reuse(void) {
     segalloc_free(p);
   }
   CHECK(ok);
-  if (hi - lo > 4 * 41 * MiB) printf("FAIL huge blocks spread over %zu MiB of addresses\n", (size_t)((hi - lo) >> 20));
-  CHECK(hi - lo <= 4 * 41 * MiB); /* 32 of them one below the other would span 1.3 GiB */
+  /* 32 of them one below the other span 1.3 GiB (1,256 MiB measured before the fix);
+     reused holes stay within a few blocks' worth, though where the kernel puts the first
+     ones varies (169 MiB once in CI with 32 KiB pages, so the bound is 8 blocks, not 4) */
+  if (hi - lo > 8 * 41 * MiB) printf("FAIL huge blocks spread over %zu MiB of addresses\n", (size_t)((hi - lo) >> 20));
+  CHECK(hi - lo <= 8 * 41 * MiB);
 }
 
 int main(void) {
