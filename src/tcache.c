@@ -329,10 +329,16 @@ static int segalloc__tcache_cycling(segalloc__tcache *tc, unsigned cls) {
   return tc->owed[cls] == 0 && (uint32_t)segalloc__tcache_frees(tc) - tc->handed_at[cls] <= 2 * tc->max[cls];
 }
 
-/* Everything back to the central lists. */
+/* Everything back to the central lists. UINT32_MAX asks flush_list for the whole list (it
+   caps n at the count). Passing the count itself here, as this once did, made GCC 12 for
+   aarch64 at -O1 and up drop every call to this function (segalloc_thread_flush compiled
+   to a bare ret, and thread exit and segalloc_trim flushed nothing); -fno-ipa-modref with
+   -fno-ipa-pure-const, or -fno-delete-null-pointer-checks, kept them. Clang, and GCC for
+   x86-64, were not affected. tests/run_cross.sh builds the tests for aarch64 and runs
+   them under qemu-user. */
 static void segalloc__tcache_flush_all(segalloc__tcache *tc) {
   for (unsigned cls = 1; cls < SEGALLOC__NCLASSES; cls++) {
-    segalloc__tcache_flush_list(tc, cls, segalloc__tcache_count(tc, cls), SEGALLOC__TO_SPANS);
+    segalloc__tcache_flush_list(tc, cls, UINT32_MAX, SEGALLOC__TO_SPANS);
     segalloc__tcache_set(tc, cls, 0, 0);
   }
 }

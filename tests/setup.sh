@@ -5,7 +5,8 @@ set -eu
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for pkg in gcc g++ clang make python3 libstb-dev libclang-rt-14-dev valgrind sqlite3 \
-           libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 gnuplot-nox libpython3.11-testsuite python3; do
+           libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 gnuplot-nox libpython3.11-testsuite python3 \
+           gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user; do
   have "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
