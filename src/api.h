@@ -72,9 +72,11 @@
                               (checked when a large block or a whole span comes back to the
                               page heap); when use falls to an eighth of its peak they go at
                               once. 0: always at once.
-      SEGALLOC_DEBUG          default 0. 1: fill new blocks with 0xAA and freed ones with 0xDD,
-                              put a canary past every block's requested size (checked at
-                              free and realloc), store free-list links encoded.
+      SEGALLOC_DEBUG          default 0. 1: fill new blocks with 0xAA and freed ones with 0xDD
+                              (checked when a block is handed out again: a write after free
+                              stops the program), put a canary past every block's requested
+                              size (checked at free and realloc), store free-list links
+                              encoded.
       SEGALLOC_VALGRIND       default 0. 1: tell Valgrind's memcheck about every block, so it
                               reports leaks, use after free and overflows (needs valgrind.h).
                               ASan builds (-fsanitize=address) poison free blocks by themselves.

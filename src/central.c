@@ -61,7 +61,9 @@
    many, did not move). Carved objects are linked in address order, so a program that
    allocates many blocks gets them ascending, as it would walk them. Objects go back to
    their spans a run at a time (one page-map lookup for each run of neighbours in a chain).
-   When every object of a span is back, the span goes back to the page heap. */
+   When every object of a span is back, the span goes back to the page heap.
+   SEGALLOC_DEBUG builds fill each object with junk as it is carved, so that a fresh
+   object reads as a freed one, and check and fill a span that goes back (debug.c). */
 
 #define SEGALLOC__TRANSFER_SLOTS 64
 #define SEGALLOC__CARVE_BYTES 4096
@@ -289,6 +291,11 @@ static segalloc__nosan int segalloc__central_take_for(unsigned cls, void **out, 
          object, 9 when they were linked from the last one back (frag at scale 0.3,
          callgrind: 102.5M -> 101.9M in all) */
       uintptr_t last = p + (n - 1) * size, mark = (uintptr_t)segalloc__free_mark(cookie, p);
+#if SEGALLOC_DEBUG
+      /* junk, as in a freed block: all of a free object but its link and mark reads 0xDD,
+         and malloc checks that it still does (debug.c) */
+      segalloc__dbg_junk_fill((void *)p, (size_t)(n * size));
+#endif
       for (uintptr_t o = p; o < last; o += size, mark += size) {
         segalloc__set_link((void **)o, (void *)(o + size));
         ((void **)o)[1] = (void *)mark;
@@ -349,6 +356,9 @@ static segalloc__nosan void segalloc__central_to_spans(segalloc__central *c, voi
     if (s->nalloc == 0) {
       segalloc__central_unlink(c, s);
       c->nspans--;
+#if SEGALLOC_DEBUG
+      segalloc__dbg_span_retire(s); /* its objects' junk checked, then all of it junk */
+#endif
       segalloc__heap_free(s);
     }
   }

@@ -8,8 +8,10 @@
    between the request and that word can serve as a canary or a red zone:
      SEGALLOC_DEBUG     fills new blocks with 0xAA (calloc's with zero), the slack past the
                         request with the canary 0xCB, checked at free and realloc, and freed
-                        blocks with 0xDD; free-list links are stored XORed with the cookie
-                        (internal.h). A broken canary stops the program with a message.
+                        blocks with 0xDD, the junk, checked when the block is handed out
+                        again (below); free-list links are stored XORed with the cookie
+                        (internal.h). A broken canary or junk stops the program with a
+                        message.
      SEGALLOC_VALGRIND  tells memcheck about every block (MALLOCLIKE/FREELIKE client
                         requests) and marks the slack past the request inaccessible, so
                         memcheck reports leaks, use after free and overflows in a program on
@@ -20,7 +22,25 @@
                         blocks' link words are built without instrumentation (segalloc__nosan).
    segalloc_check_heap() is always there: it walks every arena, span, central list and the
    calling thread's cache under their locks (not other threads' caches, nor the huge-block
-   list) and reports the first inconsistency. It owns no state. */
+   list) and reports the first inconsistency. It owns no state.
+
+   The junk (SEGALLOC_DEBUG), after TCMalloc's debug allocator: a write after free shows as
+   junk that is no longer 0xDD. Every free object of a small class reads 0xDD but for its
+   first two words, which the allocator uses while the object is free (the link and the
+   free mark, internal.h): segalloc_free fills a block whole before the core free writes
+   those two, and the carve fills fresh objects (central.c), so a free object never holds
+   what its pages held before. Every OS page of a free page-heap span reads all 0xDD (a
+   freed large block; a small span whose objects were all back, which central_to_spans
+   checks object by object and fills whole before it goes) or all zero (never used, or
+   released: the kernel's zero page, also page by page under MADV_FREE). malloc, calloc,
+   realloc and the aligned forms check the junk of every block they are handed by the
+   core, before they fill it (segalloc__dbg_check_junk): a small block's bytes past those
+   two words, a large block's pages (its span, all free until now). A difference stops
+   the program with a message naming the block. check_heap checks the junk of the free
+   objects it walks and the pages of the resident free spans. Huge blocks are not
+   checked: their mapping goes at free, so a write after free faults instead, until a
+   later mapping reuses the hole. The cost is a read of the block at each allocation and
+   a fill at each carve, O(size), in the debug build only. */
 
 #if SEGALLOC__WRAPPED
 
@@ -32,6 +52,66 @@
 #define SEGALLOC__DBG_NEW 0xAA
 #define SEGALLOC__DBG_CANARY 0xCB
 #define SEGALLOC__DBG_FREED 0xDD
+
+#if SEGALLOC_DEBUG
+/* a word of junk (0xDD in every byte, whatever the word's width) */
+#define SEGALLOC__DBG_JUNK_WORD ((uintptr_t)-1 / 255 * SEGALLOC__DBG_FREED)
+/* the words at a free object's start that are the allocator's, not junk (internal.h) */
+#define SEGALLOC__DBG_FREE_WORDS (2 * sizeof(void *))
+
+/* Fill [p, p + n) with junk. Under ASan it is poisoned as free memory is (ASan's memset
+   checks its range even in a function built without instrumentation). */
+static segalloc__nosan void segalloc__dbg_junk_fill(void *p, size_t n) {
+#if SEGALLOC__ASAN
+  __asan_unpoison_memory_region(p, n);
+#endif
+  memset(p, SEGALLOC__DBG_FREED, n);
+#if SEGALLOC__ASAN
+  __asan_poison_memory_region(p, n);
+#endif
+}
+
+/* Whether free small object o of `size` bytes has its junk intact. Plain loads in a
+   function ASan does not instrument: the object is poisoned. */
+static segalloc__nosan int segalloc__dbg_junk_ok(const void *o, size_t size) {
+  const uintptr_t *w = (const uintptr_t *)o;
+  for (size_t i = SEGALLOC__DBG_FREE_WORDS / sizeof(uintptr_t); i < size / sizeof(uintptr_t); i++)
+    if (w[i] != SEGALLOC__DBG_JUNK_WORD) return 0;
+  return 1;
+}
+
+/* Whether the `bytes` of free pages at p read, each OS page, all junk or all zero. */
+static segalloc__nosan int segalloc__dbg_pages_ok(const void *p, size_t bytes) {
+  size_t pg = segalloc__global.os_page, words = pg / sizeof(uintptr_t);
+  for (size_t off = 0; off < bytes; off += pg) {
+    const uintptr_t *w = (const uintptr_t *)((const char *)p + off);
+    uintptr_t want = w[0] ? SEGALLOC__DBG_JUNK_WORD : 0;
+    for (size_t i = 0; i < words; i++)
+      if (w[i] != want) return 0;
+  }
+  return 1;
+}
+
+/* Small span s goes back to the page heap (central_to_spans, its central lock held):
+   every object it ever carved is free, so each must still hold its junk; then the whole
+   span is junk, as a freed large block is. */
+static segalloc__nosan void segalloc__dbg_span_retire(const segalloc__span *s) {
+  uintptr_t start = segalloc__span_start(s), end = start + s->bump;
+  for (uintptr_t o = segalloc__span_first(s); o < end; o += s->size)
+    if (!segalloc__dbg_junk_ok((const void *)o, s->size))
+      segalloc__fatal("write after free: a free block's junk (0xDD) was overwritten (found as its span went back to the page heap)", (const void *)o);
+  segalloc__dbg_junk_fill((void *)start, segalloc__span_bytes(s));
+}
+
+/* Block p, just handed out by the core, before anything is written to it: free until now,
+   so it must read as junk (see the top of this part). */
+static segalloc__nosan void segalloc__dbg_check_junk(void *p) {
+  segalloc__span *s = segalloc__span_of((uintptr_t)p);
+  if (!s) return; /* a huge block: a fresh mapping */
+  int ok = s->state == SEGALLOC__SPAN_SMALL ? segalloc__dbg_junk_ok(p, s->size) : segalloc__dbg_pages_ok(p, segalloc__span_bytes(s));
+  if (!ok) segalloc__fatal("write after free: a free block's junk (0xDD) was overwritten before it was handed out again", p);
+}
+#endif
 
 static segalloc__nosan size_t *segalloc__dbg_size_word(void *p, size_t usable) {
   return (size_t *)((char *)p + usable - sizeof(size_t));
@@ -101,6 +181,9 @@ static void *segalloc__dbg_alloc(size_t align, size_t n, int zeroed) {
   segalloc__vg_quiet();
   void *p = align ? segalloc__aligned(align, n + SEGALLOC__DBG_EXTRA) : segalloc__core_malloc(n + SEGALLOC__DBG_EXTRA);
   if (p) {
+#if SEGALLOC_DEBUG
+    segalloc__dbg_check_junk(p);
+#endif
     segalloc__dbg_setup(p, n, 0, 1, zeroed);
     if (zeroed) memset(p, 0, n);
   }
@@ -181,6 +264,17 @@ SEGALLOCDEF void *segalloc_realloc(void *ptr, size_t size) {
 
 /* ---- segalloc_check_heap ---- */
 
+/* SEGALLOC_DEBUG: whether free object o of `size` bytes, or `bytes` of free pages at p,
+   still read as junk (see the top of this part); other builds keep no junk */
+#if SEGALLOC_DEBUG
+#define segalloc__check_junk(o, size) segalloc__dbg_junk_ok((const void *)(o), (size))
+#define segalloc__check_pages(p, bytes) segalloc__dbg_pages_ok((const void *)(p), (bytes))
+#else
+#define segalloc__check_junk(o, size) 1
+#define segalloc__check_pages(p, bytes) 1
+#endif
+#define SEGALLOC__JUNK_BROKEN "free object's junk (0xDD) overwritten (written after free)"
+
 static segalloc__cold int segalloc__check_fail(const char *what, uintptr_t where) {
   char buf[32];
   segalloc__write(2, "segalloc: check_heap: ");
@@ -211,6 +305,8 @@ static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *fre
     size_t bytes = segalloc__span_bytes(s);
     if (s->state == SEGALLOC__SPAN_FREE) {
       *(s->released ? free_rel : free_res) += bytes;
+      /* released ones too would read as junk or zero, but reading them faults them in */
+      if (!s->released && !segalloc__check_pages(addr, bytes)) return segalloc__check_fail("free pages written after free (neither junk nor zero)", addr);
     } else if (s->state == SEGALLOC__SPAN_LARGE) {
       *large += bytes;
     } else if (s->state == SEGALLOC__SPAN_SMALL) {
@@ -229,6 +325,7 @@ static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *fre
       for (void **o = (void **)s->freelist; o; o = (void **)segalloc__link(o)) {
         if (!segalloc__check_object(s, (uintptr_t)o)) return segalloc__check_fail("span free list holds a bad object", (uintptr_t)o);
         if (o[1] != segalloc__free_mark(segalloc__cookie, o)) return segalloc__check_fail("free object lost its free mark (written after free?)", (uintptr_t)o);
+        if (!segalloc__check_junk(o, s->size)) return segalloc__check_fail(SEGALLOC__JUNK_BROKEN, (uintptr_t)o);
         if (++nfree > s->nobjs) return segalloc__check_fail("span free list loops", addr);
       }
       uint32_t carved = (uint32_t)((s->bump - origin) / s->size);
@@ -273,6 +370,7 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
         segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
         if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("transfer cache holds a bad object", (uintptr_t)o);
         else if (o[1] != segalloc__free_mark(segalloc__cookie, o)) bad = segalloc__check_fail("free object lost its free mark (written after free?)", (uintptr_t)o);
+        else if (!segalloc__check_junk(o, s->size)) bad = segalloc__check_fail(SEGALLOC__JUNK_BROKEN, (uintptr_t)o);
       }
       if (!bad && (uint32_t)n != tr->n[t]) bad = segalloc__check_fail("transfer cache chain of the wrong length", 0);
     }
@@ -297,6 +395,7 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
       segalloc__span *s = oa ? segalloc__pagemap_entry(oa, (uintptr_t)o) : NULL;
       if (!segalloc__check_object(s, (uintptr_t)o) || s->cls != c) bad = segalloc__check_fail("thread cache holds a bad object", (uintptr_t)o);
       else if (o[1] != segalloc__free_mark(segalloc__cookie, o)) bad = segalloc__check_fail("free object lost its free mark (written after free?)", (uintptr_t)o);
+      else if (!segalloc__check_junk(o, s->size)) bad = segalloc__check_fail(SEGALLOC__JUNK_BROKEN, (uintptr_t)o);
       if (++n > segalloc__tcache_count(tc, c)) bad = bad ? bad : segalloc__check_fail("thread cache list longer than its count", (uintptr_t)o);
     }
     if (!bad && n != segalloc__tcache_count(tc, c)) bad = segalloc__check_fail("thread cache list shorter than its count", 0);

@@ -275,7 +275,8 @@ extern int madvise(void *addr, size_t length, int advice);
    102.4M -> 101.9M instructions; free's check costs the same). Under SEGALLOC_DEBUG
    the link is stored XORed with the cookie, so a program that writes a pointer into a freed
    block cannot steer the next malloc to an address of its choosing, and a corrupted link
-   is likely to point nowhere valid. */
+   is likely to point nowhere valid; and every other byte of a free block is junk, 0xDD,
+   checked when the block is handed out again (debug.c). */
 static uintptr_t segalloc__cookie; /* chosen once, at the first slow-path call; never 0 */
 #define segalloc__free_mark(cookie, o) ((void *)((cookie) + (uintptr_t)(o)))
 #if SEGALLOC_DEBUG
@@ -407,3 +408,8 @@ static void segalloc__central_give(unsigned cls, void *head, void *tail, int cou
 static void segalloc__central_give_for(unsigned cls, void *head, void *tail, int count, unsigned to, void **in_hand);
 /* malloc.c */
 static void *segalloc__malloc_slow(size_t size);
+/* debug.c: the junk of free blocks (SEGALLOC_DEBUG only) */
+#if SEGALLOC_DEBUG
+static void segalloc__dbg_junk_fill(void *p, size_t n);
+static void segalloc__dbg_span_retire(const segalloc__span *s);
+#endif

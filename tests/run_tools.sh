@@ -23,6 +23,29 @@ expect() { # name, file, pattern...
   pass "$name"
 }
 
+# a debug-build case that must stop with SIGABRT and "write after free" naming the block
+# it printed as "freed ADDR"
+expect_waf() { # name, file, exit code
+  local name=$1 file=$2 rc=$3 addr
+  addr=$(sed -n 's/^freed \(0x[0-9a-f]*\)$/\1/p' "$file")
+  if [ "$rc" -eq 134 ] && [ -n "$addr" ] && grep -qE "^segalloc: error: write after free.*: pointer $addr\$" "$file"; then
+    pass "$name"
+  else
+    fail "$name (exit $rc)"
+    sed 's/^/    /' "$file" | head -20
+  fi
+}
+# a run that must exit 0, print its closing line and no word from segalloc
+expect_clean() { # name, file, exit code, closing line
+  local name=$1 file=$2 rc=$3 line=$4
+  if [ "$rc" -eq 0 ] && grep -qxF "$line" "$file" && ! grep -q "segalloc:" "$file" && ! grep -q "ERROR" "$file"; then
+    pass "$name"
+  else
+    fail "$name (exit $rc)"
+    sed 's/^/    /' "$file" | head -20
+  fi
+}
+
 CC=${CC:-gcc}
 if $CC -O1 -g -DSEGALLOC_VALGRIND=1 -o $B/vg tests/test_tools.c -pthread 2>$B/build.txt; then pass "build valgrind"; else fail "build valgrind"; cat $B/build.txt; fi
 if $CC -O1 -g -fsanitize=address -fno-omit-frame-pointer -o $B/asan tests/test_tools.c -pthread 2>$B/build.txt; then pass "build asan"; else fail "build asan"; cat $B/build.txt; fi
@@ -30,6 +53,9 @@ if $CC -O1 -g -DSEGALLOC_DEBUG=1 -o $B/dbg tests/test_tools.c -pthread 2>$B/buil
 # the debug build with the tools: its fills must not trip them, nor hide what they report
 if $CC -O1 -g -DSEGALLOC_DEBUG=1 -fsanitize=address -fno-omit-frame-pointer -o $B/dbg-asan tests/test_tools.c -pthread 2>$B/build.txt; then pass "build debug+asan"; else fail "build debug+asan"; cat $B/build.txt; fi
 if $CC -O1 -g -DSEGALLOC_DEBUG=1 -DSEGALLOC_VALGRIND=1 -o $B/dbg-vg tests/test_tools.c -pthread 2>$B/build.txt; then pass "build debug+valgrind"; else fail "build debug+valgrind"; cat $B/build.txt; fi
+# released pages that may keep their bytes (MADV_FREE), and pages of 64 KiB in small arenas
+if $CC -O1 -g -DSEGALLOC_DEBUG=1 -DSEGALLOC_MADV_FREE -o $B/dbg-madvfree tests/test_tools.c -pthread 2>$B/build.txt; then pass "build debug+madv_free"; else fail "build debug+madv_free"; cat $B/build.txt; fi
+if $CC -O1 -g -DSEGALLOC_DEBUG=1 -DSEGALLOC_PAGE_SIZE=65536 "-DSEGALLOC_ARENA_SIZE=(1u<<22)" -o $B/dbg-64k tests/test_tools.c -pthread 2>$B/build.txt; then pass "build debug 64 KiB pages"; else fail "build debug 64 KiB pages"; cat $B/build.txt; fi
 
 VG="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 $VG $B/vg leak >$B/vg-leak.txt 2>&1
@@ -78,6 +104,25 @@ $B/dbg check_central >$B/dbg-central.txt 2>&1
 expect "check_heap: a write after free outside the thread's cache is found" $B/dbg-central.txt "healthy=0" "parked=1" "drained=1" "spans=1" "free object lost its free mark"
 timeout 60 $B/dbg check_cycle >$B/dbg-cycle.txt 2>&1
 expect "check_heap: a chain looped by a write after free is reported" $B/dbg-cycle.txt "healthy=0" "corrupt=1" "transfer cache chain of the wrong length"
+
+# a write after free into the middle of a freed block, found when the block is handed out
+# again (by malloc, calloc, aligned_alloc), or when its span goes back to the page heap
+for w in waf_small waf_large waf_calloc waf_aligned waf_span; do
+  $B/dbg $w >$B/dbg-$w.txt 2>&1
+  expect_waf "debug: $w stops the program" $B/dbg-$w.txt $?
+done
+$B/dbg check_junk >$B/dbg-junk.txt 2>&1
+expect "check_heap: junk written after free, in the cache and on a span" $B/dbg-junk.txt "healthy=0" "cache=1" "mended=0" "span=1" "segalloc: check_heap: free object's junk \(0xDD\) overwritten"
+# churn (many sizes, realloc, calloc, aligned, large and huge blocks, flushes, trims, four
+# threads): no false report in any build; then a write after free that must be found
+for b in dbg dbg-madvfree dbg-64k asan dbg-asan; do
+  ASAN_OPTIONS=detect_leaks=0 timeout 300 $B/$b churn >$B/$b-churn.txt 2>&1
+  expect_clean "$b: churn is clean" $B/$b-churn.txt $? "churn done, check_heap=0"
+done
+timeout 300 valgrind -q --error-exitcode=99 $B/dbg-vg churn >$B/dbg-vg-churn.txt 2>&1
+expect_clean "valgrind+debug: churn is clean" $B/dbg-vg-churn.txt $? "churn done, check_heap=0"
+$B/dbg churn_waf >$B/dbg-churn-waf.txt 2>&1
+expect_waf "debug: a write after free after churn stops the program" $B/dbg-churn-waf.txt $?
 
 echo "$P passed, $F failed"
 [ "$F" -eq 0 ]

@@ -6,12 +6,129 @@
      fill                 SEGALLOC_DEBUG=1: new blocks read 0xAA, freed ones 0xDD
      check                segalloc_check_heap() is quiet on a healthy heap and names a free
                           block that was written after free
+     waf_small, waf_large, waf_calloc, waf_aligned, waf_span
+                          SEGALLOC_DEBUG=1: a write into the middle of a freed block is found
+                          when malloc (calloc, aligned_alloc) hands the block out again, or
+                          when its span goes back to the page heap: segalloc stops the program
+     check_junk           SEGALLOC_DEBUG=1: check_heap names a free object whose junk was
+                          written, in the thread's cache and on its span
+     churn, churn_waf     many sizes, realloc, calloc, aligned, trim, flushes and threads:
+                          the debug build and ASan report nothing (churn_waf: then a write after
+                          free at the end that must be found)
    The bugs are deliberate; each case does one. */
 #define SEGALLOC_IMPLEMENTATION
 #include "../segalloc.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Allocate `size` (by `how`: m malloc, c calloc, a aligned_alloc to 64) until `victim`
+   comes back, at most 20,000 times; the blocks in between are kept. Returns whether it
+   came back (the debug build stops the program before that). */
+static int until_back(void *victim, size_t size, char how) {
+  static void *held[20000];
+  int back = 0, n = 0;
+  for (; n < 20000 && !back; n++) {
+    held[n] = how == 'c' ? segalloc_calloc(1, size) : how == 'a' ? segalloc_aligned_alloc(64, size) : segalloc_malloc(size);
+    back = held[n] == victim;
+  }
+  for (int i = 0; i < n; i++) segalloc_free(held[i]);
+  return back;
+}
+
+/* Write after free: one byte in the middle of a freed block of `size`, then allocate the
+   size again until the block comes back. */
+static void write_after_free(size_t size, char how) {
+  unsigned char *p = (unsigned char *)(how == 'a' ? segalloc_aligned_alloc(64, size) : segalloc_malloc(size));
+  memset(p, 1, size);
+  segalloc_free(p);
+  printf("freed %p\n", (void *)p);
+  fflush(stdout);
+  p[size / 2] = 0x41; /* the bug */
+  int back = until_back(p, size, how);
+  printf("not found (block came back: %d)\n", back);
+}
+
+/* Churn: blocks of many sizes (small, large, one huge now and then), grown and shrunk by
+   realloc, calloc'd and aligned, freed in random order, with flushes, trims and
+   check_heap between rounds. Deterministic per seed. */
+static unsigned churn_rand(unsigned *x) {
+  *x ^= *x << 13;
+  *x ^= *x >> 17;
+  *x ^= *x << 5;
+  return *x;
+}
+static void *churn_thread(void *arg) {
+  unsigned x = (unsigned)(uintptr_t)arg * 2654435761u + 1;
+  enum { SLOTS = 512 };
+  static __thread unsigned char *slot[SLOTS];
+  static __thread size_t len[SLOTS];
+  for (int round = 0; round < 12; round++) {
+    for (int i = 0; i < 3000; i++) {
+      unsigned r = churn_rand(&x), k = r % SLOTS;
+      if (slot[k]) {
+        for (size_t b = 0; b < len[k]; b += 97) /* the bytes the program wrote are still there */
+          if (slot[k][b] != (unsigned char)(len[k] + b)) {
+            printf("churn: block lost its contents\n");
+            exit(1);
+          }
+        if (r & 0x100) {
+          size_t n = (r >> 12) % (len[k] * 2 + 64) + 1;
+          unsigned char *q = (unsigned char *)segalloc_realloc(slot[k], n);
+          if (!q) exit(1);
+          slot[k] = q;
+          len[k] = n;
+          for (size_t b = 0; b < n; b += 97) q[b] = (unsigned char)(n + b);
+          continue;
+        }
+        segalloc_free(slot[k]);
+        slot[k] = NULL;
+        continue;
+      }
+      size_t n;
+      switch ((r >> 9) & 15) {
+      case 0: n = 33000 + (r >> 13) % 150000; break;         /* large */
+      case 1: n = (r >> 13) % 500 == 0 ? (36u << 20) : 2000; break; /* huge now and then */
+      case 2: case 3: n = (r >> 13) % 8000 + 1; break;
+      default: n = (r >> 13) % 600 + 1; break;
+      }
+      unsigned char *q;
+      if ((r & 7) == 0) q = (unsigned char *)segalloc_calloc(1, n);
+      else if ((r & 7) == 1) q = (unsigned char *)segalloc_aligned_alloc((size_t)16 << ((r >> 3) % 10), n);
+      else q = (unsigned char *)segalloc_malloc(n);
+      if (!q) exit(1);
+      if ((r & 7) == 0)
+        for (size_t b = 0; b < n; b += 61)
+          if (q[b]) {
+            printf("churn: calloc block not zero\n");
+            exit(1);
+          }
+      for (size_t b = 0; b < n; b += 97) q[b] = (unsigned char)(n + b);
+      slot[k] = q;
+      len[k] = n;
+    }
+    if (round % 3 == 1) segalloc_thread_flush();
+    if (round % 4 == 2) segalloc_trim();
+  }
+  for (int k = 0; k < SLOTS; k++) {
+    segalloc_free(slot[k]);
+    slot[k] = NULL;
+  }
+  return NULL;
+}
+static int churn(void) {
+  pthread_t t[3];
+  for (uintptr_t i = 0; i < 3; i++) pthread_create(&t[i], NULL, churn_thread, (void *)(i + 1));
+  churn_thread((void *)0);
+  for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+  segalloc_trim();
+  int bad = segalloc_check_heap();
+  /* and again over what the trim released and the threads left behind */
+  churn_thread((void *)7);
+  return bad | segalloc_check_heap();
+}
 
 static volatile unsigned char sink;
 
@@ -132,6 +249,48 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 3000; i++)
       if (i % 10) ((void **)blk[i])[1] = (void *)0x4141414141414141;
     printf("spans=%d\n", segalloc_check_heap() != 0);
+  } else if (!strcmp(c, "waf_small")) {
+    write_after_free(100, 'm');
+  } else if (!strcmp(c, "waf_large")) {
+    write_after_free(300000, 'm');
+  } else if (!strcmp(c, "waf_calloc")) {
+    write_after_free(5000, 'c');
+  } else if (!strcmp(c, "waf_aligned")) {
+    write_after_free(700, 'a');
+  } else if (!strcmp(c, "waf_span")) {
+    /* the block never comes back: its span goes back to the page heap at the trim */
+    static void *blk[400];
+    for (int i = 0; i < 400; i++) blk[i] = segalloc_malloc(48);
+    unsigned char *victim = (unsigned char *)blk[200];
+    for (int i = 0; i < 400; i++) segalloc_free(blk[i]);
+    victim[40] = 0x41; /* the bug */
+    printf("freed %p\n", (void *)victim);
+    fflush(stdout);
+    segalloc_trim();
+    printf("not found\n");
+  } else if (!strcmp(c, "check_junk")) {
+    void *blocks[100];
+    for (int i = 0; i < 100; i++) blocks[i] = segalloc_malloc(200);
+    for (int i = 0; i < 100; i += 2) segalloc_free(blocks[i]);
+    printf("healthy=%d\n", segalloc_check_heap());
+    fflush(stdout);
+    unsigned char *victim = (unsigned char *)blocks[98]; /* freed last: in this thread's cache */
+    victim[100] ^= 0xff; /* a write after free in the middle, not on the free mark */
+    printf("cache=%d\n", segalloc_check_heap());
+    fflush(stdout);
+    victim[100] ^= 0xff;
+    printf("mended=%d\n", segalloc_check_heap());
+    fflush(stdout);
+    segalloc_thread_flush(); /* back to its span (the others keep it from the page heap) */
+    victim[150] = 0;
+    printf("span=%d\n", segalloc_check_heap());
+    fflush(stdout);
+    victim[150] = 0xDD;
+  } else if (!strcmp(c, "churn") || !strcmp(c, "churn_waf")) {
+    int bad = churn();
+    printf("churn done, check_heap=%d\n", bad);
+    fflush(stdout);
+    if (!strcmp(c, "churn_waf")) write_after_free(3000, 'm');
   } else if (!strcmp(c, "check")) {
     void *blocks[100];
     for (int i = 0; i < 100; i++) blocks[i] = segalloc_malloc((size_t)(i * 37) % 3000 + 1);
