@@ -408,6 +408,9 @@ extern int madvise(void *addr, size_t length, int advice);
 #ifndef SEGALLOC__ASAN
 #define SEGALLOC__ASAN 0
 #endif
+#if SEGALLOC__ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 #ifndef SEGALLOC_DEBUG
 #define SEGALLOC_DEBUG 0
 #endif
@@ -2802,7 +2805,9 @@ static size_t segalloc__huge_size(uintptr_t p, int *inside) {
    their spans a run at a time (one page-map lookup for each run of neighbours in a chain).
    When every object of a span is back, the span goes back to the page heap.
    SEGALLOC_DEBUG builds fill each object with junk as it is carved, so that a fresh
-   object reads as a freed one, and check and fill a span that goes back (debug.c). */
+   object reads as a freed one, and check and fill a span that goes back (debug.c). ASan
+   builds poison a span whole when it comes from the page heap, so that objects not handed
+   out yet are poisoned as freed ones are. */
 
 #define SEGALLOC__TRANSFER_SLOTS 64
 #define SEGALLOC__CARVE_BYTES 4096
@@ -2890,6 +2895,12 @@ static int segalloc__check_object(const segalloc__span *s, uintptr_t o) {
 static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls, unsigned shard) {
   segalloc__span *s = segalloc__heap_alloc_cls(segalloc__class_pages[cls], 1, cls);
   if (!s) return NULL;
+#if SEGALLOC__ASAN
+  /* none of it is the program's until handed out (debug.c unpoisons a block then): a
+     write past a block into a neighbour not handed out yet is reported, as one into a
+     freed neighbour is */
+  __asan_poison_memory_region((void *)segalloc__span_start(s), segalloc__span_bytes(s));
+#endif
   uint32_t size = segalloc__class_size[cls];
   s->size = size;
   s->nobjs = (uint32_t)(segalloc__class_span_bytes(cls) / size);
@@ -4439,8 +4450,11 @@ static void segalloc__fork_child(void) {
                         segalloc. The allocator's own touches of freed blocks run with error
                         reporting off. Needs <valgrind/valgrind.h> (Debian: valgrind).
      ASan builds        (-fsanitize=address) poison a block while it is free and the slack
-                        past the request while it is live; the functions that touch free
-                        blocks' link words are built without instrumentation (segalloc__nosan).
+                        past the request while it is live; a small span is poisoned whole
+                        when a central list takes it (central.c), so objects carved but not
+                        handed out yet, and the bytes left over, are poisoned as freed ones
+                        are; the functions that touch free blocks' link words are built
+                        without instrumentation (segalloc__nosan).
    segalloc_check_heap() is always there: it walks every arena, span, central list and the
    calling thread's cache under their locks (not other threads' caches, nor the huge-block
    list) and reports the first inconsistency. It owns no state.
@@ -4464,10 +4478,6 @@ static void segalloc__fork_child(void) {
    a fill at each carve, O(size), in the debug build only. */
 
 #if SEGALLOC__WRAPPED
-
-#if SEGALLOC__ASAN
-#include <sanitizer/asan_interface.h>
-#endif
 
 #define SEGALLOC__DBG_EXTRA 16
 #define SEGALLOC__DBG_NEW 0xAA

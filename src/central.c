@@ -63,7 +63,9 @@
    their spans a run at a time (one page-map lookup for each run of neighbours in a chain).
    When every object of a span is back, the span goes back to the page heap.
    SEGALLOC_DEBUG builds fill each object with junk as it is carved, so that a fresh
-   object reads as a freed one, and check and fill a span that goes back (debug.c). */
+   object reads as a freed one, and check and fill a span that goes back (debug.c). ASan
+   builds poison a span whole when it comes from the page heap, so that objects not handed
+   out yet are poisoned as freed ones are. */
 
 #define SEGALLOC__TRANSFER_SLOTS 64
 #define SEGALLOC__CARVE_BYTES 4096
@@ -151,6 +153,12 @@ static int segalloc__check_object(const segalloc__span *s, uintptr_t o) {
 static segalloc__span *segalloc__central_grow(segalloc__central *c, unsigned cls, unsigned shard) {
   segalloc__span *s = segalloc__heap_alloc_cls(segalloc__class_pages[cls], 1, cls);
   if (!s) return NULL;
+#if SEGALLOC__ASAN
+  /* none of it is the program's until handed out (debug.c unpoisons a block then): a
+     write past a block into a neighbour not handed out yet is reported, as one into a
+     freed neighbour is */
+  __asan_poison_memory_region((void *)segalloc__span_start(s), segalloc__span_bytes(s));
+#endif
   uint32_t size = segalloc__class_size[cls];
   s->size = size;
   s->nobjs = (uint32_t)(segalloc__class_span_bytes(cls) / size);

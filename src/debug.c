@@ -18,8 +18,11 @@
                         segalloc. The allocator's own touches of freed blocks run with error
                         reporting off. Needs <valgrind/valgrind.h> (Debian: valgrind).
      ASan builds        (-fsanitize=address) poison a block while it is free and the slack
-                        past the request while it is live; the functions that touch free
-                        blocks' link words are built without instrumentation (segalloc__nosan).
+                        past the request while it is live; a small span is poisoned whole
+                        when a central list takes it (central.c), so objects carved but not
+                        handed out yet, and the bytes left over, are poisoned as freed ones
+                        are; the functions that touch free blocks' link words are built
+                        without instrumentation (segalloc__nosan).
    segalloc_check_heap() is always there: it walks every arena, span, central list and the
    calling thread's cache under their locks (not other threads' caches, nor the huge-block
    list) and reports the first inconsistency. It owns no state.
@@ -43,10 +46,6 @@
    a fill at each carve, O(size), in the debug build only. */
 
 #if SEGALLOC__WRAPPED
-
-#if SEGALLOC__ASAN
-#include <sanitizer/asan_interface.h>
-#endif
 
 #define SEGALLOC__DBG_EXTRA 16
 #define SEGALLOC__DBG_NEW 0xAA

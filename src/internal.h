@@ -169,6 +169,9 @@ extern int madvise(void *addr, size_t length, int advice);
 #ifndef SEGALLOC__ASAN
 #define SEGALLOC__ASAN 0
 #endif
+#if SEGALLOC__ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 #ifndef SEGALLOC_DEBUG
 #define SEGALLOC_DEBUG 0
 #endif

@@ -85,6 +85,14 @@ ASAN_OPTIONS=detect_leaks=0 $B/asan uaf >$B/asan-uaf.txt 2>&1
 expect "asan reports use after free" $B/asan-uaf.txt "AddressSanitizer: use-after-poison" "READ of size 1"
 ASAN_OPTIONS=detect_leaks=0 $B/asan overflow >$B/asan-ovf.txt 2>&1
 expect "asan reports the overflow" $B/asan-ovf.txt "AddressSanitizer: use-after-poison" "WRITE of size 1"
+# a write past a block into the next object of its class, never handed out: carved (on
+# the thread's list) or not carved yet
+for b in asan dbg-asan; do
+  ASAN_OPTIONS=detect_leaks=0 $B/$b neighbour >$B/$b-neighbour.txt 2>&1
+  expect "$b reports an overflow into a carved neighbour not handed out" $B/$b-neighbour.txt "carved=1" "AddressSanitizer: use-after-poison" "WRITE of size 1"
+  ASAN_OPTIONS=detect_leaks=0 $B/$b neighbour_uncarved >$B/$b-neighbour-uncarved.txt 2>&1
+  expect "$b reports an overflow into a neighbour not carved yet" $B/$b-neighbour-uncarved.txt "carved=0" "AddressSanitizer: use-after-poison" "WRITE of size 1"
+done
 if ASAN_OPTIONS=detect_leaks=0 $B/asan none >$B/asan-clean.txt 2>&1; then pass "asan: a clean run is clean"; else fail "asan: a clean run failed"; fi
 if ASAN_OPTIONS=detect_leaks=0 $B/dbg-asan none >$B/dbgasan-clean.txt 2>&1; then pass "asan+debug: a clean run is clean"; else fail "asan+debug: a clean run failed"; head -5 $B/dbgasan-clean.txt; fi
 ASAN_OPTIONS=detect_leaks=0 $B/dbg-asan uaf >$B/dbgasan-uaf.txt 2>&1

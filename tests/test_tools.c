@@ -15,6 +15,9 @@
      churn, churn_waf     many sizes, realloc, calloc, aligned, trim, flushes and threads:
                           the debug build and ASan report nothing (churn_waf: then a write after
                           free at the end that must be found)
+     neighbour, neighbour_uncarved
+                          ASan: a write past a block into the next object of its class, never
+                          handed out (carved, or not yet)
    The bugs are deliberate; each case does one. */
 #define SEGALLOC_IMPLEMENTATION
 #include "../segalloc.h"
@@ -291,6 +294,18 @@ int main(int argc, char **argv) {
     printf("churn done, check_heap=%d\n", bad);
     fflush(stdout);
     if (!strcmp(c, "churn_waf")) write_after_free(3000, 'm');
+  } else if (!strcmp(c, "neighbour") || !strcmp(c, "neighbour_uncarved")) {
+    /* the next object of the class after the last one handed out: carved and waiting on
+       this thread's list (the fourth block: the list's slow start makes the refill before
+       it carve four), or not carved yet (the first block of the class) */
+    unsigned char *p = (unsigned char *)segalloc_malloc(100);
+    for (int i = 0; i < 3 && !strcmp(c, "neighbour"); i++) p = (unsigned char *)segalloc_malloc(100);
+    const segalloc__span *s = segalloc__span_of((uintptr_t)p);
+    uintptr_t next_end = (uintptr_t)p + 2 * s->size;
+    printf("carved=%d\n", next_end <= segalloc__span_start(s) + s->bump);
+    fflush(stdout);
+    p[s->size + 32] = 1; /* the bug: p[160] for 100 bytes (128 with a tool's 16 more) */
+    segalloc_free(p);
   } else if (!strcmp(c, "check")) {
     void *blocks[100];
     for (int i = 0; i < 100; i++) blocks[i] = segalloc_malloc((size_t)(i * 37) % 3000 + 1);
