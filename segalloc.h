@@ -31,9 +31,11 @@
 
       SEGALLOC_PAGE_SIZE      default 8192. The allocator's page: the unit the page heap hands
                               out. Any power of two from 4096 to 65536 (anything else stops the
-                              build with #error), and at least the OS page size (checked at
-                              run time: the first allocation stops the program otherwise). The size-class
-                              table for it is generated (tools/mksizeclasses.py).
+                              build with #error). It may be smaller than the OS page (16 or
+                              64 KiB on some arm64 kernels): then only whole OS pages inside
+                              a free span go back to the OS, and a build with
+                              SEGALLOC_PAGE_SIZE=65536 gives back more on such a system. The
+                              size-class table for it is generated (tools/mksizeclasses.py).
       SEGALLOC_ARENA_SIZE     default 64 MiB. Address space is reserved from the OS in arenas
                               of this size, aligned to it. A power of two from 1 MiB up to
                               4 GiB. Requests larger than half an arena get their own mapping.
@@ -1738,6 +1740,15 @@ static segalloc__cold void segalloc__fatal(const char *what, const void *ptr) {
 
 /* ---- system calls ---- */
 
+/* The OS's page size, read once at the first allocation (segalloc__global_init). It may
+   be larger than a segalloc page (SEGALLOC_PAGE_SIZE, 8 KiB by default): arm64 kernels
+   are built with 16 KiB pages (Apple silicon) or 64 KiB ones (several server
+   distributions). Mappings come in whole OS pages either way; what it changes is what can
+   be given back: the page heap releases only the whole OS pages inside a free span
+   (pageheap.c), since madvise works on OS pages, and one that straddled a live
+   neighbour's pages would zero them. */
+static size_t segalloc__os_page = 4096;
+
 static struct {
   uint64_t mapped;      /* bytes mapped for arenas and huge blocks (metadata counted apart) */
   uint64_t releases;    /* madvise calls */
@@ -2210,6 +2221,9 @@ static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) { segalloc
    once keeps the base; one that frees and reallocates the same memory in a loop stops
    releasing after a round or two. Released pages keep their mapping and come back as
    zero pages when touched; such spans are marked zeroed so calloc need not clear them.
+   madvise works on whole OS pages, which may be larger than segalloc's (os.c): then only
+   the whole OS pages inside a free span go, and its pages before and after them stay
+   resident as free spans of their own, until freed neighbours merge with them.
    Only when the kernel took them, though: it refuses pages the program locked (mlock,
    mlockall), which then keep their contents and stay in the resident lists, and a
    calloc served from them clears them (tests/test_faults.c, mode locked).
@@ -2458,13 +2472,39 @@ static uint64_t segalloc__heap_now_ms(void) {
   return ((uint64_t)1 << 32) + (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The whole OS pages inside free span s, as the number of its pages before the first of
+   them (*head) and the number of its pages they cover (returned; 0 when s holds no whole
+   OS page). With OS pages no larger than segalloc's, that is all of s. */
+static size_t segalloc__heap_os_pages(const segalloc__span *s, size_t *head) {
+  uintptr_t start = segalloc__span_start(s), mask = (uintptr_t)segalloc__os_page - 1;
+  uintptr_t lo = (start + mask) & ~mask, hi = (start + segalloc__span_bytes(s)) & ~mask;
+  *head = (size_t)(lo - start) >> SEGALLOC__PAGE_SHIFT;
+  return hi > lo ? (size_t)(hi - lo) >> SEGALLOC__PAGE_SHIFT : 0;
+}
+
 /* Give free resident span s (in its list) back to the OS; it joins the released set.
-   If the OS refuses (locked pages), s goes back to the head of its resident list as it
-   was, unmerged (its resident neighbours are not free, or they would be merged with it
-   already), so a walk of the list from its tail meets it at most once more; 0 then. */
+   With OS pages larger than segalloc's (os.c), only the whole OS pages inside s go: the
+   pages before and after them become resident free spans of their own, and a span with no
+   whole OS page is left where it is (so a walk of the lists passes it by), until its
+   neighbours are freed and merge with it. If the OS refuses (locked pages), or there is no
+   metadata for the cut, s goes back to the head of its resident list as it was, unmerged
+   (its resident neighbours are not free, or they would be merged with it already), so a
+   walk of the list from its tail meets it at most once more; 0 then. */
 static size_t segalloc__heap_release_span(segalloc__span *s) {
-  size_t bytes = segalloc__span_bytes(s);
+  size_t head, n = segalloc__heap_os_pages(s, &head);
+  if (!n) return 0;
   segalloc__heap_remove(s);
+  if (head) {
+    segalloc__span *rest = segalloc__span_split(s, head);
+    segalloc__heap_insert(s);
+    if (!rest) return 0;
+    s = rest;
+  }
+  if (!segalloc__heap_carve(s, n)) {
+    segalloc__heap_insert(s);
+    return 0;
+  }
+  size_t bytes = segalloc__span_bytes(s);
   if (segalloc__unlikely(!segalloc__os_release((void *)segalloc__span_start(s), bytes))) {
     segalloc__heap_insert(s);
     return 0;
@@ -3836,7 +3876,6 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
 static struct {
   segalloc__lock lock;
   int done;
-  size_t os_page;
   int stats_fd;                        /* SEGALLOC_SHOW_STATS: a dup of stderr, or -1 */
   uint64_t stats_dev, stats_ino;       /* and the file it was then (segalloc__show_stats_at_exit) */
   uint64_t large_mallocs, large_frees; /* page-heap and huge blocks (atomics) */
@@ -3868,9 +3907,10 @@ static segalloc__noinline void segalloc__global_init(void) {
   segalloc__lock_acquire(&segalloc__global.lock);
   if (!segalloc__global.done) {
     long pg = sysconf(_SC_PAGESIZE);
-    segalloc__global.os_page = pg > 0 ? (size_t)pg : 4096;
-    if (segalloc__global.os_page > SEGALLOC_PAGE_SIZE) {
-      segalloc__write(2, "segalloc: error: the OS page is larger than SEGALLOC_PAGE_SIZE; rebuild with a larger one\n");
+    segalloc__os_page = pg > 0 ? (size_t)pg : 4096;
+    /* larger than a segalloc page is fine (os.c); no OS has pages this odd or this big */
+    if ((segalloc__os_page & (segalloc__os_page - 1)) || segalloc__os_page > SEGALLOC_ARENA_SIZE / 8) {
+      segalloc__write(2, "segalloc: error: the OS page size is not a power of two, or larger than an eighth of SEGALLOC_ARENA_SIZE\n");
       abort();
     }
     /* The cookie only has to be unpredictable to a program's data, not to an attacker:
@@ -4159,7 +4199,7 @@ static segalloc__nosan void *segalloc__aligned(size_t align, size_t size) {
 
 static size_t segalloc__os_page_size(void) {
   segalloc__global_init();
-  return segalloc__global.os_page;
+  return segalloc__os_page;
 }
 
 /* The entry points below check their arguments and then allocate through
@@ -4511,9 +4551,12 @@ static segalloc__nosan int segalloc__dbg_junk_ok(const void *o, size_t size) {
   return 1;
 }
 
-/* Whether the `bytes` of free pages at p read, each OS page, all junk or all zero. */
+/* Whether the `bytes` of free pages at p read, each page, all junk or all zero: each OS
+   page, or each segalloc page when OS pages are larger (os.c; the page heap then releases
+   whole OS pages only, and fills and frees whole segalloc pages). */
 static segalloc__nosan int segalloc__dbg_pages_ok(const void *p, size_t bytes) {
-  size_t pg = segalloc__global.os_page, words = pg / sizeof(uintptr_t);
+  size_t pg = segalloc__os_page < SEGALLOC_PAGE_SIZE ? segalloc__os_page : SEGALLOC_PAGE_SIZE;
+  size_t words = pg / sizeof(uintptr_t);
   for (size_t off = 0; off < bytes; off += pg) {
     const uintptr_t *w = (const uintptr_t *)((const char *)p + off);
     uintptr_t want = w[0] ? SEGALLOC__DBG_JUNK_WORD : 0;

@@ -30,9 +30,11 @@
 
       SEGALLOC_PAGE_SIZE      default 8192. The allocator's page: the unit the page heap hands
                               out. Any power of two from 4096 to 65536 (anything else stops the
-                              build with #error), and at least the OS page size (checked at
-                              run time: the first allocation stops the program otherwise). The size-class
-                              table for it is generated (tools/mksizeclasses.py).
+                              build with #error). It may be smaller than the OS page (16 or
+                              64 KiB on some arm64 kernels): then only whole OS pages inside
+                              a free span go back to the OS, and a build with
+                              SEGALLOC_PAGE_SIZE=65536 gives back more on such a system. The
+                              size-class table for it is generated (tools/mksizeclasses.py).
       SEGALLOC_ARENA_SIZE     default 64 MiB. Address space is reserved from the OS in arenas
                               of this size, aligned to it. A power of two from 1 MiB up to
                               4 GiB. Requests larger than half an arena get their own mapping.

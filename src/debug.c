@@ -79,9 +79,12 @@ static segalloc__nosan int segalloc__dbg_junk_ok(const void *o, size_t size) {
   return 1;
 }
 
-/* Whether the `bytes` of free pages at p read, each OS page, all junk or all zero. */
+/* Whether the `bytes` of free pages at p read, each page, all junk or all zero: each OS
+   page, or each segalloc page when OS pages are larger (os.c; the page heap then releases
+   whole OS pages only, and fills and frees whole segalloc pages). */
 static segalloc__nosan int segalloc__dbg_pages_ok(const void *p, size_t bytes) {
-  size_t pg = segalloc__global.os_page, words = pg / sizeof(uintptr_t);
+  size_t pg = segalloc__os_page < SEGALLOC_PAGE_SIZE ? segalloc__os_page : SEGALLOC_PAGE_SIZE;
+  size_t words = pg / sizeof(uintptr_t);
   for (size_t off = 0; off < bytes; off += pg) {
     const uintptr_t *w = (const uintptr_t *)((const char *)p + off);
     uintptr_t want = w[0] ? SEGALLOC__DBG_JUNK_WORD : 0;

@@ -15,7 +15,6 @@
 static struct {
   segalloc__lock lock;
   int done;
-  size_t os_page;
   int stats_fd;                        /* SEGALLOC_SHOW_STATS: a dup of stderr, or -1 */
   uint64_t stats_dev, stats_ino;       /* and the file it was then (segalloc__show_stats_at_exit) */
   uint64_t large_mallocs, large_frees; /* page-heap and huge blocks (atomics) */
@@ -47,9 +46,10 @@ static segalloc__noinline void segalloc__global_init(void) {
   segalloc__lock_acquire(&segalloc__global.lock);
   if (!segalloc__global.done) {
     long pg = sysconf(_SC_PAGESIZE);
-    segalloc__global.os_page = pg > 0 ? (size_t)pg : 4096;
-    if (segalloc__global.os_page > SEGALLOC_PAGE_SIZE) {
-      segalloc__write(2, "segalloc: error: the OS page is larger than SEGALLOC_PAGE_SIZE; rebuild with a larger one\n");
+    segalloc__os_page = pg > 0 ? (size_t)pg : 4096;
+    /* larger than a segalloc page is fine (os.c); no OS has pages this odd or this big */
+    if ((segalloc__os_page & (segalloc__os_page - 1)) || segalloc__os_page > SEGALLOC_ARENA_SIZE / 8) {
+      segalloc__write(2, "segalloc: error: the OS page size is not a power of two, or larger than an eighth of SEGALLOC_ARENA_SIZE\n");
       abort();
     }
     /* The cookie only has to be unpredictable to a program's data, not to an attacker:
@@ -338,7 +338,7 @@ static segalloc__nosan void *segalloc__aligned(size_t align, size_t size) {
 
 static size_t segalloc__os_page_size(void) {
   segalloc__global_init();
-  return segalloc__global.os_page;
+  return segalloc__os_page;
 }
 
 /* The entry points below check their arguments and then allocate through

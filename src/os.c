@@ -106,6 +106,15 @@ static segalloc__cold void segalloc__fatal(const char *what, const void *ptr) {
 
 /* ---- system calls ---- */
 
+/* The OS's page size, read once at the first allocation (segalloc__global_init). It may
+   be larger than a segalloc page (SEGALLOC_PAGE_SIZE, 8 KiB by default): arm64 kernels
+   are built with 16 KiB pages (Apple silicon) or 64 KiB ones (several server
+   distributions). Mappings come in whole OS pages either way; what it changes is what can
+   be given back: the page heap releases only the whole OS pages inside a free span
+   (pageheap.c), since madvise works on OS pages, and one that straddled a live
+   neighbour's pages would zero them. */
+static size_t segalloc__os_page = 4096;
+
 static struct {
   uint64_t mapped;      /* bytes mapped for arenas and huge blocks (metadata counted apart) */
   uint64_t releases;    /* madvise calls */

@@ -38,6 +38,9 @@
    once keeps the base; one that frees and reallocates the same memory in a loop stops
    releasing after a round or two. Released pages keep their mapping and come back as
    zero pages when touched; such spans are marked zeroed so calloc need not clear them.
+   madvise works on whole OS pages, which may be larger than segalloc's (os.c): then only
+   the whole OS pages inside a free span go, and its pages before and after them stay
+   resident as free spans of their own, until freed neighbours merge with them.
    Only when the kernel took them, though: it refuses pages the program locked (mlock,
    mlockall), which then keep their contents and stay in the resident lists, and a
    calloc served from them clears them (tests/test_faults.c, mode locked).
@@ -286,13 +289,39 @@ static uint64_t segalloc__heap_now_ms(void) {
   return ((uint64_t)1 << 32) + (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The whole OS pages inside free span s, as the number of its pages before the first of
+   them (*head) and the number of its pages they cover (returned; 0 when s holds no whole
+   OS page). With OS pages no larger than segalloc's, that is all of s. */
+static size_t segalloc__heap_os_pages(const segalloc__span *s, size_t *head) {
+  uintptr_t start = segalloc__span_start(s), mask = (uintptr_t)segalloc__os_page - 1;
+  uintptr_t lo = (start + mask) & ~mask, hi = (start + segalloc__span_bytes(s)) & ~mask;
+  *head = (size_t)(lo - start) >> SEGALLOC__PAGE_SHIFT;
+  return hi > lo ? (size_t)(hi - lo) >> SEGALLOC__PAGE_SHIFT : 0;
+}
+
 /* Give free resident span s (in its list) back to the OS; it joins the released set.
-   If the OS refuses (locked pages), s goes back to the head of its resident list as it
-   was, unmerged (its resident neighbours are not free, or they would be merged with it
-   already), so a walk of the list from its tail meets it at most once more; 0 then. */
+   With OS pages larger than segalloc's (os.c), only the whole OS pages inside s go: the
+   pages before and after them become resident free spans of their own, and a span with no
+   whole OS page is left where it is (so a walk of the lists passes it by), until its
+   neighbours are freed and merge with it. If the OS refuses (locked pages), or there is no
+   metadata for the cut, s goes back to the head of its resident list as it was, unmerged
+   (its resident neighbours are not free, or they would be merged with it already), so a
+   walk of the list from its tail meets it at most once more; 0 then. */
 static size_t segalloc__heap_release_span(segalloc__span *s) {
-  size_t bytes = segalloc__span_bytes(s);
+  size_t head, n = segalloc__heap_os_pages(s, &head);
+  if (!n) return 0;
   segalloc__heap_remove(s);
+  if (head) {
+    segalloc__span *rest = segalloc__span_split(s, head);
+    segalloc__heap_insert(s);
+    if (!rest) return 0;
+    s = rest;
+  }
+  if (!segalloc__heap_carve(s, n)) {
+    segalloc__heap_insert(s);
+    return 0;
+  }
+  size_t bytes = segalloc__span_bytes(s);
   if (segalloc__unlikely(!segalloc__os_release((void *)segalloc__span_start(s), bytes))) {
     segalloc__heap_insert(s);
     return 0;

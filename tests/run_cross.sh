@@ -6,7 +6,8 @@
 # nothing, which test_pageheap and test_decay report here and no x86-64 build showed.
 #
 # Run: test_sizeclass, test_pageheap, test_decay, test_metafail, test_adopt and test_stress,
-# with every check they make. Not run here: test_api, whose huge-block check needs the
+# with every check they make; four of them again told of 16 and 64 KiB OS pages (qemu's
+# -p), as some arm64 kernels have, where segalloc used to stop at its first allocation. Not run here: test_api, whose huge-block check needs the
 # kernel's reuse of freed address ranges (qemu-user places each new mapping past the last),
 # and test_stats, which re-executes /proc/self/exe (qemu's own binary under qemu-user);
 # both run natively in tests/run.sh. qemu emulates the instructions, not the memory model
@@ -57,6 +58,25 @@ for comp in gcc clang; do
     args=()
     [ "$spec" != "$name" ] && read -r -a args <<<"${spec#* }"
     if build "$comp" "$comp" "$name" ""; then run "$comp" "$name" "${args[@]}"; else fail "build $name ($comp)"; tail -n 20 "$B/$name-$comp.build.txt"; fi
+  done
+done
+# OS pages larger than segalloc's 8 KiB, as arm64 kernels built with 16 KiB (Apple silicon)
+# or 64 KiB pages have them: qemu-user's -p sets the page size the program is told of
+for ps in 16384 65536; do
+  for spec in "test_pageheap" "test_decay" "test_adopt" "test_stress 4 5 30"; do
+    name=${spec%% *}
+    args=()
+    [ "$spec" != "$name" ] && read -r -a args <<<"${spec#* }"
+    exe="$B/$name-gcc"
+    timeout 600 qemu-aarch64 -p "$ps" "$exe" "${args[@]}" >"$exe.p$ps.out" 2>&1
+    rc=$?
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$exe.p$ps.out" | tail -n 1)
+    if [ -n "$line" ] && [ "${line#*, }" = "0 failed" ] && [ $rc -eq 0 ]; then
+      pass "$name (gcc, aarch64 under qemu, $ps-byte OS pages): $line"
+    else
+      fail "$name (gcc, aarch64 under qemu, $ps-byte OS pages): ${line:-no result line} (exit $rc)"
+      grep -E '^FAIL|segalloc: error' "$exe.p$ps.out" | head -n 10 | sed 's/^/    /'
+    fi
   done
 done
 # the debug build and the one without checks take other paths through the same code

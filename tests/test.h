@@ -23,6 +23,21 @@ static inline int test_stats_add_up(const segalloc_stats_t *s) {
 }
 #endif
 
+#if defined(SEGALLOC_H_INCLUDED) && defined(SEGALLOC_IMPLEMENTATION)
+/* What a trim leaves resident in the page heap: the free spans that hold no whole OS
+   page, which there are only when OS pages are larger than segalloc's (pageheap.c);
+   SIZE_MAX when a resident free span holds one (a trim gives every such page back). */
+static inline size_t test_heap_unreleasable(void) {
+  size_t bytes = 0, head;
+  segalloc__lock_acquire(&segalloc__heap.lock);
+  for (unsigned b = 0; b < SEGALLOC__BINS; b++)
+    for (segalloc__span *s = segalloc__heap.bins[0][b]; s && bytes != SIZE_MAX; s = s->next)
+      bytes = segalloc__heap_os_pages(s, &head) ? SIZE_MAX : bytes + segalloc__span_bytes(s);
+  segalloc__lock_release(&segalloc__heap.lock);
+  return bytes;
+}
+#endif
+
 static int test_finish(void) {
   printf("%d passed, %d failed\n", test_passed, test_failed);
   return test_failed != 0;
