@@ -543,6 +543,7 @@ typedef struct segalloc__span {
   uint8_t released;                /* free span: its pages were given back to the OS */
   uint8_t zeroed;                  /* its pages are known to be zero (fresh or released) */
   uint8_t fresh;                   /* free span: never used since the arena was mapped */
+  uint8_t stuck;                   /* free resident span that holds no whole OS page (pageheap.c) */
   uintptr_t start_code;            /* address of the first page (segalloc__span_start) */
   size_t npages;
   struct segalloc__span *next;     /* in a page-heap free list or a central list */
@@ -2223,7 +2224,11 @@ static void segalloc__pagemap_clear(segalloc__span *s, int all_pages) { segalloc
    zero pages when touched; such spans are marked zeroed so calloc need not clear them.
    madvise works on whole OS pages, which may be larger than segalloc's (os.c): then only
    the whole OS pages inside a free span go, and its pages before and after them stay
-   resident as free spans of their own, until freed neighbours merge with them.
+   resident as free spans of their own, until freed neighbours merge with them. Free
+   spans that hold no whole OS page are counted apart (free_stuck) and left out of the
+   limit, which no release could bring them under: otherwise, once the program's live
+   blocks pinned enough of them, every free would walk the lists in vain (15 us a free in
+   bench/os_pages.c).
    Only when the kernel took them, though: it refuses pages the program locked (mlock,
    mlockall), which then keep their contents and stay in the resident lists, and a
    calloc served from them clears them (tests/test_faults.c, mode locked).
@@ -2253,6 +2258,9 @@ static struct {
   size_t narenas;
   size_t header_bytes;      /* arena headers: metadata */
   size_t free_resident;     /* bytes in free, resident spans */
+  size_t free_stuck;        /* of those, bytes in spans that hold no whole OS page, which
+                               no release can give back (only with OS pages larger than
+                               segalloc's: segalloc__heap_release_span) */
   size_t free_released;     /* bytes in free, released spans (and never-touched arena tails) */
   size_t large_live;        /* bytes in large spans handed to the program */
   size_t small_spans;       /* bytes in spans owned by central lists */
@@ -2289,6 +2297,23 @@ static segalloc__inline size_t segalloc__span_bytes(const segalloc__span *s) {
   return s->npages << SEGALLOC__PAGE_SHIFT;
 }
 
+/* The whole OS pages inside free span s, as the number of its pages before the first of
+   them (*head) and the number of its pages they cover (returned; 0 when s holds no whole
+   OS page). With OS pages no larger than segalloc's, that is all of s. */
+static size_t segalloc__heap_os_pages(const segalloc__span *s, size_t *head) {
+  uintptr_t start = segalloc__span_start(s), mask = (uintptr_t)segalloc__os_page - 1;
+  uintptr_t lo = (start + mask) & ~mask, hi = (start + segalloc__span_bytes(s)) & ~mask;
+  *head = (size_t)(lo - start) >> SEGALLOC__PAGE_SHIFT;
+  return hi > lo ? (size_t)(hi - lo) >> SEGALLOC__PAGE_SHIFT : 0;
+}
+
+/* Whether free resident span s holds no whole OS page: counted in free_stuck while it is
+   in the lists (the flag keeps what insert found for remove). */
+static int segalloc__heap_stuck(const segalloc__span *s) {
+  size_t head;
+  return segalloc__os_page > SEGALLOC_PAGE_SIZE && !s->released && segalloc__heap_os_pages(s, &head) == 0;
+}
+
 static void segalloc__heap_insert(segalloc__span *s) {
   unsigned bin = s->npages < SEGALLOC__BINS ? (unsigned)s->npages : 0;
   segalloc__span *head = segalloc__heap.bins[s->released][bin];
@@ -2302,6 +2327,8 @@ static void segalloc__heap_insert(segalloc__span *s) {
   segalloc__heap.nonempty[s->released][bin >> 6] |= (uint64_t)1 << (bin & 63);
   if (s->released) segalloc__heap.free_released += segalloc__span_bytes(s);
   else segalloc__heap.free_resident += segalloc__span_bytes(s);
+  s->stuck = (uint8_t)segalloc__heap_stuck(s);
+  if (s->stuck) segalloc__heap.free_stuck += segalloc__span_bytes(s);
   segalloc__pagemap_set(s, 0);
 }
 
@@ -2314,6 +2341,8 @@ static void segalloc__heap_remove(segalloc__span *s) {
   if (!segalloc__heap.bins[s->released][bin]) segalloc__heap.nonempty[s->released][bin >> 6] &= ~((uint64_t)1 << (bin & 63));
   if (s->released) segalloc__heap.free_released -= segalloc__span_bytes(s);
   else segalloc__heap.free_resident -= segalloc__span_bytes(s);
+  if (s->stuck) segalloc__heap.free_stuck -= segalloc__span_bytes(s);
+  s->stuck = 0;
   segalloc__pagemap_clear(s, 0);
   s->next = s->prev = NULL;
 }
@@ -2472,16 +2501,6 @@ static uint64_t segalloc__heap_now_ms(void) {
   return ((uint64_t)1 << 32) + (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The whole OS pages inside free span s, as the number of its pages before the first of
-   them (*head) and the number of its pages they cover (returned; 0 when s holds no whole
-   OS page). With OS pages no larger than segalloc's, that is all of s. */
-static size_t segalloc__heap_os_pages(const segalloc__span *s, size_t *head) {
-  uintptr_t start = segalloc__span_start(s), mask = (uintptr_t)segalloc__os_page - 1;
-  uintptr_t lo = (start + mask) & ~mask, hi = (start + segalloc__span_bytes(s)) & ~mask;
-  *head = (size_t)(lo - start) >> SEGALLOC__PAGE_SHIFT;
-  return hi > lo ? (size_t)(hi - lo) >> SEGALLOC__PAGE_SHIFT : 0;
-}
-
 /* Give free resident span s (in its list) back to the OS; it joins the released set.
    With OS pages larger than segalloc's (os.c), only the whole OS pages inside s go: the
    pages before and after them become resident free spans of their own, and a span with no
@@ -2540,8 +2559,8 @@ static size_t segalloc__heap_release_locked(size_t keep, uint64_t min_idle, uint
   /* idle spans: the exact-length lists from the shortest, then the long list (0); at once:
      the long list, then the exact-length lists from the longest */
   unsigned b = min_idle ? segalloc__heap_next_bin(0, 1) : 0;
-  while (segalloc__heap.free_resident > keep) {
-    for (segalloc__span *s = segalloc__heap.tails[0][b]; s && segalloc__heap.free_resident > keep;) {
+  while (segalloc__heap.free_resident - segalloc__heap.free_stuck > keep) {
+    for (segalloc__span *s = segalloc__heap.tails[0][b]; s && segalloc__heap.free_resident - segalloc__heap.free_stuck > keep;) {
       segalloc__span *newer = s->prev;
       if (s->idle_since + min_idle <= now || !min_idle) released += segalloc__heap_release_span(s);
       else if (s->idle_since + min_idle < soonest) soonest = s->idle_since + min_idle;
@@ -2558,10 +2577,10 @@ static size_t segalloc__heap_release_locked(size_t keep, uint64_t min_idle, uint
   /* stopped short of the target: every resident span was looked at, and none is old
      enough before `soonest` (a span freed later is younger than all of them, so it cannot
      bring that forward; heap_free only lowers a `soonest` left at UINT64_MAX) */
-  segalloc__heap.release_at = segalloc__heap.free_resident > keep ? soonest : 0;
+  segalloc__heap.release_at = segalloc__heap.free_resident - segalloc__heap.free_stuck > keep ? soonest : 0;
   /* a release that reached its target shrinks the allowance (one that ran out of idle
      spans would otherwise shrink it on every free) */
-  if (released && segalloc__heap.free_resident <= keep) segalloc__heap.retain -= (segalloc__heap.retain - SEGALLOC_RETAIN_BYTES) / 8;
+  if (released && segalloc__heap.free_resident - segalloc__heap.free_stuck <= keep) segalloc__heap.retain -= (segalloc__heap.retain - SEGALLOC_RETAIN_BYTES) / 8;
   return released;
 }
 
@@ -2644,7 +2663,7 @@ static void segalloc__heap_free(segalloc__span *s) {
     segalloc__heap.peak_use -= (segalloc__heap.peak_use - in_use) / 2;
   }
   size_t keep = segalloc__heap_retain_limit();
-  if (segalloc__unlikely(segalloc__heap.free_resident > keep)) {
+  if (segalloc__unlikely(segalloc__heap.free_resident - segalloc__heap.free_stuck > keep)) {
     /* Use down to a small part of its recent peak: the program has let go of its memory,
        so release now. Otherwise the excess is more likely churn (a heap whose free runs
        are too short for the next large request grows beside them, and later frees refill
@@ -4761,7 +4780,7 @@ static segalloc__cold int segalloc__check_fail(const char *what, uintptr_t where
 
 
 /* One arena: every page belongs to exactly one span, walked in address order. */
-static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *free_res, size_t *free_rel, size_t *small, size_t *large) {
+static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *free_res, size_t *free_rel, size_t *stuck, size_t *small, size_t *large) {
   size_t i = a->header_pages;
   while (i < SEGALLOC__ARENA_PAGES) {
     uintptr_t addr = a->base + (i << SEGALLOC__PAGE_SHIFT);
@@ -4779,6 +4798,8 @@ static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *fre
     size_t bytes = segalloc__span_bytes(s);
     if (s->state == SEGALLOC__SPAN_FREE) {
       *(s->released ? free_rel : free_res) += bytes;
+      if (s->stuck != segalloc__heap_stuck(s)) return segalloc__check_fail("free span's mark of holding no whole OS page is wrong", addr);
+      if (s->stuck) *stuck += bytes;
       /* released ones too would read as junk or zero, but reading them faults them in */
       if (!s->released && !segalloc__check_pages(addr, bytes)) return segalloc__check_fail("free pages written after free (neither junk nor zero)", addr);
     } else if (s->state == SEGALLOC__SPAN_LARGE) {
@@ -4817,12 +4838,12 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
   segalloc__vg_quiet();
   for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) segalloc__lock_acquire(&segalloc__centrals[c].lock);
   segalloc__lock_acquire(&segalloc__heap.lock);
-  size_t free_res = 0, free_rel = 0, small = 0, large = 0;
+  size_t free_res = 0, free_rel = 0, stuck = 0, small = 0, large = 0;
   for (segalloc__arena *a = segalloc__heap.arenas; a && !bad; a = a->next) {
     if (segalloc__arena_of(a->base) != a) bad = segalloc__check_fail("arena missing from the radix map", a->base);
-    else bad = segalloc__check_arena(a, &free_res, &free_rel, &small, &large);
+    else bad = segalloc__check_arena(a, &free_res, &free_rel, &stuck, &small, &large);
   }
-  if (!bad && (free_res != segalloc__heap.free_resident || free_rel != segalloc__heap.free_released))
+  if (!bad && (free_res != segalloc__heap.free_resident || free_rel != segalloc__heap.free_released || stuck != segalloc__heap.free_stuck))
     bad = segalloc__check_fail("page heap free byte counts disagree with its spans", 0);
   if (!bad && (small != segalloc__heap.small_spans || large != segalloc__heap.large_live))
     bad = segalloc__check_fail("page heap in-use byte counts disagree with its spans", 0);
