@@ -2,9 +2,10 @@
  * on some arm64 kernels), simulated on this machine by raising segalloc__os_page after
  * start-up: N one-page spans, then eight of every nine freed, which leaves free runs that
  * hold no whole 64 KiB page and so cannot be released; then 2000 more frees. Prints the
- * time of each phase and what the page heap kept. Before the page heap counted such spans
- * apart (free_stuck), every free walked all of them in vain once use fell to an eighth of
- * its peak (15 us a free at N = 80000).
+ * time of each phase and what the page heap kept. Before a release at once that cannot
+ * reach its target held off further ones (SEGALLOC__VAIN_MARGIN, pageheap.c), every free
+ * walked all of them in vain once use fell to an eighth of its peak (15 us a free at
+ * N = 80000).
  *
  *   cc -O2 -o /tmp/os_pages bench/os_pages.c -pthread && /tmp/os_pages 65536 80000
  *   (first argument the simulated OS page, 4096 for this machine's own; second N)

@@ -289,7 +289,7 @@ static segalloc__cold int segalloc__check_fail(const char *what, uintptr_t where
 
 
 /* One arena: every page belongs to exactly one span, walked in address order. */
-static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *free_res, size_t *free_rel, size_t *stuck, size_t *small, size_t *large) {
+static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *free_res, size_t *free_rel, size_t *small, size_t *large) {
   size_t i = a->header_pages;
   while (i < SEGALLOC__ARENA_PAGES) {
     uintptr_t addr = a->base + (i << SEGALLOC__PAGE_SHIFT);
@@ -307,8 +307,6 @@ static segalloc__nosan int segalloc__check_arena(segalloc__arena *a, size_t *fre
     size_t bytes = segalloc__span_bytes(s);
     if (s->state == SEGALLOC__SPAN_FREE) {
       *(s->released ? free_rel : free_res) += bytes;
-      if (s->stuck != segalloc__heap_stuck(s)) return segalloc__check_fail("free span's mark of holding no whole OS page is wrong", addr);
-      if (s->stuck) *stuck += bytes;
       /* released ones too would read as junk or zero, but reading them faults them in */
       if (!s->released && !segalloc__check_pages(addr, bytes)) return segalloc__check_fail("free pages written after free (neither junk nor zero)", addr);
     } else if (s->state == SEGALLOC__SPAN_LARGE) {
@@ -347,12 +345,12 @@ SEGALLOCDEF segalloc__nosan int segalloc_check_heap(void) {
   segalloc__vg_quiet();
   for (unsigned c = 1; c < SEGALLOC__NCLASSES; c++) segalloc__lock_acquire(&segalloc__centrals[c].lock);
   segalloc__lock_acquire(&segalloc__heap.lock);
-  size_t free_res = 0, free_rel = 0, stuck = 0, small = 0, large = 0;
+  size_t free_res = 0, free_rel = 0, small = 0, large = 0;
   for (segalloc__arena *a = segalloc__heap.arenas; a && !bad; a = a->next) {
     if (segalloc__arena_of(a->base) != a) bad = segalloc__check_fail("arena missing from the radix map", a->base);
-    else bad = segalloc__check_arena(a, &free_res, &free_rel, &stuck, &small, &large);
+    else bad = segalloc__check_arena(a, &free_res, &free_rel, &small, &large);
   }
-  if (!bad && (free_res != segalloc__heap.free_resident || free_rel != segalloc__heap.free_released || stuck != segalloc__heap.free_stuck))
+  if (!bad && (free_res != segalloc__heap.free_resident || free_rel != segalloc__heap.free_released))
     bad = segalloc__check_fail("page heap free byte counts disagree with its spans", 0);
   if (!bad && (small != segalloc__heap.small_spans || large != segalloc__heap.large_live))
     bad = segalloc__check_fail("page heap in-use byte counts disagree with its spans", 0);

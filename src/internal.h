@@ -302,7 +302,6 @@ typedef struct segalloc__span {
   uint8_t released;                /* free span: its pages were given back to the OS */
   uint8_t zeroed;                  /* its pages are known to be zero (fresh or released) */
   uint8_t fresh;                   /* free span: never used since the arena was mapped */
-  uint8_t stuck;                   /* free resident span that holds no whole OS page (pageheap.c) */
   uintptr_t start_code;            /* address of the first page (segalloc__span_start) */
   size_t npages;
   struct segalloc__span *next;     /* in a page-heap free list or a central list */

@@ -137,7 +137,7 @@ static void *segalloc__os_map_at(void *hint, size_t size) {
 static void *segalloc__os_map(size_t size, size_t align, int arena) {
   static uintptr_t last; /* where the last arena started (SEGALLOC__ADDR_CODE'd): a hint,
                             racy on purpose */
-  size_t os_page = 4096; /* the smallest there is: align (a segalloc page or more) is never below it */
+  size_t os_page = segalloc__os_page; /* size and align are multiples of it (callers) */
   if (align < os_page) align = os_page;
   if (size > SIZE_MAX - align) return NULL;
   uintptr_t mask = (uintptr_t)align - 1;
@@ -300,7 +300,11 @@ static void segalloc__os_thp_init(void) {
    anything writes to it. */
 static void segalloc__os_thp_arena(uintptr_t base, size_t size, size_t header) {
   if (segalloc__thp.mode == 0) madvise((void *)base, size, MADV_NOHUGEPAGE);
-  else if (segalloc__thp.mode == 2) madvise((void *)(base + header), size - header, MADV_HUGEPAGE);
+  else if (segalloc__thp.mode == 2) {
+    /* from the first OS page past the header (an OS page may be larger than a segalloc one) */
+    uintptr_t from = (base + header + segalloc__os_page - 1) & ~(uintptr_t)(segalloc__os_page - 1);
+    madvise((void *)from, size - (from - base), MADV_HUGEPAGE);
+  }
   else if (segalloc__thp.guard_header || segalloc__thp.reading) madvise((void *)base, header, MADV_NOHUGEPAGE);
 }
 

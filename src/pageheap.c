@@ -38,13 +38,14 @@
    once keeps the base; one that frees and reallocates the same memory in a loop stops
    releasing after a round or two. Released pages keep their mapping and come back as
    zero pages when touched; such spans are marked zeroed so calloc need not clear them.
-   madvise works on whole OS pages, which may be larger than segalloc's (os.c): then only
-   the whole OS pages inside a free span go, and its pages before and after them stay
-   resident as free spans of their own, until freed neighbours merge with them. Free
-   spans that hold no whole OS page are counted apart (free_stuck) and left out of the
-   limit, which no release could bring them under: otherwise, once the program's live
-   blocks pinned enough of them, every free would walk the lists in vain (15 us a free in
-   bench/os_pages.c).
+   madvise works on whole OS pages, which may be larger than segalloc's (os.c): then a
+   span gives back the OS pages inside it (and the one it shares with a released neighbour
+   that covers the rest), and its pages that share an OS page with a block in use stay
+   resident as free spans of their own, until that block is freed and merges with them.
+   Such spans, and locked ones, can keep the free resident pages above the limit however
+   much is released: then a release at once is not tried again until SEGALLOC__VAIN_MARGIN
+   more is free (otherwise every free walked the lists in vain: 15 us a free in
+   bench/os_pages.c at 64 KiB pages).
    Only when the kernel took them, though: it refuses pages the program locked (mlock,
    mlockall), which then keep their contents and stay in the resident lists, and a
    calloc served from them clears them (tests/test_faults.c, mode locked).
@@ -54,6 +55,9 @@
 
 #define SEGALLOC__BINS 128
 #define SEGALLOC__RELEASE_NOW 8 /* in use down to 1/8 of its recent peak: release at once */
+/* after a release at once that could not reach its target, how much more must be free
+   before one is tried again */
+#define SEGALLOC__VAIN_MARGIN (SEGALLOC_RETAIN_BYTES / 2)
 #define SEGALLOC__HUGE_GONE 64 /* huge blocks freed lately, remembered to report a double free */
 
 typedef struct segalloc__huge {
@@ -74,9 +78,8 @@ static struct {
   size_t narenas;
   size_t header_bytes;      /* arena headers: metadata */
   size_t free_resident;     /* bytes in free, resident spans */
-  size_t free_stuck;        /* of those, bytes in spans that hold no whole OS page, which
-                               no release can give back (only with OS pages larger than
-                               segalloc's: segalloc__heap_release_span) */
+  size_t vain;              /* free_resident after a release at once that could not get
+                               down to its target, 0 if the last one could (heap_free) */
   size_t free_released;     /* bytes in free, released spans (and never-touched arena tails) */
   size_t large_live;        /* bytes in large spans handed to the program */
   size_t small_spans;       /* bytes in spans owned by central lists */
@@ -113,40 +116,60 @@ static segalloc__inline size_t segalloc__span_bytes(const segalloc__span *s) {
   return s->npages << SEGALLOC__PAGE_SHIFT;
 }
 
-/* The whole OS pages inside free span s, as the number of its pages before the first of
-   them (*head) and the number of its pages they cover (returned; 0 when s holds no whole
-   OS page). With OS pages no larger than segalloc's, that is all of s. */
-static size_t segalloc__heap_os_pages(const segalloc__span *s, size_t *head) {
-  uintptr_t start = segalloc__span_start(s), mask = (uintptr_t)segalloc__os_page - 1;
-  uintptr_t lo = (start + mask) & ~mask, hi = (start + segalloc__span_bytes(s)) & ~mask;
-  *head = (size_t)(lo - start) >> SEGALLOC__PAGE_SHIFT;
-  return hi > lo ? (size_t)(hi - lo) >> SEGALLOC__PAGE_SHIFT : 0;
+/* The whole OS pages that releasing free resident span s would give back, [*lo, *hi); 0
+   when there are none. They are the OS pages inside s, and also the one its first (last)
+   page shares with the free released span before (after) it, when that span covers the
+   rest of that OS page: giving those pages back again changes nothing for that span, and
+   a span stranded between two released ones could not go otherwise. With OS pages no
+   larger than segalloc's, the range is s itself. */
+static int segalloc__heap_os_range(const segalloc__span *s, uintptr_t *lo, uintptr_t *hi) {
+  uintptr_t start = segalloc__span_start(s), end = start + segalloc__span_bytes(s);
+  uintptr_t mask = (uintptr_t)segalloc__os_page - 1;
+  *lo = (start + mask) & ~mask;
+  *hi = end & ~mask;
+  if (segalloc__os_page > SEGALLOC_PAGE_SIZE) {
+    size_t first;
+    segalloc__arena *a = segalloc__span_arena(s, &first);
+    segalloc__span *left = first > a->header_pages ? a->pagemap[first - 1] : NULL;
+    segalloc__span *right = first + s->npages < SEGALLOC__ARENA_PAGES ? a->pagemap[first + s->npages] : NULL;
+    if (*lo > start && left && left->state == SEGALLOC__SPAN_FREE && left->released &&
+        segalloc__span_start(left) <= (start & ~mask))
+      *lo = start & ~mask;
+    if (*hi < end && right && right->state == SEGALLOC__SPAN_FREE && right->released &&
+        segalloc__span_start(right) + segalloc__span_bytes(right) >= ((end + mask) & ~mask))
+      *hi = (end + mask) & ~mask;
+  }
+  return *hi > *lo;
 }
 
-/* Whether free resident span s holds no whole OS page: counted in free_stuck while it is
-   in the lists (the flag keeps what insert found for remove). */
-static int segalloc__heap_stuck(const segalloc__span *s) {
-  size_t head;
-  return segalloc__os_page > SEGALLOC_PAGE_SIZE && !s->released && segalloc__heap_os_pages(s, &head) == 0;
-}
-
-static void segalloc__heap_insert(segalloc__span *s) {
+/* Put free span s in its list: at the head, or (at_tail) at the tail, where a walk of the
+   list from its tail (heap_release_locked) that has passed it does not meet it again. */
+static void segalloc__heap_insert_at(segalloc__span *s, int at_tail) {
   unsigned bin = s->npages < SEGALLOC__BINS ? (unsigned)s->npages : 0;
-  segalloc__span *head = segalloc__heap.bins[s->released][bin];
   s->state = SEGALLOC__SPAN_FREE;
   s->cls = 0;
-  s->next = head;
-  s->prev = NULL;
-  if (head) head->prev = s;
-  else segalloc__heap.tails[s->released][bin] = s;
-  segalloc__heap.bins[s->released][bin] = s;
+  if (at_tail) {
+    segalloc__span *tail = segalloc__heap.tails[s->released][bin];
+    s->prev = tail;
+    s->next = NULL;
+    if (tail) tail->next = s;
+    else segalloc__heap.bins[s->released][bin] = s;
+    segalloc__heap.tails[s->released][bin] = s;
+  } else {
+    segalloc__span *head = segalloc__heap.bins[s->released][bin];
+    s->next = head;
+    s->prev = NULL;
+    if (head) head->prev = s;
+    else segalloc__heap.tails[s->released][bin] = s;
+    segalloc__heap.bins[s->released][bin] = s;
+  }
   segalloc__heap.nonempty[s->released][bin >> 6] |= (uint64_t)1 << (bin & 63);
   if (s->released) segalloc__heap.free_released += segalloc__span_bytes(s);
   else segalloc__heap.free_resident += segalloc__span_bytes(s);
-  s->stuck = (uint8_t)segalloc__heap_stuck(s);
-  if (s->stuck) segalloc__heap.free_stuck += segalloc__span_bytes(s);
   segalloc__pagemap_set(s, 0);
 }
+
+static void segalloc__heap_insert(segalloc__span *s) { segalloc__heap_insert_at(s, 0); }
 
 static void segalloc__heap_remove(segalloc__span *s) {
   unsigned bin = s->npages < SEGALLOC__BINS ? (unsigned)s->npages : 0;
@@ -157,8 +180,6 @@ static void segalloc__heap_remove(segalloc__span *s) {
   if (!segalloc__heap.bins[s->released][bin]) segalloc__heap.nonempty[s->released][bin >> 6] &= ~((uint64_t)1 << (bin & 63));
   if (s->released) segalloc__heap.free_released -= segalloc__span_bytes(s);
   else segalloc__heap.free_resident -= segalloc__span_bytes(s);
-  if (s->stuck) segalloc__heap.free_stuck -= segalloc__span_bytes(s);
-  s->stuck = 0;
   segalloc__pagemap_clear(s, 0);
   s->next = s->prev = NULL;
 }
@@ -318,39 +339,53 @@ static uint64_t segalloc__heap_now_ms(void) {
 }
 
 /* Give free resident span s (in its list) back to the OS; it joins the released set.
-   With OS pages larger than segalloc's (os.c), only the whole OS pages inside s go: the
-   pages before and after them become resident free spans of their own, and a span with no
-   whole OS page is left where it is (so a walk of the lists passes it by), until its
-   neighbours are freed and merge with it. If the OS refuses (locked pages), or there is no
-   metadata for the cut, s goes back to the head of its resident list as it was, unmerged
-   (its resident neighbours are not free, or they would be merged with it already), so a
-   walk of the list from its tail meets it at most once more; 0 then. */
+   With OS pages larger than segalloc's (os.c), the OS pages of segalloc__heap_os_range
+   go: s's pages before and after them become resident free spans of their own (they share
+   an OS page with a block in use, and merge with it when it is freed), and a span that can
+   give back nothing is left where it is, so a walk of the lists passes it by. If the OS
+   refuses (locked pages), or there is no metadata for the cut, s goes back whole to the
+   tail of its list, unmerged (its resident neighbours are not free, or they would be
+   merged with it already), where the walk of the list from its tail has passed it; 0 then
+   (at its head, two such spans of one length swapped places for ever). */
 static size_t segalloc__heap_release_span(segalloc__span *s) {
-  size_t head, n = segalloc__heap_os_pages(s, &head);
-  if (!n) return 0;
+  uintptr_t lo, hi;
+  if (!segalloc__heap_os_range(s, &lo, &hi)) return 0;
+  uintptr_t start = segalloc__span_start(s), end = start + segalloc__span_bytes(s);
   segalloc__heap_remove(s);
-  if (head) {
-    segalloc__span *rest = segalloc__span_split(s, head);
-    segalloc__heap_insert(s);
-    if (!rest) return 0;
-    s = rest;
+  segalloc__span *before = NULL, *after = NULL;
+  if (lo > start) {
+    before = s;
+    s = segalloc__span_split(before, (lo - start) >> SEGALLOC__PAGE_SHIFT);
+    if (!s) {
+      s = before;
+      before = NULL;
+      goto refused;
+    }
   }
-  if (!segalloc__heap_carve(s, n)) {
-    segalloc__heap_insert(s);
-    return 0;
-  }
+  if (hi < end && !(after = segalloc__span_split(s, s->npages - ((end - hi) >> SEGALLOC__PAGE_SHIFT)))) goto refused;
+  if (segalloc__unlikely(!segalloc__os_release((void *)lo, hi - lo))) goto refused;
   size_t bytes = segalloc__span_bytes(s);
-  if (segalloc__unlikely(!segalloc__os_release((void *)segalloc__span_start(s), bytes))) {
-    segalloc__heap_insert(s);
-    return 0;
-  }
 #ifndef SEGALLOC_MADV_FREE
   s->zeroed = 1;
 #endif
   s->released = 1;
   s->fresh = 0;
   segalloc__heap_merge_insert(s);
+  if (before) segalloc__heap_insert(before);
+  if (after) segalloc__heap_insert(after);
   return bytes;
+refused:
+  if (before) {
+    before->npages += s->npages;
+    segalloc__span_delete(s);
+    s = before;
+  }
+  if (after) {
+    s->npages += after->npages;
+    segalloc__span_delete(after);
+  }
+  segalloc__heap_insert_at(s, 1);
+  return 0;
 }
 
 /* Release free resident spans that have been free for at least min_idle ms at time `now`
@@ -375,8 +410,8 @@ static size_t segalloc__heap_release_locked(size_t keep, uint64_t min_idle, uint
   /* idle spans: the exact-length lists from the shortest, then the long list (0); at once:
      the long list, then the exact-length lists from the longest */
   unsigned b = min_idle ? segalloc__heap_next_bin(0, 1) : 0;
-  while (segalloc__heap.free_resident - segalloc__heap.free_stuck > keep) {
-    for (segalloc__span *s = segalloc__heap.tails[0][b]; s && segalloc__heap.free_resident - segalloc__heap.free_stuck > keep;) {
+  while (segalloc__heap.free_resident > keep) {
+    for (segalloc__span *s = segalloc__heap.tails[0][b]; s && segalloc__heap.free_resident > keep;) {
       segalloc__span *newer = s->prev;
       if (s->idle_since + min_idle <= now || !min_idle) released += segalloc__heap_release_span(s);
       else if (s->idle_since + min_idle < soonest) soonest = s->idle_since + min_idle;
@@ -393,10 +428,11 @@ static size_t segalloc__heap_release_locked(size_t keep, uint64_t min_idle, uint
   /* stopped short of the target: every resident span was looked at, and none is old
      enough before `soonest` (a span freed later is younger than all of them, so it cannot
      bring that forward; heap_free only lowers a `soonest` left at UINT64_MAX) */
-  segalloc__heap.release_at = segalloc__heap.free_resident - segalloc__heap.free_stuck > keep ? soonest : 0;
+  segalloc__heap.release_at = segalloc__heap.free_resident > keep ? soonest : 0;
+  if (!min_idle) segalloc__heap.vain = segalloc__heap.free_resident > keep ? segalloc__heap.free_resident : 0;
   /* a release that reached its target shrinks the allowance (one that ran out of idle
      spans would otherwise shrink it on every free) */
-  if (released && segalloc__heap.free_resident - segalloc__heap.free_stuck <= keep) segalloc__heap.retain -= (segalloc__heap.retain - SEGALLOC_RETAIN_BYTES) / 8;
+  if (released && segalloc__heap.free_resident <= keep) segalloc__heap.retain -= (segalloc__heap.retain - SEGALLOC_RETAIN_BYTES) / 8;
   return released;
 }
 
@@ -479,14 +515,16 @@ static void segalloc__heap_free(segalloc__span *s) {
     segalloc__heap.peak_use -= (segalloc__heap.peak_use - in_use) / 2;
   }
   size_t keep = segalloc__heap_retain_limit();
-  if (segalloc__unlikely(segalloc__heap.free_resident - segalloc__heap.free_stuck > keep)) {
+  if (segalloc__unlikely(segalloc__heap.free_resident > keep)) {
     /* Use down to a small part of its recent peak: the program has let go of its memory,
        so release now. Otherwise the excess is more likely churn (a heap whose free runs
        are too short for the next large request grows beside them, and later frees refill
        them), so release only what has stayed idle, or the pages come straight back as
        page faults. */
     uint64_t min_idle = in_use * SEGALLOC__RELEASE_NOW <= segalloc__heap.peak_use ? 0 : SEGALLOC_RELEASE_DELAY_MS;
-    if (!min_idle || now >= segalloc__heap.release_at) segalloc__heap_release_locked(keep / 2, min_idle, now);
+    if (min_idle ? now >= segalloc__heap.release_at : segalloc__heap.free_resident >= segalloc__heap.vain + SEGALLOC__VAIN_MARGIN ||
+                                                      !segalloc__heap.vain)
+      segalloc__heap_release_locked(keep / 2, min_idle, now);
   }
   segalloc__lock_release(&segalloc__heap.lock);
 }
@@ -527,14 +565,14 @@ static __attribute__((unused)) int segalloc__heap_grow_in_place(segalloc__span *
 
 static void *segalloc__huge_alloc(size_t size, size_t align) {
   if (size > SEGALLOC__MAX_REQUEST) return NULL;
-  /* whole segalloc pages, a multiple of the OS page whatever the kernel's (malloc.c checks
-     at start-up): with 4 KiB assumed, a kernel of 16 or 64 KiB pages mapped more than the
-     block's record and the statistics said */
-  size_t map = (size + SEGALLOC_PAGE_SIZE - 1) & ~(size_t)(SEGALLOC_PAGE_SIZE - 1);
+  /* whole segalloc pages and whole OS pages (os.c; either may be the larger): the record
+     and the statistics then say what the kernel mapped, and os_map trims on OS pages */
+  size_t unit = segalloc__os_page > SEGALLOC_PAGE_SIZE ? segalloc__os_page : SEGALLOC_PAGE_SIZE;
+  size_t map = (size + unit - 1) & ~(unit - 1);
   /* mapped under the lock, so the mapping and its record appear together (a fork's child
      sees both or neither, and the statistics add up) */
   segalloc__lock_acquire(&segalloc__heap.lock);
-  void *p = segalloc__os_map(map, align < SEGALLOC_PAGE_SIZE ? SEGALLOC_PAGE_SIZE : align, 0);
+  void *p = segalloc__os_map(map, align < unit ? unit : align, 0);
   if (!p) {
     segalloc__lock_release(&segalloc__heap.lock);
     return NULL;

@@ -24,15 +24,16 @@ static inline int test_stats_add_up(const segalloc_stats_t *s) {
 #endif
 
 #if defined(SEGALLOC_H_INCLUDED) && defined(SEGALLOC_IMPLEMENTATION)
-/* What a trim leaves resident in the page heap: the free spans that hold no whole OS
+/* What a trim leaves resident in the page heap: the free spans that can give back no OS
    page, which there are only when OS pages are larger than segalloc's (pageheap.c);
-   SIZE_MAX when a resident free span holds one (a trim gives every such page back). */
+   SIZE_MAX when a resident free span could give one back (a trim gives back them all). */
 static inline size_t test_heap_unreleasable(void) {
-  size_t bytes = 0, head;
+  size_t bytes = 0;
+  uintptr_t lo, hi;
   segalloc__lock_acquire(&segalloc__heap.lock);
   for (unsigned b = 0; b < SEGALLOC__BINS; b++)
     for (segalloc__span *s = segalloc__heap.bins[0][b]; s && bytes != SIZE_MAX; s = s->next)
-      bytes = segalloc__heap_os_pages(s, &head) ? SIZE_MAX : bytes + segalloc__span_bytes(s);
+      bytes = segalloc__heap_os_range(s, &lo, &hi) ? SIZE_MAX : bytes + segalloc__span_bytes(s);
   segalloc__lock_release(&segalloc__heap.lock);
   return bytes;
 }
