@@ -353,6 +353,7 @@ static size_t segalloc__heap_release_span(segalloc__span *s) {
   uintptr_t start = segalloc__span_start(s), end = start + segalloc__span_bytes(s);
   segalloc__heap_remove(s);
   segalloc__span *before = NULL, *after = NULL;
+  size_t bytes;
   if (lo > start) {
     before = s;
     s = segalloc__span_split(before, (lo - start) >> SEGALLOC__PAGE_SHIFT);
@@ -364,7 +365,7 @@ static size_t segalloc__heap_release_span(segalloc__span *s) {
   }
   if (hi < end && !(after = segalloc__span_split(s, s->npages - ((end - hi) >> SEGALLOC__PAGE_SHIFT)))) goto refused;
   if (segalloc__unlikely(!segalloc__os_release((void *)lo, hi - lo))) goto refused;
-  size_t bytes = segalloc__span_bytes(s);
+  bytes = segalloc__span_bytes(s);
 #ifndef SEGALLOC_MADV_FREE
   s->zeroed = 1;
 #endif
