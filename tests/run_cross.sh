@@ -37,18 +37,21 @@ build() { # comp tag name flags
   fi
 }
 
-# run it under qemu and take its closing line: every check must pass, and it must exit 0
+# run it under qemu and take its closing line: every check must pass, and it must exit 0.
+# OS_PAGE set: the program is told of OS pages of that many bytes (qemu's -p).
+OS_PAGE=
 run() { # tag name args...
-  local tag=$1 name=$2 exe="$B/$2-$1"
+  local tag=$1 name=$2 exe="$B/$2-$1" out="$B/$2-$1${OS_PAGE:+.p$OS_PAGE}.out" how="aarch64 under qemu"
   shift 2
-  timeout 600 qemu-aarch64 "$exe" "$@" >"$exe.out" 2>&1
+  [ -n "$OS_PAGE" ] && how="$how, $OS_PAGE-byte OS pages"
+  timeout 600 qemu-aarch64 ${OS_PAGE:+-p "$OS_PAGE"} "$exe" "$@" >"$out" 2>&1
   local rc=$? line
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$exe.out" | tail -n 1)
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
   if [ -n "$line" ] && [ "${line#*, }" = "0 failed" ] && [ $rc -eq 0 ]; then
-    pass "$name ($tag, aarch64 under qemu): $line"
+    pass "$name ($tag, $how): $line"
   else
-    fail "$name ($tag, aarch64 under qemu): ${line:-no result line} (exit $rc)"
-    grep -E '^FAIL' "$exe.out" | head -n 10 | sed 's/^/    /'
+    fail "$name ($tag, $how): ${line:-no result line} (exit $rc)"
+    grep -E '^FAIL|segalloc: error' "$out" | head -n 10 | sed 's/^/    /'
   fi
 }
 
@@ -62,23 +65,15 @@ for comp in gcc clang; do
 done
 # OS pages larger than segalloc's 8 KiB, as arm64 kernels built with 16 KiB (Apple silicon)
 # or 64 KiB pages have them: qemu-user's -p sets the page size the program is told of
-for ps in 16384 65536; do
+for OS_PAGE in 16384 65536; do
   for spec in "test_pageheap" "test_decay" "test_adopt" "test_stress 4 5 30"; do
     name=${spec%% *}
     args=()
     [ "$spec" != "$name" ] && read -r -a args <<<"${spec#* }"
-    exe="$B/$name-gcc"
-    timeout 600 qemu-aarch64 -p "$ps" "$exe" "${args[@]}" >"$exe.p$ps.out" 2>&1
-    rc=$?
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$exe.p$ps.out" | tail -n 1)
-    if [ -n "$line" ] && [ "${line#*, }" = "0 failed" ] && [ $rc -eq 0 ]; then
-      pass "$name (gcc, aarch64 under qemu, $ps-byte OS pages): $line"
-    else
-      fail "$name (gcc, aarch64 under qemu, $ps-byte OS pages): ${line:-no result line} (exit $rc)"
-      grep -E '^FAIL|segalloc: error' "$exe.p$ps.out" | head -n 10 | sed 's/^/    /'
-    fi
+    run gcc "$name" "${args[@]}"
   done
 done
+OS_PAGE=
 # the debug build and the one without checks take other paths through the same code
 for opt in "debug -DSEGALLOC_DEBUG=1" "nochecks -DSEGALLOC_CHECKS=0"; do
   tag=gcc-${opt%% *}
