@@ -44,8 +44,9 @@
    resident as free spans of their own, until that block is freed and merges with them.
    Such spans, and locked ones, can keep the free resident pages above the limit however
    much is released: then a release at once is not tried again until SEGALLOC__VAIN_MARGIN
-   more is free (otherwise every free walked the lists in vain: 15 us a free in
-   bench/os_pages.c at 64 KiB pages).
+   more is free, or a second has passed (otherwise every free walked the lists in vain: 15
+   us a free in bench/os_pages.c at 64 KiB pages; the second, because pages may come free
+   without more being freed, as when a block that shared their OS page goes).
    Only when the kernel took them, though: it refuses pages the program locked (mlock,
    mlockall), which then keep their contents and stay in the resident lists, and a
    calloc served from them clears them (tests/test_faults.c, mode locked).
@@ -56,8 +57,9 @@
 #define SEGALLOC__BINS 128
 #define SEGALLOC__RELEASE_NOW 8 /* in use down to 1/8 of its recent peak: release at once */
 /* after a release at once that could not reach its target, how much more must be free
-   before one is tried again */
+   before one is tried again, or how long it must be (ms) */
 #define SEGALLOC__VAIN_MARGIN (SEGALLOC_RETAIN_BYTES / 2)
+#define SEGALLOC__VAIN_MS 1000
 #define SEGALLOC__HUGE_GONE 64 /* huge blocks freed lately, remembered to report a double free */
 
 typedef struct segalloc__huge {
@@ -80,6 +82,7 @@ static struct {
   size_t free_resident;     /* bytes in free, resident spans */
   size_t vain;              /* free_resident after a release at once that could not get
                                down to its target, 0 if the last one could (heap_free) */
+  uint64_t vain_at;         /* and when it may be tried again regardless */
   size_t free_released;     /* bytes in free, released spans (and never-touched arena tails) */
   size_t large_live;        /* bytes in large spans handed to the program */
   size_t small_spans;       /* bytes in spans owned by central lists */
@@ -430,7 +433,10 @@ static size_t segalloc__heap_release_locked(size_t keep, uint64_t min_idle, uint
      enough before `soonest` (a span freed later is younger than all of them, so it cannot
      bring that forward; heap_free only lowers a `soonest` left at UINT64_MAX) */
   segalloc__heap.release_at = segalloc__heap.free_resident > keep ? soonest : 0;
-  if (!min_idle) segalloc__heap.vain = segalloc__heap.free_resident > keep ? segalloc__heap.free_resident : 0;
+  if (!min_idle) {
+    segalloc__heap.vain = segalloc__heap.free_resident > keep ? segalloc__heap.free_resident : 0;
+    segalloc__heap.vain_at = now + SEGALLOC__VAIN_MS;
+  }
   /* a release that reached its target shrinks the allowance (one that ran out of idle
      spans would otherwise shrink it on every free) */
   if (released && segalloc__heap.free_resident <= keep) segalloc__heap.retain -= (segalloc__heap.retain - SEGALLOC_RETAIN_BYTES) / 8;
@@ -523,8 +529,9 @@ static void segalloc__heap_free(segalloc__span *s) {
        them), so release only what has stayed idle, or the pages come straight back as
        page faults. */
     uint64_t min_idle = in_use * SEGALLOC__RELEASE_NOW <= segalloc__heap.peak_use ? 0 : SEGALLOC_RELEASE_DELAY_MS;
-    if (min_idle ? now >= segalloc__heap.release_at : segalloc__heap.free_resident >= segalloc__heap.vain + SEGALLOC__VAIN_MARGIN ||
-                                                      !segalloc__heap.vain)
+    if (min_idle ? now >= segalloc__heap.release_at
+                 : !segalloc__heap.vain || segalloc__heap.free_resident >= segalloc__heap.vain + SEGALLOC__VAIN_MARGIN ||
+                       now >= segalloc__heap.vain_at)
       segalloc__heap_release_locked(keep / 2, min_idle, now);
   }
   segalloc__lock_release(&segalloc__heap.lock);

@@ -215,6 +215,45 @@ static void test_big_os_pages(void) {
   CHECK(st.pageheap_free == test_heap_unreleasable()); /* 0 where OS pages are no larger than segalloc's */
 }
 
+/* write a byte of every 4 KiB of [p, p + n): resident (ASan may have the pages poisoned,
+   as free) */
+static segalloc__nosan void touch(uintptr_t p, size_t n) {
+  for (size_t i = 0; i < n; i += 4096) *(volatile unsigned char *)(p + i) = 1;
+}
+
+/* A release at once the OS refused holds off the next ones (heap_free), but not for good:
+   once its second is up, the next free tries again (with the hold-off reset only by more
+   freeing, pages that came free otherwise stayed resident for ever). */
+static void test_vain_release(void) {
+  enum { NB = 24 };
+  segalloc__span *big[NB];
+  segalloc_trim();
+  size_t per = (SEGALLOC_RETAIN_BYTES / 4 + PG - 1) / PG; /* NB of them: 6 times the allowance */
+  for (int i = 0; i < NB; i++) {
+    big[i] = segalloc__heap_alloc(per, 1);
+    CHECK(big[i] != NULL);
+    if (!big[i]) return;
+    touch(segalloc__span_start(big[i]), per * PG);
+  }
+  segalloc__span *pin = segalloc__heap_alloc(1, 1);
+  segalloc__heap.peak_use = segalloc__heap_in_use();
+  segalloc__heap.retain = SEGALLOC_RETAIN_BYTES; /* taking released pages back raised it */
+  emu_refuse = 1;
+  for (int i = 0; i < NB; i++) segalloc__heap_free(big[i]);
+  emu_refuse = 0;
+  size_t keep = segalloc__heap_retain_limit();
+  CHECK(segalloc__heap.free_resident > keep && segalloc__heap.vain != 0); /* refused, held off */
+  segalloc__span *t = segalloc__heap_alloc(1, 1);
+  segalloc__heap_free(t);
+  CHECK(segalloc__heap.free_resident > keep); /* still held off: too soon, too little */
+  segalloc__heap.vain_at = 0; /* as the clock would have: a second on */
+  t = segalloc__heap_alloc(1, 1);
+  segalloc__heap_free(t);
+  CHECK(segalloc__heap.free_resident <= segalloc__heap_retain_limit());
+  segalloc__heap_free(pin);
+  CHECK(segalloc_check_heap() == 0);
+}
+
 int main(void) {
   /* split: three spans carved in a row from a fresh arena are adjacent */
   segalloc__span *a = segalloc__heap_alloc(3, 1);
@@ -861,5 +900,6 @@ int main(void) {
     CHECK(segalloc_check_heap() == 0);
   }
   test_big_os_pages();
+  test_vain_release();
   return test_finish();
 }
