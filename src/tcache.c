@@ -545,6 +545,16 @@ static segalloc__nosan void *segalloc__tcache_refill(unsigned cls) {
   return o;
 }
 
+/* A small object given back past the thread cache: parked in the transfer cache for `to`
+   (SEGALLOC__TO_ANY), or back in its span (SEGALLOC__TO_SPANS). */
+static segalloc__nosan void segalloc__small_free_direct(void *p, unsigned cls, unsigned to) {
+  void **o = (void **)p;
+  segalloc__set_link(o, NULL);
+  o[1] = segalloc__free_mark(segalloc__cookie, o);
+  segalloc__central_give(cls, p, p, 1, to);
+  segalloc__add_relaxed(&segalloc__tcaches.direct_frees, 1);
+}
+
 /* free's slow path for a small object whose list is full (or not set up). */
 static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
   segalloc__tcache *tc = segalloc__tcache_get();
@@ -582,8 +592,5 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
     }
   }
   /* no cache (or a list with no room at all): straight to the central list */
-  segalloc__set_link(o, NULL);
-  o[1] = segalloc__free_mark(segalloc__cookie, o);
-  segalloc__central_give(cls, p, p, 1, SEGALLOC__TO_ANY);
-  segalloc__add_relaxed(&segalloc__tcaches.direct_frees, 1);
+  segalloc__small_free_direct(p, cls, SEGALLOC__TO_ANY);
 }

@@ -145,6 +145,33 @@ static void test_realloc(void) {
     segalloc_free(s);
     segalloc_free(g2);
   }
+  /* buffers grown side by side leave no cache of blocks in each class of 1 KiB and up
+     they moved out of: those go back to their spans once the class has one cached */
+  {
+    enum { NB = 16, TOP = 24 * 1024 };
+    unsigned char *b[NB] = {0};
+    int grew = 1;
+    segalloc_thread_flush();
+    for (size_t len = 64; len <= TOP && grew; len += 64)
+      for (int i = 0; i < NB; i++) {
+        unsigned char *t = (unsigned char *)segalloc_realloc(b[i], len);
+        if (!t) { grew = 0; break; }
+        t[len - 1] = (unsigned char)i;
+        b[i] = t;
+      }
+    segalloc_stats_t st;
+    segalloc_stats(&st);
+    size_t passed = 0, cached = 0; /* classes from 1 KiB to below the buffers' own */
+    for (unsigned c = 1; c < st.nclasses; c++)
+      if (st.classes[c].size >= 1024 && st.classes[c].size < TOP) {
+        passed++;
+        cached += st.classes[c].objects_cached;
+      }
+    if (!grew || cached > 2 * passed) fprintf(stderr, "%zu classes passed through keep %zu blocks cached\n", passed, cached);
+    CHECK(grew && passed > 0 && cached <= 2 * passed);
+    for (int i = 0; i < NB; i++) CHECK(b[i][TOP - 1] == (unsigned char)i);
+    for (int i = 0; i < NB; i++) segalloc_free(b[i]);
+  }
 #endif
 
   /* overflow: NULL, ENOMEM, the block untouched and still ours */
