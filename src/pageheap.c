@@ -10,7 +10,9 @@
    Free spans are kept in two sets of lists, resident and released, each with an exact-length
    list for 1..127 pages and one list for longer spans; a bitmap says which lists are
    non-empty so a search is a few bit scans. A request takes the smallest resident span that fits, or failing
-   that the smallest released one, and splits off the rest.
+   that the smallest released one, and splits off the rest; from a released span it
+   starts in the free resident span that ends where the released one begins, if there is
+   one, so those pages are used before fresh ones are faulted in.
    A freed span merges with free neighbours in the same state (merging resident with
    released would either overstate RSS or cost an madvise on every free next to the
    never-touched tail of an arena).
@@ -445,6 +447,32 @@ static size_t segalloc__heap_release_locked(size_t keep, uint64_t min_idle, uint
 
 /* A span of n pages, aligned to align_pages pages (1 for none), or NULL. cls > 0 makes it
    a small span of that class (every page recorded in the page map); 0 a large block. */
+/* Released span s (in no list) was found for a request of n pages because no resident span
+   was long enough. If a free resident span of fewer than n pages ends where s starts, the
+   request starts there instead and takes only the rest from s: otherwise those resident
+   pages stay free beside the block while it faults in as many fresh ones (a vector that
+   doubles to 256 KiB found 29 or 31 resident pages before the untouched end of the arena,
+   and took 32 fresh pages past them). Returns the span to carve n pages from. */
+static segalloc__span *segalloc__heap_lean_left(segalloc__span *s, size_t n) {
+  size_t first;
+  segalloc__arena *a = segalloc__span_arena(s, &first);
+  if (first <= a->header_pages) return s;
+  segalloc__span *l = a->pagemap[first - 1];
+  if (!l || l->state != SEGALLOC__SPAN_FREE || l->released || l->npages >= n) return s;
+  size_t from_s = n - l->npages;
+  if (from_s < s->npages) {
+    segalloc__span *rest = segalloc__span_split(s, from_s);
+    if (!rest) return s;
+    segalloc__heap_insert(rest);
+  }
+  segalloc__heap_remove(l);
+  l->npages = n;
+  l->zeroed = 0;
+  l->fresh = 0;
+  segalloc__span_delete(s);
+  return l;
+}
+
 static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, unsigned cls) {
   size_t want = n + align_pages - 1;
   segalloc__lock_acquire(&segalloc__heap.lock);
@@ -461,6 +489,7 @@ static segalloc__span *segalloc__heap_alloc_cls(size_t n, size_t align_pages, un
     size_t cap = SEGALLOC_RETAIN_BYTES + segalloc__heap.small_spans + segalloc__heap.large_live + (n << SEGALLOC__PAGE_SHIFT);
     segalloc__heap.retain = segalloc__heap.retain * 2 < cap ? segalloc__heap.retain * 2 : cap;
   }
+  if (s->released && align_pages <= 1) s = segalloc__heap_lean_left(s, n);
   if (align_pages > 1) {
     uintptr_t mask = (align_pages << SEGALLOC__PAGE_SHIFT) - 1;
     size_t lead = (((segalloc__span_start(s) + mask) & ~mask) - segalloc__span_start(s)) >> SEGALLOC__PAGE_SHIFT;

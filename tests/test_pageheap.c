@@ -133,7 +133,9 @@ static void test_big_os_pages(void) {
   for (int i = 0; i < N; i++)
     if (i % 2 || (i >= GAP_LO && i < GAP_HI)) segalloc_free(blk[i]);
   segalloc_trim();
-  uintptr_t lo = bf[0], hi = bt[N - 1];
+  /* the OS pages the blocks lie in (the first block may start off one: a request can
+     begin in free resident pages before the released ones it is served from) */
+  uintptr_t lo = bf[0] & ~(uintptr_t)(real - 1), hi = (bt[N - 1] + real - 1) & ~(uintptr_t)(real - 1);
   size_t npages = (hi - lo) / real, bad = 0, gap_gone = 0, kept_ok = 1;
   (void)gap_gone;
   for (size_t k = 0; k < npages; k++) {
@@ -300,6 +302,31 @@ int main(void) {
   CHECK(whole && whole->npages == arena_free_pages() && whole->released);
   CHECK(segalloc__heap.free_resident == 0);
   CHECK(segalloc__heap.free_released == arena_free_pages() * PG);
+
+  /* a request no resident span can serve starts in the free resident span that ends where
+     the released span it is taken from begins, rather than leave those pages beside it */
+  {
+    segalloc__span *p1 = segalloc__heap_alloc(2, 1), *p2 = segalloc__heap_alloc(3, 1);
+    CHECK(p1 && p2 && segalloc__span_start(p1) == a_start && segalloc__span_start(p2) == a_start + 2 * PG);
+    segalloc__heap_free(p2); /* 3 resident free pages, then the released rest */
+    CHECK(segalloc__heap.free_resident == 3 * PG);
+    segalloc__span *big = segalloc__heap_alloc(5, 1);
+    CHECK(big && segalloc__span_start(big) == a_start + 2 * PG && big->npages == 5 && !big->zeroed);
+    CHECK(segalloc__heap.free_resident == 0 && segalloc__heap.large_live == 7 * PG);
+    segalloc__span *tail = segalloc__span_of(a_start + 7 * PG);
+    CHECK(tail && tail->state == SEGALLOC__SPAN_FREE && tail->released && tail->npages == arena_free_pages() - 7);
+    /* not when the resident span alone is long enough: that one is found first */
+    segalloc__heap_free(big);
+    segalloc__span *fits = segalloc__heap_alloc(4, 1);
+    CHECK(fits && segalloc__span_start(fits) == a_start + 2 * PG);
+    segalloc__heap_free(fits);
+    segalloc__heap_free(p1);
+    segalloc__lock_acquire(&segalloc__heap.lock);
+    segalloc__heap_release_locked(0, 0, 0);
+    segalloc__lock_release(&segalloc__heap.lock);
+    whole = segalloc__span_of(a_start);
+    CHECK(whole && whole->npages == arena_free_pages() && whole->released && segalloc__heap.free_resident == 0);
+  }
 
   /* aligned spans: the start is aligned and the lead pages go back free */
   segalloc__span *al = segalloc__heap_alloc(2, 16);
