@@ -478,9 +478,11 @@ static segalloc__noinline void *segalloc__realloc_slow(void *ptr, size_t size) {
      grown again and again does not hand its span to the page heap and take it back on
      every pass (20 % slower a realloc than this way, grown to 2 KiB). */
   if (size > old && old >= SEGALLOC__REALLOC_TO_SPAN && old <= SEGALLOC__SMALL_MAX) {
-    unsigned cls = segalloc__span_of((uintptr_t)ptr)->cls;
-    if (segalloc__tcache_count(segalloc__tc, cls) > 0) {
-      segalloc__small_free_direct(ptr, cls, SEGALLOC__TO_SPANS);
+    /* (a block this small may still be large, or huge with no span: one aligned to half
+       an arena or more) */
+    segalloc__span *s = segalloc__span_of((uintptr_t)ptr);
+    if (s && s->state == SEGALLOC__SPAN_SMALL && segalloc__tcache_count(segalloc__tc, s->cls) > 0) {
+      segalloc__small_free_direct(ptr, s->cls, SEGALLOC__TO_SPANS);
       return q;
     }
   }

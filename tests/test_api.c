@@ -173,6 +173,18 @@ static void test_realloc(void) {
     for (int i = 0; i < NB; i++) segalloc_free(b[i]);
   }
 #endif
+  /* a block of a small block's size that has no span (huge: aligned to half an arena)
+     grows like any other */
+  {
+    unsigned char *h = (unsigned char *)segalloc_aligned_alloc(SEGALLOC_ARENA_SIZE / 2, 100);
+    CHECK(h != NULL && (uintptr_t)h % (SEGALLOC_ARENA_SIZE / 2) == 0);
+    if (h) {
+      memset(h, 0x6B, 100);
+      unsigned char *h2 = (unsigned char *)segalloc_realloc(h, 20000);
+      CHECK(h2 != NULL && all_bytes(h2, 0x6B, 100) && segalloc_usable_size(h2) >= 20000);
+      segalloc_free(h2);
+    }
+  }
 
   /* overflow: NULL, ENOMEM, the block untouched and still ours */
   memset(q, 7, 90);
