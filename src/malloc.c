@@ -449,12 +449,20 @@ static segalloc__noinline void *segalloc__realloc_slow(void *ptr, size_t size) {
   /* In place when it fits and would not waste more than half the block. */
   if (size <= old && (size >= old / 2 || (old <= SEGALLOC__SMALL_MAX && segalloc__size_class(size) == segalloc__size_class(old))))
     return ptr;
-  /* A large block that grows: into the free pages right after it, if there are enough. */
+  /* A large block that grows: into the free pages right after it, if there are enough;
+     else into those and the free pages before it, moving its bytes down (no more to copy
+     than a move elsewhere, and no fresh pages faulted in beside a free hole). */
   if (size > old && old > SEGALLOC__SMALL_MAX && size < SEGALLOC__HUGE_MIN) {
     segalloc__span *s = segalloc__span_of((uintptr_t)ptr);
-    if (s && s->state == SEGALLOC__SPAN_LARGE &&
-        segalloc__heap_grow_in_place(s, (size + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT))
-      return ptr;
+    size_t pages = (size + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
+    if (s && s->state == SEGALLOC__SPAN_LARGE) {
+      if (segalloc__heap_grow_in_place(s, pages)) return ptr;
+      uintptr_t to = segalloc__heap_grow_around(s, pages);
+      if (to) {
+        memmove((void *)to, ptr, old);
+        return (void *)to;
+      }
+    }
   }
   /* Moving a block that grows: ask for at least a quarter more than it had, so a buffer
      grown a few bytes at a time moves a logarithmic number of times rather than once per

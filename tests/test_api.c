@@ -173,6 +173,40 @@ static void test_realloc(void) {
     for (int i = 0; i < NB; i++) segalloc_free(b[i]);
   }
 #endif
+#if !SEGALLOC__WRAPPED
+  /* large blocks grown among free neighbours: some grow into the pages before them, their
+     bytes moved down (the new block overlaps the old one from below); contents kept */
+  {
+    enum { NS = 24, ROUNDS = 3000 };
+    unsigned char *slot[NS] = {0};
+    size_t len[NS] = {0};
+    uint64_t r = 12345;
+    int kept = 1, down = 0;
+    for (int it = 0; it < ROUNDS; it++) {
+      r = r * 6364136223846793005ull + 1442695040888963407ull;
+      int i = (int)((r >> 33) % NS), op = (int)((r >> 20) % 4);
+      size_t n = SEGALLOC__SMALL_MAX + 1 + (size_t)((r >> 40) % (256 * 1024));
+      if (op == 0 && slot[i]) {
+        segalloc_free(slot[i]);
+        slot[i] = NULL;
+        len[i] = 0;
+        continue;
+      }
+      if (slot[i] && n < len[i]) n = len[i] + (n - SEGALLOC__SMALL_MAX); /* grow */
+      unsigned char *q = (unsigned char *)segalloc_realloc(slot[i], n);
+      if (!q) { kept = 0; break; }
+      for (size_t k = 0; k < len[i]; k += 512) kept &= q[k] == (unsigned char)(k / 512 + (size_t)i);
+      if (slot[i] && q < slot[i] && q + n > slot[i]) down++;
+      for (size_t k = 0; k < n; k += 512) q[k] = (unsigned char)(k / 512 + (size_t)i);
+      slot[i] = q;
+      len[i] = n;
+    }
+    if (!down) fprintf(stderr, "no block grew into the pages before it\n");
+    CHECK(kept && down > 0);
+    for (int i = 0; i < NS; i++) segalloc_free(slot[i]);
+    CHECK(stats_add_up());
+  }
+#endif
   /* a block of a small block's size that has no span (huge: aligned to half an arena)
      grows like any other */
   {

@@ -328,6 +328,36 @@ int main(void) {
     CHECK(whole && whole->npages == arena_free_pages() && whole->released && segalloc__heap.free_resident == 0);
   }
 
+  /* a large span that cannot grow in place grows into the free spans on both sides of it
+     (realloc then moves its bytes down): first into the end of a free span before it, then
+     into all of the free spans on both sides; not when they hold too few pages */
+  {
+    segalloc__span *sa = segalloc__heap_alloc(4, 1), *sb = segalloc__heap_alloc(5, 1), *sc = segalloc__heap_alloc(3, 1),
+                   *sd = segalloc__heap_alloc(2, 1);
+    CHECK(sa && sb && sc && sd && segalloc__span_start(sa) == a_start && segalloc__span_start(sb) == a_start + 4 * PG &&
+          segalloc__span_start(sc) == a_start + 9 * PG && segalloc__span_start(sd) == a_start + 12 * PG);
+    segalloc__heap_free(sa); /* 4 free pages before sb, sc in use after it */
+    CHECK(segalloc__heap_grow_around(sb, 10) == 0 && sb->npages == 5 && segalloc__span_start(sb) == a_start + 4 * PG);
+    CHECK(segalloc__heap_grow_around(sb, 8) == a_start + PG);
+    CHECK(sb->npages == 8 && segalloc__span_start(sb) == a_start + PG && segalloc__span_of(a_start + PG) == sb &&
+          segalloc__span_of(a_start + 9 * PG - 1) == sb);
+    segalloc__span *rest = segalloc__span_of(a_start);
+    CHECK(rest && rest->state == SEGALLOC__SPAN_FREE && rest->npages == 1 && segalloc__heap.free_resident == PG &&
+          segalloc__heap.large_live == 13 * PG);
+    segalloc__heap_free(sc); /* now 3 free pages after sb and 1 before */
+    CHECK(segalloc__heap_grow_around(sb, 12) == a_start);
+    CHECK(sb->npages == 12 && segalloc__span_of(a_start) == sb && segalloc__span_of(a_start + 12 * PG - 1) == sb &&
+          segalloc__span_of(a_start + 12 * PG) == sd && segalloc__heap.free_resident == 0 && segalloc__heap.large_live == 14 * PG);
+    CHECK(segalloc_check_heap() == 0);
+    segalloc__heap_free(sb);
+    segalloc__heap_free(sd);
+    segalloc__lock_acquire(&segalloc__heap.lock);
+    segalloc__heap_release_locked(0, 0, 0);
+    segalloc__lock_release(&segalloc__heap.lock);
+    whole = segalloc__span_of(a_start);
+    CHECK(whole && whole->npages == arena_free_pages() && whole->released && segalloc__heap.free_resident == 0);
+  }
+
   /* aligned spans: the start is aligned and the lead pages go back free */
   segalloc__span *al = segalloc__heap_alloc(2, 16);
   CHECK(al && segalloc__span_start(al) % (16 * PG) == 0);
