@@ -691,6 +691,31 @@ int main(void) {
     segalloc__tcache_flush_list(tc, cls, segalloc__tcache_count(tc, cls), SEGALLOC__TO_SPANS);
   }
 
+  /* a tick takes the one object off a list that holds only that and has not run dry
+     since the last tick, as it takes half of a longer one: a class the thread has moved
+     away from keeps no block in its cache, so its span can go back to the page heap */
+  {
+    segalloc__tcache *tc = segalloc__tc;
+    void *p = segalloc_malloc(3000);
+    unsigned cls = segalloc__span_of((uintptr_t)p)->cls;
+    segalloc__tcache_flush_list(tc, cls, UINT32_MAX, SEGALLOC__TO_SPANS);
+    segalloc__tcache_set(tc, cls, 0, 2);
+    tc->dry[cls] = 0;
+    segalloc_free(p);
+    CHECK(segalloc__tcache_count(tc, cls) == 1);
+    segalloc__tcache_tick(tc);
+    CHECK(segalloc__tcache_count(tc, cls) == 0 && tc->max[cls] == 1);
+    tc->dry[cls] = 1; /* a list that ran dry since keeps what it holds */
+    p = segalloc_malloc(3000);
+    segalloc_free(p);
+    uint32_t held = segalloc__tcache_count(tc, cls);
+    CHECK(held >= 1);
+    segalloc__tcache_tick(tc);
+    CHECK(segalloc__tcache_count(tc, cls) == held && tc->dry[cls] == 0);
+    segalloc__tcache_flush_list(tc, cls, UINT32_MAX, SEGALLOC__TO_SPANS);
+    segalloc__tcache_set(tc, cls, 0, tc->max[cls]);
+  }
+
   /* the small map (free's fast path): for every class and every page of its span, the
      page's entry and Lemire's test accept exactly the object boundaries in the page; and
      a span's pages carry those entries while it is small, and zero ones once it is free */
