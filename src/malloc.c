@@ -456,10 +456,9 @@ static segalloc__noinline void *segalloc__realloc_slow(void *ptr, size_t size) {
     segalloc__span *s = segalloc__span_of((uintptr_t)ptr);
     size_t pages = (size + SEGALLOC_PAGE_SIZE - 1) >> SEGALLOC__PAGE_SHIFT;
     if (s && s->state == SEGALLOC__SPAN_LARGE) {
-      if (segalloc__heap_grow_in_place(s, pages)) return ptr;
-      uintptr_t to = segalloc__heap_grow_around(s, pages);
+      uintptr_t to = segalloc__heap_grow_large(s, pages);
       if (to) {
-        memmove((void *)to, ptr, old);
+        if (to != (uintptr_t)ptr) memmove((void *)to, ptr, old);
         return (void *)to;
       }
     }

@@ -300,33 +300,40 @@ static int segalloc__heap_grow(void) {
   return 1;
 }
 
+/* The free span that ends where span s begins (side < 0) or begins where s ends (side >
+   0), or NULL. Every span's first and last pages have their page-map entries, so the page
+   on either side of s leads to its neighbour; the test that the neighbour is free and
+   adjacent also turns away the no-span entry and a page past the inited mark. */
+static segalloc__span *segalloc__heap_free_beside(const segalloc__span *s, int side) {
+  size_t first;
+  segalloc__arena *a = segalloc__span_arena(s, &first);
+  size_t page = side < 0 ? first - 1 : first + s->npages;
+  if (side < 0 ? first <= a->header_pages : page >= SEGALLOC__ARENA_PAGES) return NULL;
+  segalloc__span *t = a->pagemap[page];
+  if (!t || t->state != SEGALLOC__SPAN_FREE) return NULL;
+  uintptr_t meet = side < 0 ? segalloc__span_start(t) + segalloc__span_bytes(t) : segalloc__span_start(s) + segalloc__span_bytes(s);
+  return meet == (side < 0 ? segalloc__span_start(s) : segalloc__span_start(t)) ? t : NULL;
+}
+
 /* Put free span s in the lists, first merging it with free neighbours in the same state
    (resident or released). s is in no list and not in the page map. */
 static void segalloc__heap_merge_insert(segalloc__span *s) {
-  size_t first;
-  segalloc__arena *a = segalloc__span_arena(s, &first);
-  if (first > a->header_pages) {
-    segalloc__span *left = a->pagemap[first - 1];
-    if (left && left->state == SEGALLOC__SPAN_FREE && left->released == s->released) {
-      segalloc__heap_remove(left);
-      segalloc__span_set_start(s, segalloc__span_start(left));
-      s->npages += left->npages;
-      s->zeroed &= left->zeroed;
-      s->fresh &= left->fresh;
-      first -= left->npages;
-      segalloc__span_delete(left);
-    }
+  segalloc__span *left = segalloc__heap_free_beside(s, -1);
+  if (left && left->released == s->released) {
+    segalloc__heap_remove(left);
+    segalloc__span_set_start(s, segalloc__span_start(left));
+    s->npages += left->npages;
+    s->zeroed &= left->zeroed;
+    s->fresh &= left->fresh;
+    segalloc__span_delete(left);
   }
-  size_t after = first + s->npages;
-  if (after < SEGALLOC__ARENA_PAGES) {
-    segalloc__span *right = a->pagemap[after];
-    if (right && right->state == SEGALLOC__SPAN_FREE && right->released == s->released) {
-      segalloc__heap_remove(right);
-      s->npages += right->npages;
-      s->zeroed &= right->zeroed;
-      s->fresh &= right->fresh;
-      segalloc__span_delete(right);
-    }
+  segalloc__span *right = segalloc__heap_free_beside(s, 1);
+  if (right && right->released == s->released) {
+    segalloc__heap_remove(right);
+    s->npages += right->npages;
+    s->zeroed &= right->zeroed;
+    s->fresh &= right->fresh;
+    segalloc__span_delete(right);
   }
   segalloc__heap_insert(s);
 }
@@ -458,11 +465,8 @@ static size_t segalloc__heap_release_locked(size_t keep, uint64_t min_idle, uint
    doubles to 256 KiB found 29 or 31 resident pages before the untouched end of the arena,
    and took 32 fresh pages past them). Returns the span to carve n pages from. */
 static segalloc__span *segalloc__heap_lean_left(segalloc__span *s, size_t n) {
-  size_t first;
-  segalloc__arena *a = segalloc__span_arena(s, &first);
-  if (first <= a->header_pages) return s;
-  segalloc__span *l = a->pagemap[first - 1];
-  if (!l || l->state != SEGALLOC__SPAN_FREE || l->released || l->npages >= n) return s;
+  segalloc__span *l = segalloc__heap_free_beside(s, -1);
+  if (!l || l->released || l->npages >= n) return s;
   size_t from_s = n - l->npages;
   if (from_s < s->npages) {
     segalloc__span *rest = segalloc__span_split(s, from_s);
@@ -570,78 +574,75 @@ static void segalloc__heap_free(segalloc__span *s) {
   segalloc__lock_release(&segalloc__heap.lock);
 }
 
-/* Grow large block s to n pages where it stands, taking the pages from the free span that
-   follows it; 1 on success, 0 (nothing changed) when that span is not free or too short.
-   realloc uses it so a growing buffer need not be copied (the core's realloc; the debug
-   wrappers copy a growing block, hence "unused" in those builds). */
-static __attribute__((unused)) int segalloc__heap_grow_in_place(segalloc__span *s, size_t n) {
-  int ok = 0;
-  segalloc__lock_acquire(&segalloc__heap.lock);
+/* Large block s takes `need` more pages from r, the free span after it, which holds at
+   least that many. 0 (nothing changed) when r is longer and no record for its rest could
+   be had. */
+static int segalloc__heap_grow_right(segalloc__span *s, segalloc__span *r, size_t need) {
+  segalloc__heap_remove(r);
+  segalloc__span *rest = NULL;
+  if (r->npages > need && !(rest = segalloc__span_split(r, need))) {
+    segalloc__heap_insert(r); /* put r back as it was */
+    return 0;
+  }
+  if (rest) segalloc__heap_insert(rest);
   size_t first;
   segalloc__arena *a = segalloc__span_arena(s, &first);
-  size_t after = first + s->npages, need = n - s->npages;
-  segalloc__span *r = after < SEGALLOC__ARENA_PAGES ? a->pagemap[after] : &segalloc__no_span;
-  if (s->state == SEGALLOC__SPAN_LARGE && r && r != &segalloc__no_span && r->state == SEGALLOC__SPAN_FREE &&
-      segalloc__span_start(r) == segalloc__span_start(s) + segalloc__span_bytes(s) && r->npages >= need) {
-    segalloc__heap_remove(r);
-    segalloc__span *rest = r->npages > need ? segalloc__span_split(r, need) : NULL;
-    if (r->npages > need) { /* no record for the rest: put r back as it was */
-      segalloc__heap_insert(r);
-    } else {
-      if (rest) segalloc__heap_insert(rest);
-      if (s->npages > 1) a->pagemap[after - 1] = &segalloc__no_span; /* the old last page is inner now */
-      s->npages = n;
-      segalloc__pagemap_set(s, 0);
-      segalloc__heap.large_live += need << SEGALLOC__PAGE_SHIFT;
-      segalloc__heap_note_use();
-      segalloc__span_delete(r);
-      ok = 1;
-    }
-  }
-  segalloc__lock_release(&segalloc__heap.lock);
-  return ok;
+  if (s->npages > 1) a->pagemap[first + s->npages - 1] = &segalloc__no_span; /* the old last page is inner now */
+  s->npages += need;
+  segalloc__pagemap_set(s, 0);
+  segalloc__span_delete(r);
+  return 1;
 }
 
-/* Large span s, whose free right neighbour (if any) is too short for it to grow to n pages
-   in place: if that neighbour and the free span before s hold the pages together, s takes
-   all of the one after it and the end of the one before it, and starts that much earlier.
-   Returns s's new start, to which the caller must move the block's bytes (the ranges
-   overlap), or 0 when the pages are not there. A vector that doubles next to the hole its
-   last move left then fills the hole rather than fresh pages: realloc_grow's vectors left
-   free resident holes of 16-24 pages just before the 128 KiB block moving to 256 KiB. */
-static __attribute__((unused)) uintptr_t segalloc__heap_grow_around(segalloc__span *s, size_t n) {
+/* Large block s takes all of r (the free span after it, or NULL) and the end of l (the
+   free span before it), `need` pages in all, which they hold; returns s's new start. */
+static uintptr_t segalloc__heap_grow_left(segalloc__span *s, segalloc__span *l, segalloc__span *r, size_t need) {
+  size_t from_r = r ? r->npages : 0, from_l = need - from_r;
+  segalloc__pagemap_clear(s, 0); /* s's old first and last pages are inner now, or set again below */
+  if (r) {
+    segalloc__heap_remove(r);
+    segalloc__span_delete(r);
+  }
+  segalloc__heap_remove(l);
+  if (from_l < l->npages) { /* l keeps its first pages, free as they were */
+    l->npages -= from_l;
+    segalloc__heap_insert(l);
+  } else {
+    segalloc__span_delete(l);
+  }
+  uintptr_t to = segalloc__span_start(s) - (from_l << SEGALLOC__PAGE_SHIFT);
+  segalloc__span_set_start(s, to);
+  s->npages += need;
+  s->zeroed = 0;
+  segalloc__pagemap_set(s, 0);
+  return to;
+}
+
+/* Grow large block s to n pages without moving it anywhere new: into the free span after
+   it when that holds enough pages (the start stays), else into that span and the end of
+   the free span before it (the start moves down by what it takes from there). Returns s's
+   start afterwards, to which the caller moves the block's bytes if it changed (the ranges
+   overlap), or 0, nothing changed, when the pages are not there (or the free span after
+   it is long enough but no record for its rest could be had). realloc uses it so that a
+   growing buffer is not copied, and a vector that doubles next to the hole its last move
+   left fills the hole rather than fresh pages (realloc_grow's vectors left free resident
+   holes of 16-24 pages just before the 128 KiB block moving to 256 KiB). The debug
+   wrappers copy a growing block, hence "unused" in those builds. */
+static __attribute__((unused)) uintptr_t segalloc__heap_grow_large(segalloc__span *s, size_t n) {
   uintptr_t to = 0;
   segalloc__lock_acquire(&segalloc__heap.lock);
-  size_t first;
-  segalloc__arena *a = segalloc__span_arena(s, &first);
-  size_t after = first + s->npages, need = n - s->npages;
-  segalloc__span *r = after < SEGALLOC__ARENA_PAGES ? a->pagemap[after] : NULL;
-  segalloc__span *l = first > a->header_pages ? a->pagemap[first - 1] : NULL;
-  if (r && (r->state != SEGALLOC__SPAN_FREE || segalloc__span_start(r) != segalloc__span_start(s) + segalloc__span_bytes(s))) r = NULL;
-  if (l && (l->state != SEGALLOC__SPAN_FREE || segalloc__span_start(l) + segalloc__span_bytes(l) != segalloc__span_start(s))) l = NULL;
-  size_t from_r = r ? r->npages : 0;
-  if (s->state == SEGALLOC__SPAN_LARGE && l && from_r < need && l->npages + from_r >= need) {
-    size_t from_l = need - from_r;
-    /* s's old first and last pages are inner pages now, or get set again below */
-    segalloc__pagemap_clear(s, 0);
-    if (r) {
-      segalloc__heap_remove(r);
-      segalloc__span_delete(r);
+  if (s->state == SEGALLOC__SPAN_LARGE && n > s->npages) {
+    size_t need = n - s->npages;
+    segalloc__span *r = segalloc__heap_free_beside(s, 1), *l;
+    if (r && r->npages >= need) {
+      if (segalloc__heap_grow_right(s, r, need)) to = segalloc__span_start(s);
+    } else if ((l = segalloc__heap_free_beside(s, -1)) && l->npages + (r ? r->npages : 0) >= need) {
+      to = segalloc__heap_grow_left(s, l, r, need);
     }
-    segalloc__heap_remove(l);
-    if (from_l < l->npages) { /* l keeps its first pages, free as they were */
-      l->npages -= from_l;
-      segalloc__heap_insert(l);
-    } else {
-      segalloc__span_delete(l);
+    if (to) {
+      segalloc__heap.large_live += need << SEGALLOC__PAGE_SHIFT;
+      segalloc__heap_note_use();
     }
-    to = segalloc__span_start(s) - (from_l << SEGALLOC__PAGE_SHIFT);
-    segalloc__span_set_start(s, to);
-    s->npages = n;
-    s->zeroed = 0;
-    segalloc__pagemap_set(s, 0);
-    segalloc__heap.large_live += need << SEGALLOC__PAGE_SHIFT;
-    segalloc__heap_note_use();
   }
   segalloc__lock_release(&segalloc__heap.lock);
   return to;

@@ -337,15 +337,15 @@ int main(void) {
     CHECK(sa && sb && sc && sd && segalloc__span_start(sa) == a_start && segalloc__span_start(sb) == a_start + 4 * PG &&
           segalloc__span_start(sc) == a_start + 9 * PG && segalloc__span_start(sd) == a_start + 12 * PG);
     segalloc__heap_free(sa); /* 4 free pages before sb, sc in use after it */
-    CHECK(segalloc__heap_grow_around(sb, 10) == 0 && sb->npages == 5 && segalloc__span_start(sb) == a_start + 4 * PG);
-    CHECK(segalloc__heap_grow_around(sb, 8) == a_start + PG);
+    CHECK(segalloc__heap_grow_large(sb, 10) == 0 && sb->npages == 5 && segalloc__span_start(sb) == a_start + 4 * PG);
+    CHECK(segalloc__heap_grow_large(sb, 8) == a_start + PG);
     CHECK(sb->npages == 8 && segalloc__span_start(sb) == a_start + PG && segalloc__span_of(a_start + PG) == sb &&
           segalloc__span_of(a_start + 9 * PG - 1) == sb);
     segalloc__span *rest = segalloc__span_of(a_start);
     CHECK(rest && rest->state == SEGALLOC__SPAN_FREE && rest->npages == 1 && segalloc__heap.free_resident == PG &&
           segalloc__heap.large_live == 13 * PG);
     segalloc__heap_free(sc); /* now 3 free pages after sb and 1 before */
-    CHECK(segalloc__heap_grow_around(sb, 12) == a_start);
+    CHECK(segalloc__heap_grow_large(sb, 12) == a_start);
     CHECK(sb->npages == 12 && segalloc__span_of(a_start) == sb && segalloc__span_of(a_start + 12 * PG - 1) == sb &&
           segalloc__span_of(a_start + 12 * PG) == sd && segalloc__heap.free_resident == 0 && segalloc__heap.large_live == 14 * PG);
     CHECK(segalloc_check_heap() == 0);
@@ -390,16 +390,17 @@ int main(void) {
   uintptr_t g_start = segalloc__span_start(g);
   size_t live_before = segalloc__heap.large_live;
   segalloc__heap_free(g2);
-  CHECK(segalloc__heap_grow_in_place(g, 5));         /* 2 of the 4 free pages */
+  CHECK(segalloc__heap_grow_large(g, 5) == g_start);       /* 2 of the 4 free pages */
   CHECK(g->npages == 5 && segalloc__span_start(g) == g_start);
   CHECK(segalloc__span_of(g_start + 5 * PG - 1) == g); /* the new last page */
   CHECK(segalloc__span_of(g_start + 3 * PG - 1) == NULL); /* the old last page is inner now */
   segalloc__span *left = segalloc__span_of(g_start + 5 * PG);
   CHECK(left && left->state == SEGALLOC__SPAN_FREE && left->npages == 2); /* the rest stays free */
   CHECK(segalloc__heap.large_live == live_before - 4 * PG + 2 * PG);
-  CHECK(segalloc__heap_grow_in_place(g, 7));         /* exactly the rest */
+  CHECK(segalloc__heap_grow_large(g, 7) == g_start);       /* exactly the rest */
   CHECK(g->npages == 7 && segalloc__span_of(g_start + 7 * PG - 1) == g);
-  CHECK(!segalloc__heap_grow_in_place(g, 8));        /* g3 is in the way: nothing changes */
+  CHECK(!segalloc__heap_free_beside(g, -1));        /* nothing free before g, */
+  CHECK(!segalloc__heap_grow_large(g, 8));          /* and g3 is in the way after it: nothing changes */
   CHECK(g->npages == 7);
   segalloc__heap_free(g);
   segalloc__heap_free(g3);
@@ -906,7 +907,7 @@ int main(void) {
       segalloc__arena *a = segalloc__span_arena(w, &first);
       CHECK(first == a->header_pages && first + w->npages == SEGALLOC__ARENA_PAGES);
       size_t live = segalloc__heap.large_live;
-      CHECK(!segalloc__heap_grow_in_place(w, whole + 1));
+      CHECK(!segalloc__heap_grow_large(w, whole + 1));
       CHECK(w->npages == whole && segalloc__heap.large_live == live && segalloc__span_of(segalloc__span_start(w)) == w);
       CHECK(segalloc_check_heap() == 0);
       segalloc__heap_free(w);
