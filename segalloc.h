@@ -3159,13 +3159,29 @@ static segalloc__span *segalloc__central_any_span(segalloc__central *c) {
   return NULL;
 }
 
+/* Take parked chain `chain` (an index into tr) for a take, and let the class lock go:
+   the chain is the take's whole answer (see central_take_for for in_hand). */
+static segalloc__nosan int segalloc__central_take_chain(segalloc__central *c, segalloc__transfer *tr, unsigned chain, void **out,
+                                                        void **in_hand, uint32_t *in_hand_n) {
+  uint32_t n = segalloc__transfer_remove(tr, chain, out);
+  segalloc__store_relaxed(&tr->used, segalloc__load_relaxed(&segalloc__epoch));
+  c->out += (uint64_t)n;
+  if (in_hand && n > 1) {
+    *in_hand_n = n - 1;
+    __atomic_store_n(in_hand, segalloc__link((void **)*out), __ATOMIC_RELAXED);
+  }
+  segalloc__lock_release(&c->lock);
+  return (int)n;
+}
+
 /* Objects of class cls for a thread of the given shard, as a NULL-terminated list through
    word 0: a whole chain from the transfer cache if it has one this shard may take (however
    long), else up to `want` from the shard's spans (or fresh ones). Another live shard's
    parked chains are taken only while the transfer cache is more than half full; its spans
    only when the first on its list has at least half its objects given back (central_span
-   looks at no other), or when the OS is out of memory: keeping each shard's blocks in
-   spans of its own keeps threads of different shards apart (see the top of this part).
+   looks at no other), or when the OS is out of memory (then its parked chains too):
+   keeping each shard's blocks in spans of its own keeps threads of different shards apart
+   (see the top of this part).
    Returns the count (0 only when the OS is out of memory).
    in_hand, when not NULL, is the taking thread cache's record of a chain in hand (as in
    central_give): before the lock is let go it is set to the chain's second object and
@@ -3181,17 +3197,7 @@ static segalloc__nosan int segalloc__central_take_for(unsigned cls, void **out, 
   /* another shard's chains once the transfer cache is half full: they are idle memory */
   if (!chain && tr && (tr->count * 2 > SEGALLOC__TRANSFER_SLOTS || tr->objs * 2 > segalloc__transfer_cap(cls)))
     chain = tr->count;
-  if (chain) {
-    uint32_t n = segalloc__transfer_remove(tr, chain - 1, out);
-    segalloc__store_relaxed(&tr->used, segalloc__load_relaxed(&segalloc__epoch));
-    c->out += (uint64_t)n;
-    if (in_hand && n > 1) {
-      *in_hand_n = n - 1;
-      __atomic_store_n(in_hand, segalloc__link((void **)*out), __ATOMIC_RELAXED);
-    }
-    segalloc__lock_release(&c->lock);
-    return (int)n;
-  }
+  if (chain) return segalloc__central_take_chain(c, tr, chain - 1, out, in_hand, in_hand_n);
   /* fresh objects this take may still carve (see the top of this part) */
   uintptr_t carve_left = SEGALLOC__CARVE_BYTES / segalloc__class_size[cls];
   if (carve_left == 0) carve_left = 1;
@@ -3199,6 +3205,9 @@ static segalloc__nosan int segalloc__central_take_for(unsigned cls, void **out, 
     segalloc__span *s = segalloc__central_span(c, shard);
     if (!s) s = segalloc__central_grow(c, cls, shard);
     if (!s) s = segalloc__central_any_span(c);
+    /* out of memory, and no span has a free object: a chain parked for another live
+       shard, rather than fail with free objects of the class at hand */
+    if (!s && !got && tr && tr->count) return segalloc__central_take_chain(c, tr, tr->count - 1, out, in_hand, in_hand_n);
     if (!s) break;
     if (s->freelist) {
       /* objects given back: cut the first ones off the span's list as they are linked */

@@ -266,6 +266,52 @@ static void test_transfer(void) {
   CHECK(segalloc_check_heap() == 0);
 }
 
+/* out of memory, a thread takes the chains another live shard's thread parked, rather than
+   fail with free objects of the class at hand (found by review: malloc returned NULL with
+   1,024 free 16-byte objects parked for the other shard) */
+static pthread_barrier_t park_bar;
+static unsigned park_cls; /* the class the blocks have (ASan builds pad the size) */
+
+static void *parker(void *arg) {
+  size_t size = *(size_t *)arg;
+  static void *p[256];
+  for (int i = 0; i < 256; i++) p[i] = segalloc_malloc(size);
+  park_cls = segalloc__span_of((uintptr_t)p[0])->cls;
+  for (int i = 0; i < 256; i++) segalloc_free(p[i]); /* overflows park chains for its shard */
+  segalloc_thread_flush();                            /* what its list still holds: to the spans */
+  pthread_barrier_wait(&park_bar);
+  pthread_barrier_wait(&park_bar); /* alive, so its shard is live, while main runs dry */
+  return NULL;
+}
+
+static void test_parked(void) {
+  size_t size = 96; /* a size this program has not used */
+  pthread_barrier_init(&park_bar, NULL, 2);
+  pthread_t t;
+  pthread_create(&t, NULL, parker, &size);
+  pthread_barrier_wait(&park_bar);
+  segalloc__central *c = &segalloc__centrals[park_cls];
+  unsigned shard = segalloc__tc->shard;
+  int parked_for_other = 0;
+  for (unsigned i = 0; c->transfer && i < c->transfer->count; i++) parked_for_other |= c->transfer->to[i] != shard;
+  CHECK(parked_for_other);
+  enum { MAX = 4096 };
+  static void *got[MAX];
+  int n = 0, failed = meta_maps_failed;
+  starve_begin();
+  while (n < MAX && (got[n] = segalloc_malloc(size)) != NULL) n++;
+  unsigned left = c->transfer ? c->transfer->objs : 0;
+  starve_end();
+  CHECK(n < MAX && meta_maps_failed > failed); /* ran dry, for want of a span record */
+  CHECK(left == 0);                            /* but only once nothing was parked */
+  for (int i = 0; i < n; i++) segalloc_free(got[i]);
+  pthread_barrier_wait(&park_bar);
+  pthread_join(t, NULL);
+  pthread_barrier_destroy(&park_bar);
+  segalloc_thread_flush();
+  CHECK(segalloc_check_heap() == 0);
+}
+
 int main(void) {
   test_arena();
   test_huge();
@@ -273,6 +319,7 @@ int main(void) {
   test_aligned();
   test_thread_cache();
   test_transfer();
+  test_parked();
   segalloc_stats_t st = snap();
   CHECK(test_stats_add_up(&st) && segalloc_check_heap() == 0);
   return test_finish();
