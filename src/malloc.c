@@ -169,6 +169,13 @@ static void *segalloc__large_alloc(size_t size, size_t align, int zero) {
     segalloc__span *s = segalloc__heap_alloc(npages, align_pages);
     p = s ? (void *)segalloc__span_start(s) : NULL;
     if (p && zero && !s->zeroed) memset(p, 0, npages << SEGALLOC__PAGE_SHIFT);
+#if !SEGALLOC_DEBUG
+    /* its first bytes may hold the free mark of a small object once freed there: a program
+       that never writes them would pass it on, and realloc's copy into a small block at
+       that address made the block's one free look like a second (debug builds junk-fill a
+       span that goes back to the page heap, its marks too, and check the junk here) */
+    else if (p) p = segalloc__handout((void **)p);
+#endif
   }
   if (segalloc__unlikely(!p)) {
     errno = ENOMEM;
