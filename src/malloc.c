@@ -5,7 +5,8 @@
    thread's cache, inline, with the slow side in tcache.c; larger ones to the page heap;
    requests above half an arena to a mapping of their own. Also here: process-wide set-up
    (run once, from the first slow path), the checks that turn heap misuse into a message,
-   and fork handling. No lock is taken on the fast paths.
+   and fork handling (its handlers registered at load, before any set-up can hold a lock).
+   No lock is taken on the fast paths.
 
    The fast paths are written to be short enough to read at a glance. malloc: size -> class,
    pop. free: address -> arena (the thread's hint) -> the page's small-map entry, two checks,
@@ -39,10 +40,28 @@ static void segalloc__fork_prepare(void);
 static void segalloc__fork_parent(void);
 static void segalloc__fork_child(void);
 
+/* The fork handlers, registered once, and never while this part's set-up holds its lock: a
+   fork by another thread while the first set-up held it, before the handlers that wait for
+   it were there, left the child a lock that no thread of its would release (its first
+   malloc hung: 4 of 2,000 fresh processes whose first malloc raced a fork, found by
+   review). So a constructor registers them at load, and the first set-up, if it comes
+   sooner (a malloc from an earlier constructor), before it takes the lock. A malloc that
+   pthread_atfork itself makes finds them registered and goes on to the set-up. */
+static int segalloc__atfork_registered;
+
+static void segalloc__register_atfork(void) {
+  int expect = 0;
+  if (__atomic_compare_exchange_n(&segalloc__atfork_registered, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    pthread_atfork(segalloc__fork_prepare, segalloc__fork_parent, segalloc__fork_child);
+}
+
+__attribute__((constructor)) static void segalloc__register_atfork_at_load(void) { segalloc__register_atfork(); }
+
 static segalloc__noinline void segalloc__global_init(void) {
   if (segalloc__load(&segalloc__global.done)) return;
-  /* pthread_key_create or pthread_atfork calling back into malloc: serve it without us */
+  /* pthread_key_create calling back into malloc: serve it without us */
   if (segalloc__lock_held_by_me(&segalloc__global.lock)) return;
+  segalloc__register_atfork();
   segalloc__lock_acquire(&segalloc__global.lock);
   if (!segalloc__global.done) {
     long pg = sysconf(_SC_PAGESIZE);
@@ -73,7 +92,6 @@ static segalloc__noinline void segalloc__global_init(void) {
       segalloc__global.stats_ino = (uint64_t)st.st_ino;
     }
     segalloc__tcaches.key_ok = pthread_key_create(&segalloc__tcaches.key, segalloc__tcache_exit) == 0;
-    pthread_atfork(segalloc__fork_prepare, segalloc__fork_parent, segalloc__fork_child);
     segalloc__store(&segalloc__global.done, 1);
   }
   segalloc__lock_release(&segalloc__global.lock);

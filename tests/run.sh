@@ -116,6 +116,7 @@ build_run test_decay default ""
 build_run test_stats default ""
 build_run test_metafail default ""
 build_run test_adopt default ""
+build_run test_fork_init default ""
 
 echo "== transparent huge pages: SEGALLOC_THP from the environment, and as a macro"
 unset SEGALLOC_THP # the runs without the variable must not inherit one
