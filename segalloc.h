@@ -4135,9 +4135,11 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
   segalloc__arena *a = segalloc__arena_of(p);
   if (!a) {
     int inside = 0;
-    if (segalloc__huge_was_freed(p)) segalloc__fatal("double free", ptr);
+    /* inside a live huge block first: one mapped since over a huge block freed earlier can
+       cover that block's remembered address */
     segalloc__huge_size(p, &inside);
-    segalloc__fatal(inside ? "free of an address inside a block" : "free of a pointer segalloc does not own", ptr);
+    if (inside) segalloc__fatal("free of an address inside a block", ptr);
+    segalloc__fatal(segalloc__huge_was_freed(p) ? "double free" : "free of a pointer segalloc does not own", ptr);
   }
   segalloc__lock_acquire(&segalloc__heap.lock);
   size_t page = (p - a->base) >> SEGALLOC__PAGE_SHIFT;
@@ -4150,9 +4152,12 @@ static segalloc__cold void segalloc__bad_free(const void *ptr) {
   segalloc__lock_release(&segalloc__heap.lock);
   if (!s) segalloc__fatal("free of a pointer segalloc does not own", ptr);
   /* A page-aligned address in a free span is a large block freed before (its span may
-     have merged with neighbours since). */
+     have merged with neighbours since), unless the page was never used: the span's pages
+     all fresh, or the page at or above the arena's inited mark (a wild pointer into the
+     arena's untouched tail). */
   if (s->state == SEGALLOC__SPAN_FREE)
-    segalloc__fatal(p % SEGALLOC_PAGE_SIZE == 0 ? "double free" : "free of a pointer segalloc does not own", ptr);
+    segalloc__fatal(p % SEGALLOC_PAGE_SIZE == 0 && !s->fresh && page < __atomic_load_n(&a->inited, __ATOMIC_ACQUIRE)
+                        ? "double free" : "free of a pointer segalloc does not own", ptr);
   segalloc__fatal("free of an address inside a block", ptr);
 }
 

@@ -253,6 +253,26 @@ static void *arena_unused_address(void) {
 
 static void c_free_arena_unused(void) { bad_free(arena_unused_address()); }
 
+/* the same at a page boundary: such an address in a free span is taken for a large block
+   freed before, but these pages were never used (found by review: "double free") */
+static void c_free_page_arena_unused(void) { bad_free((char *)arena_unused_address() - 16); }
+
+/* the start of a huge block freed earlier, now inside a live huge block mapped over it: an
+   address inside a block, which was reported as a double free (the freed block's start was
+   still remembered; found by review) */
+static void c_free_inside_huge_over_freed(void) {
+  char *old[8];
+  for (int i = 0; i < 8; i++) old[i] = (char *)must_malloc(40 * MiB);
+  for (int i = 0; i < 8; i++) M_free(launder(old[i]));
+  for (size_t mb = 41; mb < 400; mb += 7) {
+    char *b = (char *)must_malloc(mb * MiB);
+    for (int i = 0; i < 8; i++)
+      if ((uintptr_t)old[i] > (uintptr_t)b && (uintptr_t)old[i] < (uintptr_t)b + mb * MiB) bad_free(old[i]);
+    M_free(launder(b));
+  }
+  exit(2); /* no such layout: the case could not be made */
+}
+
 static void c_realloc_arena_unused(void) { bad_realloc(arena_unused_address(), 100); }
 
 static void c_free_inside_small_16(void) {
@@ -424,6 +444,7 @@ static const struct {
   {"free-mmap-inner", c_free_mmap_inner, 1},
   {"free-arena-unused", c_free_arena_unused, 1},
   {"realloc-arena-unused", c_realloc_arena_unused, 1},
+  {"free-page-arena-unused", c_free_page_arena_unused, 1},
   {"free-inside-small-16", c_free_inside_small_16, 1},
   {"free-inside-small-8", c_free_inside_small_8, 1},
   {"free-inside-small-page2", c_free_inside_small_page2, 1},
@@ -436,6 +457,7 @@ static const struct {
   {"free-inside-large", c_free_inside_large, 1},
   {"free-inside-large-deep", c_free_inside_large_deep, 1},
   {"free-inside-huge", c_free_inside_huge, 1},
+  {"free-inside-huge-over-freed", c_free_inside_huge_over_freed, 1},
   {"realloc-stack", c_realloc_stack, 1},
   {"realloc-inside-small", c_realloc_inside_small, 1},
   {"realloc-inside-small-fits", c_realloc_inside_small_fits, 1},
