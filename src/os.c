@@ -187,7 +187,11 @@ static void *segalloc__os_map(size_t size, size_t align, int arena) {
 }
 
 static void segalloc__os_unmap(void *p, size_t size) {
-  munmap(p, size);
+  /* munmap fails when it would split a mapping past the kernel's limit on their number
+     (vm.max_map_count): the address space stays taken, but the memory at least goes back */
+  int saved = errno;
+  if (munmap(p, size) != 0) madvise(p, size, MADV_DONTNEED);
+  errno = saved;
   segalloc__add_relaxed(&segalloc__os_stats.mapped, (uint64_t)0 - (uint64_t)size);
 }
 

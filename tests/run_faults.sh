@@ -75,6 +75,7 @@ run_mode "forkloss" none 120 "$EXE" forkloss
 run_mode "storm" none 120 "$EXE" storm
 run_mode "firstcall" none 60 "$EXE" firstcall
 run_mode "locked" none 60 "$EXE" locked
+run_mode "mapcount" none 60 "$EXE" mapcount
 
 # first calls again with SEGALLOC_DEBUG (fills, canaries past every block, encoded links)
 if $CC -std=gnu11 -O2 -g -Wall -Wextra -Werror -DSEGALLOC_DEBUG=1 -o "$EXE-debug" tests/test_faults.c -pthread \
