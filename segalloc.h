@@ -26,8 +26,8 @@
 
    COMPILE-TIME OPTIONS
       Define these before the #include that also defines SEGALLOC_IMPLEMENTATION (they only
-      matter where the implementation is compiled; SEGALLOC_STATIC and SEGALLOC_NO_ATTRIBUTES
-      must be the same everywhere the header is included).
+      matter where the implementation is compiled; SEGALLOC_STATIC must be the same
+      everywhere the header is included).
 
       SEGALLOC_PAGE_SIZE      default 8192. The allocator's page: the unit the page heap hands
                               out. Any power of two from 4096 to 65536 (anything else stops the
@@ -38,7 +38,8 @@
                               size-class table for it is generated (tools/mksizeclasses.py).
       SEGALLOC_ARENA_SIZE     default 64 MiB. Address space is reserved from the OS in arenas
                               of this size, aligned to it. A power of two from 1 MiB up to
-                              4 GiB. Requests larger than half an arena get their own mapping.
+                              4 GiB. Requests of half an arena or more (a page less, or less still
+                              with an alignment) get their own mapping.
       SEGALLOC_STATIC         make every public function static (private to the one file).
       SEGALLOC_OVERRIDE       also define the standard names: malloc, free, calloc, realloc,
                               aligned_alloc, posix_memalign, memalign, valloc, pvalloc,
@@ -60,7 +61,9 @@
       SEGALLOC_CHECKS         default 1. Detect double free, free of a pointer segalloc does
                               not own and free of an address inside a block, print a message
                               naming segalloc, the error and the pointer, then abort().
-                              0 turns the fast-path checks off.
+                              0 turns the fast-path checks off, and the double-free test
+                              of small blocks with them (the slow paths still stop foreign
+                              and interior pointers and double frees of larger blocks).
       SEGALLOC_TLS_MODEL      the thread-local storage model of the thread-cache pointer, as a
                               string ("initial-exec", "local-dynamic", ...). Default: the
                               compiler's choice, which is safe everywhere, including a library
@@ -103,7 +106,8 @@
       void  *segalloc_calloc(size_t count, size_t size);
              Zeroed. count * size overflowing returns NULL with errno = ENOMEM.
       void  *segalloc_realloc(void *ptr, size_t size);
-             Keeps the contents; stays in place when the block already fits, and a large
+             Keeps the contents; stays in place when the block already fits and the new
+             size is at least half of it (or of the same size class), and a large
              block grows in place when the pages after it are free. A block that grows
              and must move gets at least a quarter more room than it had (usable_size
              shows it), so growing a buffer a little at a time moves it rarely. realloc(NULL, n)
@@ -247,7 +251,8 @@ SEGALLOCDEF const char *segalloc_version(void);
 
    Glossary
      page          SEGALLOC_PAGE_SIZE bytes (default 8 KiB): the page heap's unit. Not the OS
-                   page; it must be a multiple of it.
+                   page, which may be smaller or larger (os.c; when larger, only whole OS
+                   pages inside free spans go back to the OS).
      span          a run of contiguous pages with one owner: free in the page heap, carved into
                    objects of one size class, or one large block.
      size class    one of about 50 object sizes from 16 bytes to 32 KiB (the generated table in
@@ -276,8 +281,8 @@ SEGALLOCDEF const char *segalloc_version(void);
         objects are packed against the span's end: the bytes left over come first, where
         no object boundary falls (sizeclass.c).
      5. Page heap has no free span that fits: reserve a new arena (os.c, mmap).
-   malloc(n), n > 32 KiB: a span of whole pages from the page heap (4-5 above); above half an
-     arena, a mapping of its own (os.c).
+   malloc(n), n > 32 KiB: a span of whole pages from the page heap (4-5 above); from half an
+     arena (less a page) up, a mapping of its own (os.c).
    free(p)
      1. p -> arena (the arena this thread freed into last: a subtract and a compare
         against the part of it whose page map is set; else the radix map) -> the page's
@@ -302,14 +307,14 @@ SEGALLOCDEF const char *segalloc_version(void);
 
    What Go does that segalloc does not: the tiny allocator (it needs a collector to know when
    all the objects packed in a block are dead) and the split of classes into pointer and
-   pointer-free spans (it serves the collector). What it keeps: zero tracking, so calloc of a
-   fresh span skips the memset.
+   pointer-free spans (it serves the collector). What it keeps: zero tracking, so a calloc
+   above 32 KiB served from fresh or released pages skips the memset.
    ====================================================================================== */
 /* The amalgamation wraps everything from here to the licence in
    #ifdef SEGALLOC_IMPLEMENTATION ... #endif, once per translation unit. */
 
 /* System headers. The implementation asks for nothing beyond POSIX, a few Linux constants
-   (mmap and madvise flags) and, on Linux, two sysfs files that say how transparent huge
+   (mmap and madvise flags) and, on Linux, up to three sysfs files that say how transparent huge
    pages are set (os.c), and declares what a strict -std=c11 build hides, so it compiles
    whatever feature macros the including file chose. */
 #include <errno.h>
@@ -501,7 +506,8 @@ extern int madvise(void *addr, size_t length, int advice);
                               SEGALLOC_PAGE_SIZE == 16384 ? 14 : SEGALLOC_PAGE_SIZE == 32768 ? 15 : 16)
 #define SEGALLOC__ARENA_PAGES ((size_t)(SEGALLOC_ARENA_SIZE) / SEGALLOC_PAGE_SIZE)
 #define SEGALLOC__SMALL_MAX 32768u
-/* Requests above this get their own mapping instead of a page-heap span. */
+/* Requests of this size or more get their own mapping instead of a page-heap span (and
+   smaller ones whose pages, with an alignment's lead, pass half an arena: malloc.c). */
 #define SEGALLOC__HUGE_MIN ((size_t)(SEGALLOC_ARENA_SIZE) / 2)
 /* The largest request we attempt at all: past this, size arithmetic could wrap. */
 #define SEGALLOC__MAX_REQUEST (PTRDIFF_MAX - (size_t)(SEGALLOC_ARENA_SIZE) * 2)
@@ -1635,8 +1641,8 @@ static unsigned segalloc__size_class_aligned(size_t size, size_t align) {
 /* ---- the OS layer: system calls, locks, errors and metadata ----------------------------
    See the design comment at the top of the implementation for an overview.
 
-   Owns every system call segalloc makes: mmap to map arenas, huge blocks and metadata
-   chunks; munmap; madvise to give pages back and to advise on transparent huge pages (whose
+   Owns the memory system calls segalloc makes: mmap to map arenas, huge blocks and
+   metadata chunks; munmap; madvise to give pages back and to advise on transparent huge pages (whose
    system setting it reads from sysfs once). Above it, the page heap decides *what* to map
    and release; this part only does it and counts it. Memory moves through the states the
    Go runtime names: reserved (an arena's address space, mapped PROT_READ|PROT_WRITE but
@@ -4040,7 +4046,7 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
 
    Owns the entry points and the choice of path: small requests (up to 32 KiB) go to this
    thread's cache, inline, with the slow side in tcache.c; larger ones to the page heap;
-   requests above half an arena to a mapping of their own. Also here: process-wide set-up
+   requests from half an arena (less a page) up to a mapping of their own. Also here: process-wide set-up
    (run once, from the first slow path), the checks that turn heap misuse into a message,
    and fork handling (its handlers registered at load, before any set-up can hold a lock).
    No lock is taken on the fast paths.

@@ -4,7 +4,7 @@
 Runs every workload of bench/workloads.c under each allocator, interleaved
 (round 1: workload 1 under A B C D E F, workload 2 under A B C D E F, ...; round 2: ...),
 and reports the median wall time (the workload's own `seconds=`) and the median peak RSS
-(ru_maxrss from os.wait4) with the ratios segalloc / best peer and segalloc / each peer.
+(ru_maxrss of the workload process, reported by bench/runrss) with the ratios segalloc / best peer and segalloc / each peer.
 
 Allocators:
   glibc         the system malloc
@@ -17,7 +17,7 @@ Allocators:
 Writes bench/results.md (bench/results-quick.md with --quick) and the chart
 bench/ratios.png (bench/ratios-quick.png), and prints the table.
 
-  python3 bench/run.py             full run (15 rounds, about 2.5 minutes on 2 cores)
+  python3 bench/run.py             full run (15 rounds, about 3.5 minutes on 2 cores)
   python3 bench/run.py --quick     CI smoke: 2 rounds at a quarter of the iterations
 
 Python 3 standard library only. Also used by bench/callgrind.py (build and allocators).

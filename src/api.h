@@ -25,8 +25,8 @@
 
    COMPILE-TIME OPTIONS
       Define these before the #include that also defines SEGALLOC_IMPLEMENTATION (they only
-      matter where the implementation is compiled; SEGALLOC_STATIC and SEGALLOC_NO_ATTRIBUTES
-      must be the same everywhere the header is included).
+      matter where the implementation is compiled; SEGALLOC_STATIC must be the same
+      everywhere the header is included).
 
       SEGALLOC_PAGE_SIZE      default 8192. The allocator's page: the unit the page heap hands
                               out. Any power of two from 4096 to 65536 (anything else stops the
@@ -37,7 +37,8 @@
                               size-class table for it is generated (tools/mksizeclasses.py).
       SEGALLOC_ARENA_SIZE     default 64 MiB. Address space is reserved from the OS in arenas
                               of this size, aligned to it. A power of two from 1 MiB up to
-                              4 GiB. Requests larger than half an arena get their own mapping.
+                              4 GiB. Requests of half an arena or more (a page less, or less still
+                              with an alignment) get their own mapping.
       SEGALLOC_STATIC         make every public function static (private to the one file).
       SEGALLOC_OVERRIDE       also define the standard names: malloc, free, calloc, realloc,
                               aligned_alloc, posix_memalign, memalign, valloc, pvalloc,
@@ -59,7 +60,9 @@
       SEGALLOC_CHECKS         default 1. Detect double free, free of a pointer segalloc does
                               not own and free of an address inside a block, print a message
                               naming segalloc, the error and the pointer, then abort().
-                              0 turns the fast-path checks off.
+                              0 turns the fast-path checks off, and the double-free test
+                              of small blocks with them (the slow paths still stop foreign
+                              and interior pointers and double frees of larger blocks).
       SEGALLOC_TLS_MODEL      the thread-local storage model of the thread-cache pointer, as a
                               string ("initial-exec", "local-dynamic", ...). Default: the
                               compiler's choice, which is safe everywhere, including a library
@@ -102,7 +105,8 @@
       void  *segalloc_calloc(size_t count, size_t size);
              Zeroed. count * size overflowing returns NULL with errno = ENOMEM.
       void  *segalloc_realloc(void *ptr, size_t size);
-             Keeps the contents; stays in place when the block already fits, and a large
+             Keeps the contents; stays in place when the block already fits and the new
+             size is at least half of it (or of the same size class), and a large
              block grows in place when the pages after it are free. A block that grows
              and must move gets at least a quarter more room than it had (usable_size
              shows it), so growing a buffer a little at a time moves it rarely. realloc(NULL, n)

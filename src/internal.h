@@ -6,7 +6,8 @@
 
    Glossary
      page          SEGALLOC_PAGE_SIZE bytes (default 8 KiB): the page heap's unit. Not the OS
-                   page; it must be a multiple of it.
+                   page, which may be smaller or larger (os.c; when larger, only whole OS
+                   pages inside free spans go back to the OS).
      span          a run of contiguous pages with one owner: free in the page heap, carved into
                    objects of one size class, or one large block.
      size class    one of about 50 object sizes from 16 bytes to 32 KiB (the generated table in
@@ -35,8 +36,8 @@
         objects are packed against the span's end: the bytes left over come first, where
         no object boundary falls (sizeclass.c).
      5. Page heap has no free span that fits: reserve a new arena (os.c, mmap).
-   malloc(n), n > 32 KiB: a span of whole pages from the page heap (4-5 above); above half an
-     arena, a mapping of its own (os.c).
+   malloc(n), n > 32 KiB: a span of whole pages from the page heap (4-5 above); from half an
+     arena (less a page) up, a mapping of its own (os.c).
    free(p)
      1. p -> arena (the arena this thread freed into last: a subtract and a compare
         against the part of it whose page map is set; else the radix map) -> the page's
@@ -61,14 +62,14 @@
 
    What Go does that segalloc does not: the tiny allocator (it needs a collector to know when
    all the objects packed in a block are dead) and the split of classes into pointer and
-   pointer-free spans (it serves the collector). What it keeps: zero tracking, so calloc of a
-   fresh span skips the memset.
+   pointer-free spans (it serves the collector). What it keeps: zero tracking, so a calloc
+   above 32 KiB served from fresh or released pages skips the memset.
    ====================================================================================== */
 /* The amalgamation wraps everything from here to the licence in
    #ifdef SEGALLOC_IMPLEMENTATION ... #endif, once per translation unit. */
 
 /* System headers. The implementation asks for nothing beyond POSIX, a few Linux constants
-   (mmap and madvise flags) and, on Linux, two sysfs files that say how transparent huge
+   (mmap and madvise flags) and, on Linux, up to three sysfs files that say how transparent huge
    pages are set (os.c), and declares what a strict -std=c11 build hides, so it compiles
    whatever feature macros the including file chose. */
 #include <errno.h>
@@ -260,7 +261,8 @@ extern int madvise(void *addr, size_t length, int advice);
                               SEGALLOC_PAGE_SIZE == 16384 ? 14 : SEGALLOC_PAGE_SIZE == 32768 ? 15 : 16)
 #define SEGALLOC__ARENA_PAGES ((size_t)(SEGALLOC_ARENA_SIZE) / SEGALLOC_PAGE_SIZE)
 #define SEGALLOC__SMALL_MAX 32768u
-/* Requests above this get their own mapping instead of a page-heap span. */
+/* Requests of this size or more get their own mapping instead of a page-heap span (and
+   smaller ones whose pages, with an alignment's lead, pass half an arena: malloc.c). */
 #define SEGALLOC__HUGE_MIN ((size_t)(SEGALLOC_ARENA_SIZE) / 2)
 /* The largest request we attempt at all: past this, size arithmetic could wrap. */
 #define SEGALLOC__MAX_REQUEST (PTRDIFF_MAX - (size_t)(SEGALLOC_ARENA_SIZE) * 2)
