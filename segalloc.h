@@ -1642,8 +1642,8 @@ static unsigned segalloc__size_class_aligned(size_t size, size_t align) {
    See the design comment at the top of the implementation for an overview.
 
    Owns the memory system calls segalloc makes: mmap to map arenas, huge blocks and
-   metadata chunks; munmap; madvise to give pages back and to advise on transparent huge pages (whose
-   system setting it reads from sysfs once). Above it, the page heap decides *what* to map
+   metadata chunks; munmap; madvise to give pages back and to advise on transparent huge
+   pages (whose system setting it reads from sysfs once). Above it, the page heap decides *what* to map
    and release; this part only does it and counts it. Memory moves through the states the
    Go runtime names: reserved (an arena's address space, mapped PROT_READ|PROT_WRITE but
    never touched, so it costs no RSS), ready (in use), released (madvised; the mapping stays
@@ -4046,10 +4046,10 @@ static segalloc__nosan void segalloc__tcache_overflow(void *p, unsigned cls) {
 
    Owns the entry points and the choice of path: small requests (up to 32 KiB) go to this
    thread's cache, inline, with the slow side in tcache.c; larger ones to the page heap;
-   requests from half an arena (less a page) up to a mapping of their own. Also here: process-wide set-up
-   (run once, from the first slow path), the checks that turn heap misuse into a message,
-   and fork handling (its handlers registered at load, before any set-up can hold a lock).
-   No lock is taken on the fast paths.
+   requests from half an arena (less a page) up to a mapping of their own. Also here:
+   process-wide set-up (run once, from the first slow path), the checks that turn heap
+   misuse into a message, and fork handling (its handlers registered at load, before any
+   set-up can hold a lock). No lock is taken on the fast paths.
 
    The fast paths are written to be short enough to read at a glance. malloc: size -> class,
    pop. free: address -> arena (the thread's hint) -> the page's small-map entry, two checks,

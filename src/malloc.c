@@ -3,10 +3,10 @@
 
    Owns the entry points and the choice of path: small requests (up to 32 KiB) go to this
    thread's cache, inline, with the slow side in tcache.c; larger ones to the page heap;
-   requests from half an arena (less a page) up to a mapping of their own. Also here: process-wide set-up
-   (run once, from the first slow path), the checks that turn heap misuse into a message,
-   and fork handling (its handlers registered at load, before any set-up can hold a lock).
-   No lock is taken on the fast paths.
+   requests from half an arena (less a page) up to a mapping of their own. Also here:
+   process-wide set-up (run once, from the first slow path), the checks that turn heap
+   misuse into a message, and fork handling (its handlers registered at load, before any
+   set-up can hold a lock). No lock is taken on the fast paths.
 
    The fast paths are written to be short enough to read at a glance. malloc: size -> class,
    pop. free: address -> arena (the thread's hint) -> the page's small-map entry, two checks,

@@ -2,8 +2,8 @@
    See the design comment at the top of the implementation for an overview.
 
    Owns the memory system calls segalloc makes: mmap to map arenas, huge blocks and
-   metadata chunks; munmap; madvise to give pages back and to advise on transparent huge pages (whose
-   system setting it reads from sysfs once). Above it, the page heap decides *what* to map
+   metadata chunks; munmap; madvise to give pages back and to advise on transparent huge
+   pages (whose system setting it reads from sysfs once). Above it, the page heap decides *what* to map
    and release; this part only does it and counts it. Memory moves through the states the
    Go runtime names: reserved (an arena's address space, mapped PROT_READ|PROT_WRITE but
    never touched, so it costs no RSS), ready (in use), released (madvised; the mapping stays
