@@ -2504,34 +2504,37 @@ static int segalloc__heap_grow(void) {
 static segalloc__span *segalloc__heap_free_beside(const segalloc__span *s, int side) {
   size_t first;
   segalloc__arena *a = segalloc__span_arena(s, &first);
-  size_t page = side < 0 ? first - 1 : first + s->npages;
-  if (side < 0 ? first <= a->header_pages : page >= SEGALLOC__ARENA_PAGES) return NULL;
-  segalloc__span *t = a->pagemap[page];
-  if (!t || t->state != SEGALLOC__SPAN_FREE) return NULL;
-  uintptr_t meet = side < 0 ? segalloc__span_start(t) + segalloc__span_bytes(t) : segalloc__span_start(s) + segalloc__span_bytes(s);
-  return meet == (side < 0 ? segalloc__span_start(s) : segalloc__span_start(t)) ? t : NULL;
+  uintptr_t start = segalloc__span_start(s), end = start + segalloc__span_bytes(s);
+  segalloc__span *t;
+  if (side < 0) {
+    if (first <= a->header_pages) return NULL;
+    t = a->pagemap[first - 1];
+    if (!t || t->state != SEGALLOC__SPAN_FREE || segalloc__span_start(t) + segalloc__span_bytes(t) != start) return NULL;
+  } else {
+    if (first + s->npages >= SEGALLOC__ARENA_PAGES) return NULL;
+    t = a->pagemap[first + s->npages];
+    if (!t || t->state != SEGALLOC__SPAN_FREE || segalloc__span_start(t) != end) return NULL;
+  }
+  return t;
+}
+
+/* Free span s takes in t, the free span on either side of it: one span of both. */
+static void segalloc__heap_absorb(segalloc__span *s, segalloc__span *t) {
+  segalloc__heap_remove(t);
+  if (segalloc__span_start(t) < segalloc__span_start(s)) segalloc__span_set_start(s, segalloc__span_start(t));
+  s->npages += t->npages;
+  s->zeroed &= t->zeroed;
+  s->fresh &= t->fresh;
+  segalloc__span_delete(t);
 }
 
 /* Put free span s in the lists, first merging it with free neighbours in the same state
    (resident or released). s is in no list and not in the page map. */
 static void segalloc__heap_merge_insert(segalloc__span *s) {
   segalloc__span *left = segalloc__heap_free_beside(s, -1);
-  if (left && left->released == s->released) {
-    segalloc__heap_remove(left);
-    segalloc__span_set_start(s, segalloc__span_start(left));
-    s->npages += left->npages;
-    s->zeroed &= left->zeroed;
-    s->fresh &= left->fresh;
-    segalloc__span_delete(left);
-  }
+  if (left && left->released == s->released) segalloc__heap_absorb(s, left);
   segalloc__span *right = segalloc__heap_free_beside(s, 1);
-  if (right && right->released == s->released) {
-    segalloc__heap_remove(right);
-    s->npages += right->npages;
-    s->zeroed &= right->zeroed;
-    s->fresh &= right->fresh;
-    segalloc__span_delete(right);
-  }
+  if (right && right->released == s->released) segalloc__heap_absorb(s, right);
   segalloc__heap_insert(s);
 }
 
